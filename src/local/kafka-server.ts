@@ -1,0 +1,125 @@
+/**
+ * A real Apache Kafka broker in KRaft mode (one node acting as broker and controller) as a local
+ * process on loopback, for tests and `streamkeeper local`. Configured for transactions on a
+ * single node: every internal topic has replication factor 1.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { StreamkeeperError } from '../errors/index.js';
+import { canConnect, freePorts } from './free-port.js';
+import { javaClasspath, javaCommand, smallJvmFlags, type JavaServer } from './java-servers.js';
+import { SupervisedProcess } from './supervised-process.js';
+
+const run = promisify(execFile);
+
+export interface KafkaServerOptions {
+  /** `kafka` (3.9, the default) or `kafka4`. */
+  readonly build?: Extract<JavaServer, 'kafka' | 'kafka4'>;
+  readonly baseDir?: string;
+  readonly detached?: boolean;
+  readonly heap?: string;
+}
+
+/** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding. */
+function newClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export class KafkaServer {
+  private process: SupervisedProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    readonly controllerPort: number,
+    readonly baseDir: string,
+    private readonly ownsBaseDir: boolean,
+    readonly build: 'kafka' | 'kafka4',
+  ) {}
+
+  static async start(options: KafkaServerOptions = {}): Promise<KafkaServer> {
+    const [port, controllerPort] = await freePorts(2);
+    if (port === undefined || controllerPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
+    const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-kafka-'));
+    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka');
+    await server.format();
+    await server.startProcess(options.detached ?? false, options.heap ?? '512m');
+    return server;
+  }
+
+  /** `127.0.0.1:<port>` */
+  get bootstrapServers(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get logFile(): string {
+    return join(this.baseDir, 'kafka.log');
+  }
+
+  private get configFile(): string {
+    return join(this.baseDir, 'server.properties');
+  }
+
+  private async format(): Promise<void> {
+    writeFileSync(
+      this.configFile,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        `log.dirs=${join(this.baseDir, 'data')}`,
+        'num.partitions=1',
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=4',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=4',
+        'group.initial.rebalance.delay.ms=0',
+        'auto.create.topics.enable=false',
+        'log.flush.interval.messages=9223372036854775807',
+        'controlled.shutdown.enable=false',
+        'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
+        'transaction.remove.expired.transaction.cleanup.interval.ms=60000',
+        '',
+      ].join('\n'),
+    );
+    try {
+      await run(javaCommand(), [...smallJvmFlags('256m'), '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted'], { timeout: 120_000 });
+    } catch (err) {
+      throw new StreamkeeperError('SK_SERVER_START_FAILED', `could not format Kafka storage in ${this.baseDir}: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
+    }
+  }
+
+  private async startProcess(detached: boolean, heap: string): Promise<void> {
+    this.process = SupervisedProcess.start({
+      name: 'kafka',
+      command: javaCommand(),
+      args: [...smallJvmFlags(heap), `-Dkafka.logs.dir=${this.baseDir}`, '-cp', javaClasspath(this.build), 'kafka.Kafka', this.configFile],
+      logFile: this.logFile,
+      detached,
+    });
+    await this.process.waitUntilReady(async () => (await canConnect(this.port)) && readFileSync(this.logFile, 'utf8').includes('Kafka Server started'), 120_000, 'serving clients');
+  }
+
+  async stop(): Promise<void> {
+    await this.process?.stop(15_000);
+    this.process = undefined;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.ownsBaseDir) rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}

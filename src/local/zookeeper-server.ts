@@ -1,0 +1,133 @@
+/**
+ * A real ZooKeeper server (standalone) as a local process on loopback, for tests and
+ * `streamkeeper local`. It can be stopped and started again on the same port and data directory,
+ * which is how tests simulate a ZooKeeper restart.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './free-port.js';
+import { javaClasspath, javaCommand, smallJvmFlags } from './java-servers.js';
+import { SupervisedProcess } from './supervised-process.js';
+
+export interface ZooKeeperServerOptions {
+  /** Defaults to a free loopback port. */
+  readonly port?: number;
+  /** Defaults to a fresh temporary directory, removed by `destroy()`. */
+  readonly baseDir?: string;
+  /** Short ticks keep session-expiry tests fast; sessions may be as short as 2 ticks. */
+  readonly tickTimeMs?: number;
+  readonly detached?: boolean;
+}
+
+/** Sends a four-letter-word command and returns the reply. */
+export async function fourLetterWord(port: number, word: string, host = '127.0.0.1', timeoutMs = 2000): Promise<string> {
+  return new Promise((resolveReply, reject) => {
+    const socket = connect({ port, host });
+    let reply = '';
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`no reply to ${word} from ${host}:${port}`));
+    });
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => (reply += chunk.toString()));
+    socket.on('end', () => {
+      resolveReply(reply);
+    });
+    socket.on('error', reject);
+  });
+}
+
+export class ZooKeeperServer {
+  private process: SupervisedProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    readonly baseDir: string,
+    private readonly ownsBaseDir: boolean,
+    private readonly tickTimeMs: number,
+    private readonly detached: boolean,
+  ) {}
+
+  static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
+    const port = options.port ?? (await freePort());
+    const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-zookeeper-'));
+    const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.tickTimeMs ?? 500, options.detached ?? false);
+    await server.startProcess();
+    return server;
+  }
+
+  /** `127.0.0.1:<port>` */
+  get connectString(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  get logFile(): string {
+    return join(this.baseDir, 'zookeeper.log');
+  }
+
+  private async startProcess(): Promise<void> {
+    const dataDir = join(this.baseDir, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    const config = join(this.baseDir, 'zoo.cfg');
+    writeFileSync(
+      config,
+      [
+        `tickTime=${this.tickTimeMs}`,
+        `minSessionTimeout=${2 * this.tickTimeMs}`,
+        `maxSessionTimeout=${60 * this.tickTimeMs}`,
+        `dataDir=${dataDir}`,
+        `clientPort=${this.port}`,
+        'clientPortAddress=127.0.0.1',
+        'maxClientCnxns=0',
+        'admin.enableServer=false',
+        '4lw.commands.whitelist=ruok,srvr,stat,mntr,cons',
+        'autopurge.snapRetainCount=3',
+        'autopurge.purgeInterval=0',
+        // Batch fsyncs are the main cost of small writes; tests do not need crash durability of
+        // the host, only of the server process, so skip forced syncs.
+        'forceSync=no',
+        '',
+      ].join('\n'),
+    );
+    this.process = SupervisedProcess.start({
+      name: 'zookeeper',
+      command: javaCommand(),
+      args: [
+        ...smallJvmFlags('256m'),
+        `-Dzookeeper.log.dir=${this.baseDir}`,
+        '-Dzookeeper.jmx.log4j.disable=true',
+        '-cp',
+        javaClasspath('zookeeper'),
+        'org.apache.zookeeper.server.ZooKeeperServerMain',
+        config,
+      ],
+      logFile: this.logFile,
+      detached: this.detached,
+    });
+    await this.process.waitUntilReady(async () => (await fourLetterWord(this.port, 'ruok')) === 'imok' && (await fourLetterWord(this.port, 'srvr')).includes('Mode:'), 60_000, 'serving clients');
+  }
+
+  /** Stops the server process, keeping its data, as a crash-free restart would. */
+  async stop(): Promise<void> {
+    await this.process?.stop();
+    this.process = undefined;
+  }
+
+  /** Starts the server again on the same port and data directory. */
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.startProcess();
+  }
+
+  /** Stops the server and removes its data, if this instance created the directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    if (this.ownsBaseDir) rmSync(this.baseDir, { recursive: true, force: true });
+  }
+}
