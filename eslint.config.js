@@ -1,15 +1,21 @@
-// Lint rules: typescript-eslint's strict, type-aware presets, plus the project's layering rules.
+// Lint rules: typescript-eslint's strict, type-aware presets for TypeScript, the recommended
+// rules for the few plain JavaScript files, plus the project's layering rules.
 import js from '@eslint/js';
-import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.streamkeeper/', 'charts/', 'tools/kube/', 'tools/servers/'] },
-  js.configs.recommended,
-  ...tseslint.configs.strictTypeChecked,
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.streamkeeper/', '.test-results/', 'charts/', 'tools/kube/', 'tools/servers/'] },
   {
+    files: ['**/*.js', '**/*.mjs'],
+    extends: [js.configs.recommended],
+    languageOptions: { globals: globals.node },
+  },
+  {
+    files: ['**/*.ts'],
+    extends: [js.configs.recommended, ...tseslint.configs.strictTypeChecked],
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', '*.mjs', 'tools/test/*.mjs', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       'no-console': 'error',
@@ -27,12 +33,7 @@ export default tseslint.config(
   },
   {
     // Scripts, tests and benches talk to the terminal; only src/ must log through the logger.
-    files: ['tools/**', 'bin/**', 'bench/**', 'test/**', '*.js', '*.mjs'],
+    files: ['tools/**', 'bin/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
-  },
-  {
-    files: ['**/*.js', '**/*.mjs'],
-    ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: globals.node },
   },
 );

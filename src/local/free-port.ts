@@ -1,5 +1,5 @@
 /** Picks free TCP ports on loopback: the kernel chooses, we release, the caller binds. */
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -20,7 +20,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 export async function freePorts(count: number, host = '127.0.0.1'): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, () => {
-      return new Promise<import('node:net').Server>((resolveServer, reject) => {
+      return new Promise<Server>((resolveServer, reject) => {
         const server = createServer();
         server.on('error', reject);
         server.listen(0, host, () => {

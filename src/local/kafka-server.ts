@@ -4,7 +4,8 @@
  * single node: every internal topic has replication factor 1.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Kafka, logLevel } from 'kafkajs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -22,6 +23,20 @@ export interface KafkaServerOptions {
   readonly baseDir?: string;
   readonly detached?: boolean;
   readonly heap?: string;
+}
+
+/** True once the broker answers a metadata request with itself as a live broker. */
+async function brokerAnswersMetadata(bootstrap: string): Promise<boolean> {
+  const admin = new Kafka({ clientId: 'streamkeeper-local-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  try {
+    await admin.connect();
+    const cluster = await admin.describeCluster();
+    return cluster.brokers.length > 0 && cluster.controller !== null;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }
 
 /** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding. */
@@ -45,8 +60,13 @@ export class KafkaServer {
     if (port === undefined || controllerPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-kafka-'));
     const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka');
-    await server.format();
-    await server.startProcess(options.detached ?? false, options.heap ?? '512m');
+    try {
+      await server.format();
+      await server.startProcess(options.detached ?? false, options.heap ?? '512m');
+    } catch (err) {
+      await server.destroy(); // never leave a half-started server behind
+      throw err;
+    }
     return server;
   }
 
@@ -110,7 +130,7 @@ export class KafkaServer {
       logFile: this.logFile,
       detached,
     });
-    await this.process.waitUntilReady(async () => (await canConnect(this.port)) && readFileSync(this.logFile, 'utf8').includes('Kafka Server started'), 120_000, 'serving clients');
+    await this.process.waitUntilReady(async () => (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)), 120_000, 'serving clients');
   }
 
   async stop(): Promise<void> {

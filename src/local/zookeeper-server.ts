@@ -54,7 +54,12 @@ export class ZooKeeperServer {
     const port = options.port ?? (await freePort());
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-zookeeper-'));
     const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.tickTimeMs ?? 500, options.detached ?? false);
-    await server.startProcess();
+    try {
+      await server.startProcess();
+    } catch (err) {
+      await server.destroy(); // never leave a half-started server behind
+      throw err;
+    }
     return server;
   }
 
