@@ -1,0 +1,561 @@
+/**
+ * The StreamingJob schema: the one source for the TypeScript types, the CRD's openAPIV3Schema,
+ * the defaults and the admission rules. Change the API here and regenerate the CRD.
+ */
+import { Type } from '@sinclair/typebox';
+import { reservedEnvPrefix, reservedLabelKeys, secretLookingKeyPattern } from './constants.js';
+import { FreeFormObject, ObjectMetaSchema, Quantity, StringEnum, StringMap, celRules, withDefault } from './kube-schema.js';
+
+export const imagePullPolicies = ['Always', 'IfNotPresent', 'Never'] as const;
+export const startingOffsetsValues = ['earliest', 'latest'] as const;
+export const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export const deliveryGuarantees = ['exactlyOnce', 'atLeastOnce'] as const;
+export const builtinProcessors = ['passthrough', 'filter', 'map', 'wordcount'] as const;
+export const taskExhaustedPolicies = ['fail', 'degrade'] as const;
+export const poisonRecordPolicies = ['fail', 'skip', 'deadLetter'] as const;
+export const jobPhases = ['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const;
+export const conditionStatuses = ['True', 'False', 'Unknown'] as const;
+
+/** Patterns of the schema's strings, in the common subset of RE2 and JavaScript regular expressions. */
+export const patterns = {
+  /** Kafka's own rule for topic names (`.` and `..` are refused separately). */
+  topic: '^[a-zA-Z0-9._-]{1,249}$',
+  /** The host a DNS name, an IPv4 address or a bracketed IPv6 address. */
+  bootstrapServer: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):[0-9]{1,5}$',
+  /** Go duration syntax with the units a batch interval needs; no backslash, so CEL can quote it as is. */
+  duration: '^([0-9]+([.][0-9]+)?(ms|s|m|h))+$',
+  dnsSubdomain: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  secretKey: '^[-._a-zA-Z0-9]+$',
+  modulePath: '^/([A-Za-z0-9._@+-]+/)*[A-Za-z0-9._@+-]+\\.m?js$',
+  envName: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+  image: '^\\S+$',
+  /** metav1.Condition's rules for `type` and `reason`. */
+  conditionType: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+  conditionReason: '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$',
+} as const;
+
+/** What each pattern means, for error messages and the field reference: "must be <this>". */
+export const patternDescriptions: Readonly<Record<keyof typeof patterns, string>> = {
+  topic: 'a Kafka topic name: 1 to 249 of a-z, A-Z, 0-9, ".", "_" and "-"',
+  bootstrapServer: 'host:port (e.g. kafka-0.kafka:9092)',
+  duration: 'a duration such as 250ms, 5s or 1m30s',
+  dnsSubdomain: 'a DNS subdomain name (lower-case letters, digits, "-" and ".")',
+  secretKey: 'a Secret key (letters, digits, ".", "_" and "-")',
+  modulePath: 'an absolute path to a .js or .mjs file',
+  envName: 'an environment variable name (letters, digits, "_", "." and "-", not starting with a digit)',
+  image: 'an image reference without spaces',
+  conditionType: 'a condition type such as Ready or example.com/Synced',
+  conditionReason: 'a CamelCase reason',
+};
+
+/** What a string matching `pattern` is, when it is one of the schema's named patterns. */
+export function describePattern(pattern: string): string | undefined {
+  const name = (Object.keys(patterns) as (keyof typeof patterns)[]).find((key) => patterns[key] === pattern);
+  return name === undefined ? undefined : patternDescriptions[name];
+}
+
+/** The shortest batch interval: below it, coordination overhead dominates the batch. */
+export const minBatchInterval = '100ms';
+
+/** Bounds on lists and maps: they keep objects small and CEL's cost estimate within budget. */
+export const schemaLimits = {
+  bootstrapServers: 16,
+  topics: 64,
+  params: 32,
+  paramValueLength: 4096,
+  config: 128,
+  configValueLength: 4096,
+  labels: 32,
+  annotations: 32,
+  nodeSelector: 16,
+  tolerations: 32,
+  env: 64,
+  imagePullSecrets: 16,
+  conditions: 16,
+} as const;
+
+/**
+ * A CEL expression that holds when every listed path under `self` is set, or trivially otherwise:
+ * required fields are reported missing by the schema, so a rule never adds a "no such key" error.
+ */
+function whenPresent(paths: readonly string[], expression: string): string {
+  const guards = new Set<string>();
+  for (const path of paths) {
+    const segments = path.split('.');
+    for (let i = 1; i <= segments.length; i++) guards.add(`has(self.${segments.slice(0, i).join('.')})`);
+  }
+  return `!(${[...guards].join(' && ')}) || (${expression})`;
+}
+
+const celStringList = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
+
+function Topic(description: string) {
+  return Type.String({ description, minLength: 1, maxLength: 249, pattern: patterns.topic });
+}
+
+function BootstrapServers(description: string) {
+  return Type.Array(
+    Type.String({ description: 'A broker address as host:port.', maxLength: 261, pattern: patterns.bootstrapServer }),
+    { description, minItems: 1, maxItems: schemaLimits.bootstrapServers, 'x-kubernetes-list-type': 'set' },
+  );
+}
+
+function SecretName(description: string) {
+  return Type.String({ description, minLength: 1, maxLength: 253, pattern: patterns.dnsSubdomain });
+}
+
+function SecretKey(description: string) {
+  return Type.String({ description, minLength: 1, maxLength: 253, pattern: patterns.secretKey });
+}
+
+function KafkaTls() {
+  return Type.Object(
+    {
+      enabled: withDefault(Type.Boolean({ description: 'Connect to the brokers over TLS.' }), true),
+      caSecretRef: Type.Optional(
+        Type.Object(
+          {
+            name: SecretName('Name of the Secret, in the job\'s namespace, that holds the CA bundle.'),
+            key: withDefault(SecretKey('Key in the Secret whose value is the PEM-encoded CA bundle.'), 'ca.crt'),
+          },
+          { description: 'CA bundle that signs the brokers\' certificates. Without it, the image\'s system CAs are trusted.' },
+        ),
+      ),
+    },
+    { description: 'TLS towards the brokers. Setting this block enables TLS unless enabled is false.' },
+  );
+}
+
+function KafkaSasl() {
+  return Type.Object(
+    {
+      mechanism: StringEnum(saslMechanisms, { description: 'SASL mechanism, as the brokers\' listener expects it.' }),
+      secretRef: Type.Object(
+        {
+          name: SecretName('Name of the Secret, in the job\'s namespace, that holds the credentials.'),
+          usernameKey: withDefault(SecretKey('Key in the Secret whose value is the user name.'), 'username'),
+          passwordKey: withDefault(SecretKey('Key in the Secret whose value is the password.'), 'password'),
+        },
+        { description: 'Secret holding the SASL credentials. Credentials are only ever read from a Secret, never written in the spec.' },
+      ),
+    },
+    { description: 'SASL authentication towards the brokers.' },
+  );
+}
+
+const KafkaSource = Type.Object(
+  {
+    bootstrapServers: BootstrapServers('Brokers to bootstrap from, as host:port.'),
+    topics: Type.Array(Topic('A topic to read.'), {
+      description: 'Topics to read. Every partition of every topic is processed.',
+      minItems: 1,
+      maxItems: schemaLimits.topics,
+      'x-kubernetes-list-type': 'set',
+    }),
+    startingOffsets: withDefault(
+      StringEnum(startingOffsetsValues, {
+        description: 'Where a partition with no committed offset starts: its earliest or its latest offset.',
+      }),
+      'latest',
+    ),
+    maxRecordsPerPartition: withDefault(
+      Type.Integer({
+        description: 'Most records one batch takes from one partition; bounds the size of a task.',
+        format: 'int32',
+        minimum: 1,
+        maximum: 1_000_000,
+      }),
+      10_000,
+    ),
+    tls: Type.Optional(KafkaTls()),
+    sasl: Type.Optional(KafkaSasl()),
+  },
+  { description: 'The Kafka cluster and topics to read.' },
+);
+
+const KafkaSink = Type.Object(
+  {
+    bootstrapServers: Type.Optional(
+      BootstrapServers('Brokers to bootstrap from, as host:port. Unset: the source\'s brokers, TLS and SASL settings.'),
+    ),
+    topic: Topic('Topic the processor\'s output is written to.'),
+    delivery: withDefault(
+      StringEnum(deliveryGuarantees, {
+        description:
+          'exactlyOnce: output and offset advance commit in one Kafka transaction. atLeastOnce: a retried task may write its output again.',
+      }),
+      'exactlyOnce',
+    ),
+    tls: Type.Optional(KafkaTls()),
+    sasl: Type.Optional(KafkaSasl()),
+  },
+  { description: 'The Kafka cluster and topic to write.' },
+);
+
+const Processor = Type.Object(
+  {
+    builtin: Type.Optional(StringEnum(builtinProcessors, { description: 'A processor shipped in the streamkeeper image.' })),
+    module: Type.Optional(
+      Type.String({
+        description: 'Absolute path, inside the image, of an ES module whose default export processes records.',
+        maxLength: 1024,
+        pattern: patterns.modulePath,
+      }),
+    ),
+    params: Type.Optional(
+      StringMap({
+        description: 'Parameters passed to the processor. Changes apply at the next batch boundary without restarting pods.',
+        maxProperties: schemaLimits.params,
+        valueMaxLength: schemaLimits.paramValueLength,
+      }),
+    ),
+  },
+  {
+    description: 'What each task does with its records: exactly one of builtin or module, plus params.',
+    ...celRules({ rule: 'has(self.builtin) != has(self.module)', message: 'set exactly one of builtin or module' }),
+  },
+);
+
+const ResourceList = (description: string) =>
+  Type.Object(
+    {
+      cpu: Type.Optional(Quantity({ description: 'CPU, as a Kubernetes quantity (e.g. 500m, 2).' })),
+      memory: Type.Optional(Quantity({ description: 'Memory, as a Kubernetes quantity (e.g. 512Mi, 2Gi).' })),
+    },
+    { description },
+  );
+
+const Resources = Type.Object(
+  {
+    requests: Type.Optional(ResourceList('Resources the scheduler reserves for the container.')),
+    limits: Type.Optional(ResourceList('Most resources the container may use.')),
+  },
+  { description: 'CPU and memory of the container, as in a Pod\'s resources.' },
+);
+
+const EnvVar = Type.Object(
+  {
+    name: Type.String({ description: 'Name of the environment variable.', minLength: 1, maxLength: 256, pattern: patterns.envName }),
+    value: Type.Optional(Type.String({ description: 'Literal value.', maxLength: 32768 })),
+    valueFrom: Type.Optional(
+      FreeFormObject({ description: 'Source of the value, as in a Pod\'s env[].valueFrom (secretKeyRef, configMapKeyRef, fieldRef, ...).' }),
+    ),
+  },
+  {
+    description: 'An environment variable, as in a Pod\'s env.',
+    ...celRules(
+      { rule: '!(has(self.value) && has(self.valueFrom))', message: 'set at most one of value or valueFrom' },
+      {
+        rule: `!self.name.startsWith('${reservedEnvPrefix}')`,
+        message: `names starting with ${reservedEnvPrefix} are set by the operator`,
+        fieldPath: '.name',
+      },
+    ),
+  },
+);
+
+const PodTemplateOverrides = (component: string) =>
+  Type.Object(
+    {
+      labels: Type.Optional(
+        StringMap({
+          description: `Labels added to the ${component} pod. The app.kubernetes.io labels the operator sets cannot be overridden.`,
+          maxProperties: schemaLimits.labels,
+          valueMaxLength: 63,
+          ...celRules({
+            rule: `self.all(k, !(k in ${celStringList(reservedLabelKeys)}))`,
+            message: `must not set the labels the operator owns: ${reservedLabelKeys.join(', ')}`,
+          }),
+        }),
+      ),
+      annotations: Type.Optional(
+        StringMap({
+          description: `Annotations added to the ${component} pod.`,
+          maxProperties: schemaLimits.annotations,
+          valueMaxLength: 4096,
+        }),
+      ),
+      nodeSelector: Type.Optional(
+        StringMap({
+          description: `Node labels the ${component} pod's node must have.`,
+          maxProperties: schemaLimits.nodeSelector,
+          valueMaxLength: 63,
+        }),
+      ),
+      tolerations: Type.Optional(
+        Type.Array(FreeFormObject({ description: 'A toleration, as in a Pod\'s tolerations.' }), {
+          description: `Tolerations of the ${component} pod.`,
+          maxItems: schemaLimits.tolerations,
+        }),
+      ),
+      affinity: Type.Optional(FreeFormObject({ description: `Affinity of the ${component} pod, as in a Pod's affinity.` })),
+      priorityClassName: Type.Optional(
+        Type.String({
+          description: `PriorityClass of the ${component} pod.`,
+          maxLength: 253,
+          pattern: patterns.dnsSubdomain,
+        }),
+      ),
+      serviceAccountName: Type.Optional(
+        Type.String({
+          description: `ServiceAccount the ${component} pod runs as. Unset: the namespace's default.`,
+          maxLength: 253,
+          pattern: patterns.dnsSubdomain,
+        }),
+      ),
+      env: Type.Optional(
+        Type.Array(EnvVar, {
+          description: `Environment variables added to the ${component} container.`,
+          maxItems: schemaLimits.env,
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+        }),
+      ),
+      imagePullSecrets: Type.Optional(
+        Type.Array(
+          Type.Object(
+            { name: SecretName('Name of a docker-registry Secret in the job\'s namespace.') },
+            { description: 'A Secret used to pull the image.' },
+          ),
+          {
+            description: `Secrets used to pull the image of the ${component} pod.`,
+            maxItems: schemaLimits.imagePullSecrets,
+            'x-kubernetes-list-type': 'map',
+            'x-kubernetes-list-map-keys': ['name'],
+          },
+        ),
+      ),
+    },
+    { description: `Overrides applied to the ${component} pod the operator creates (a subset of a Pod template).` },
+  );
+
+const Driver = Type.Object(
+  {
+    resources: Type.Optional(Resources),
+    podTemplate: Type.Optional(PodTemplateOverrides('driver')),
+  },
+  { description: 'The driver pod, which plans and commits batches.' },
+);
+
+const Executors = Type.Object(
+  {
+    replicas: withDefault(
+      Type.Integer({ description: 'Number of executor pods. Scalable with kubectl scale.', format: 'int32', minimum: 0, maximum: 256 }),
+      2,
+    ),
+    resources: Type.Optional(Resources),
+    podTemplate: Type.Optional(PodTemplateOverrides('executor')),
+    maxTaskAttempts: withDefault(
+      Type.Integer({
+        description: 'Attempts a task gets (the first run included) before its batch fails and failurePolicy.onTaskExhausted applies.',
+        format: 'int32',
+        minimum: 1,
+        maximum: 100,
+      }),
+      4,
+    ),
+    terminationGracePeriodSeconds: withDefault(
+      Type.Integer({
+        description: 'Seconds an executor has to finish or hand back its tasks after it is asked to stop.',
+        format: 'int64',
+        minimum: 0,
+        maximum: 3600,
+      }),
+      30,
+    ),
+  },
+  { description: 'The executor pods, which process tasks.' },
+);
+
+const FailurePolicy = Type.Object(
+  {
+    onTaskExhausted: withDefault(
+      StringEnum(taskExhaustedPolicies, {
+        description:
+          'When a task has used maxTaskAttempts. fail: the job becomes Failed and stops. degrade: the batch is recorded as failed, the job becomes Degraded and goes on with the next batch.',
+      }),
+      'fail',
+    ),
+    poisonRecords: withDefault(
+      StringEnum(poisonRecordPolicies, {
+        description:
+          'When the processor throws on a record. fail: the task fails (and is retried). skip: the record is dropped and counted. deadLetter: the record is written to deadLetterTopic.',
+      }),
+      'fail',
+    ),
+    deadLetterTopic: Type.Optional(
+      Topic('Topic, on the sink\'s cluster, that poison records are written to. Required when poisonRecords is deadLetter.'),
+    ),
+  },
+  {
+    description: 'What happens when tasks or records fail.',
+    ...celRules({
+      rule: "has(self.deadLetterTopic) == (has(self.poisonRecords) && self.poisonRecords == 'deadLetter')",
+      message: 'deadLetterTopic is required when poisonRecords is deadLetter, and not allowed otherwise',
+      fieldPath: '.deadLetterTopic',
+    }),
+  },
+);
+
+export const StreamingJobSpecSchema = Type.Object(
+  {
+    image: Type.String({
+      description: 'Container image of the driver and executor pods: the streamkeeper image, or one built on it that adds processor modules.',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: patterns.image,
+    }),
+    imagePullPolicy: withDefault(
+      StringEnum(imagePullPolicies, { description: 'When the kubelet pulls the image, as in a Pod\'s containers.' }),
+      'IfNotPresent',
+    ),
+    suspend: withDefault(
+      Type.Boolean({ description: 'Stop processing: the driver and executors are removed at a batch boundary; committed offsets are kept.' }),
+      false,
+    ),
+    batchInterval: withDefault(
+      Type.String({
+        description: `Time between the starts of two batches, as a duration (250ms, 5s, 1m). At least ${minBatchInterval}.`,
+        maxLength: 32,
+        pattern: patterns.duration,
+        ...celRules({
+          rule: `!self.matches('${patterns.duration}') || duration(self) >= duration('${minBatchInterval}')`,
+          message: `must be at least ${minBatchInterval}`,
+        }),
+      }),
+      '5s',
+    ),
+    source: Type.Object({ kafka: KafkaSource }, { description: 'Where records come from.' }),
+    sink: Type.Object({ kafka: KafkaSink }, { description: 'Where the processor\'s output goes.' }),
+    processor: Processor,
+    driver: withDefault(Driver, {}),
+    executors: withDefault(Executors, {}),
+    failurePolicy: withDefault(FailurePolicy, {}),
+    config: Type.Optional(
+      StringMap({
+        description:
+          'Free-form settings mirrored to ZooKeeper and applied at the next batch boundary without restarting pods. Never secrets: keys that look like credentials are refused.',
+        maxProperties: schemaLimits.config,
+        valueMaxLength: schemaLimits.configValueLength,
+        ...celRules({
+          rule: `self.all(k, !k.matches('(?i)(${secretLookingKeyPattern})'))`,
+          message: 'must not carry secrets (config is stored in ZooKeeper): keys that look like credentials are refused; use a Secret reference',
+        }),
+      }),
+    ),
+  },
+  {
+    description: 'The desired state of a streaming job.',
+    ...celRules(
+      {
+        rule: whenPresent(['source.kafka.topics', 'sink.kafka.topic'], '!(self.sink.kafka.topic in self.source.kafka.topics)'),
+        message: 'the sink topic must not be one of the source topics (the job would read its own output)',
+        fieldPath: '.sink.kafka.topic',
+      },
+      {
+        rule: whenPresent(
+          ['failurePolicy.deadLetterTopic', 'sink.kafka.topic'],
+          'self.failurePolicy.deadLetterTopic != self.sink.kafka.topic',
+        ),
+        message: 'the dead-letter topic must differ from the sink topic',
+        fieldPath: '.failurePolicy.deadLetterTopic',
+      },
+      {
+        rule: whenPresent(
+          ['failurePolicy.deadLetterTopic', 'source.kafka.topics'],
+          '!(self.failurePolicy.deadLetterTopic in self.source.kafka.topics)',
+        ),
+        message: 'the dead-letter topic must not be one of the source topics (poison records would be read again)',
+        fieldPath: '.failurePolicy.deadLetterTopic',
+      },
+    ),
+  },
+);
+
+const Condition = Type.Object(
+  {
+    type: Type.String({ description: 'Type of the condition: Ready, Progressing, ConfigSynced or ExecutorsAvailable.', maxLength: 316, pattern: patterns.conditionType }),
+    status: StringEnum(conditionStatuses, { description: 'Whether the condition holds: True, False or Unknown.' }),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'metadata.generation the condition was set from.', format: 'int64', minimum: 0 }),
+    ),
+    lastTransitionTime: Type.String({ description: 'When status last changed.', format: 'date-time' }),
+    reason: Type.String({
+      description: 'Why, in CamelCase, for machines.',
+      minLength: 1,
+      maxLength: 1024,
+      pattern: patterns.conditionReason,
+    }),
+    message: Type.String({ description: 'Why, for humans.', maxLength: 32768 }),
+  },
+  { description: 'A condition, shaped as metav1.Condition.' },
+);
+
+export const StreamingJobStatusSchema = Type.Object(
+  {
+    phase: Type.Optional(StringEnum(jobPhases, { description: 'Summary of the job\'s state.' })),
+    observedGeneration: Type.Optional(
+      Type.Integer({ description: 'metadata.generation this status was computed from.', format: 'int64', minimum: 0 }),
+    ),
+    conditions: Type.Optional(
+      Type.Array(Condition, {
+        description: 'Observations of the job\'s state: Ready, Progressing, ConfigSynced, ExecutorsAvailable.',
+        maxItems: schemaLimits.conditions,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['type'],
+      }),
+    ),
+    replicas: Type.Optional(
+      Type.Integer({ description: 'Ready executors; the scale subresource reports it.', format: 'int32', minimum: 0 }),
+    ),
+    selector: Type.Optional(
+      Type.String({ description: 'Label selector of the executor pods, for the scale subresource.', maxLength: 1024 }),
+    ),
+    executors: Type.Optional(
+      Type.Object(
+        {
+          desired: Type.Integer({ description: 'Executors the spec asks for (0 while suspended).', format: 'int32', minimum: 0 }),
+          ready: Type.Integer({ description: 'Executors registered in ZooKeeper and ready for tasks.', format: 'int32', minimum: 0 }),
+          draining: Type.Integer({ description: 'Executors handing back their tasks before they stop.', format: 'int32', minimum: 0 }),
+          summary: Type.String({ description: 'ready/desired, as shown by kubectl get (e.g. 2/3).', maxLength: 32 }),
+        },
+        { description: 'Executor counts.' },
+      ),
+    ),
+    lastCommittedBatch: Type.Optional(
+      Type.Object(
+        {
+          id: Type.Integer({ description: 'Sequence number of the batch.', format: 'int64', minimum: 0 }),
+          committedAt: Type.String({ description: 'When the batch was committed.', format: 'date-time' }),
+        },
+        { description: 'The most recent batch whose output and offsets are committed.' },
+      ),
+    ),
+    totalLag: Type.Optional(
+      Type.Integer({
+        description: 'Records in the source topics not yet committed by the job, summed over partitions.',
+        format: 'int64',
+        minimum: 0,
+      }),
+    ),
+    configHash: Type.Optional(
+      Type.String({ description: 'Hash of the config mirrored to ZooKeeper; changes when config or params change.', maxLength: 128 }),
+    ),
+    restarts: Type.Optional(
+      Type.Integer({ description: 'Times the operator recreated the driver after it failed.', format: 'int32', minimum: 0 }),
+    ),
+    message: Type.Optional(Type.String({ description: 'Human-readable summary of the state.', maxLength: 1024 })),
+  },
+  { description: 'The observed state of a streaming job, written by the operator.' },
+);
+
+export const StreamingJobSchema = Type.Object(
+  {
+    apiVersion: Type.Optional(Type.String({ description: 'APIVersion of the object: streamkeeper.io/v1alpha1.' })),
+    kind: Type.Optional(Type.String({ description: 'Kind of the object: StreamingJob.' })),
+    metadata: Type.Optional(ObjectMetaSchema()),
+    spec: StreamingJobSpecSchema,
+    status: Type.Optional(StreamingJobStatusSchema),
+  },
+  { description: 'A micro-batch streaming job from Kafka to Kafka, coordinated through ZooKeeper.' },
+);
