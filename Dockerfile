@@ -1,0 +1,38 @@
+# syntax=docker/dockerfile:1
+# The one streamkeeper image: `streamkeeper operator | driver | executor` (the first argument).
+#
+#   docker build -t streamkeeper/streamkeeper:$(node -p 'require("./package.json").version') .
+#
+# Build stage: the `zookeeper` package compiles a native addon at install time (node-gyp needs
+# python3, make and g++); the TypeScript build needs the dev dependencies, pruned afterwards.
+FROM node:20-bookworm-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# node-gyp compiles against the headers shipped with this Node.js instead of downloading them.
+ENV npm_config_nodedir=/usr/local
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src/ src/
+COPY bin/ bin/
+COPY crds/ crds/
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && rm -f dist/.tsbuildinfo
+
+# Runtime stage: distroless Node.js 20 on Debian 12, the same glibc (2.36) and libstdc++ the
+# addon was built against in bookworm above; Node.js 20 keeps one addon ABI across its releases.
+# No shell, no package manager, nothing but what runs; its user 65532 is "nonroot".
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/package.json ./
+COPY --from=build /app/bin/ bin/
+COPY --from=build /app/dist/ dist/
+COPY --from=build /app/node_modules/ node_modules/
+COPY --from=build /app/crds/ crds/
+USER 65532:65532
+# Pods pass only arguments (operator, driver, executor and their flags), never a command.
+ENTRYPOINT ["/nodejs/bin/node", "/app/bin/streamkeeper.js"]
