@@ -11,14 +11,77 @@ import { packageRoot } from '../package-info.js';
 /** The server builds the project knows how to run: default Kafka is 3.9, `kafka4` the 4.x line. */
 export type JavaServer = 'zookeeper' | 'kafka' | 'kafka4';
 
-export interface ServerVersions {
+const serversDir = join(packageRoot, 'tools', 'servers');
+
+interface ServerEntry {
+  readonly mainClass: string;
+  readonly configTemplate: string;
+  readonly jvmFlags: readonly string[];
+  readonly logging: readonly string[];
+  readonly toolJvmFlags: readonly string[];
+  readonly toolLogging: readonly string[];
+}
+
+interface VersionsFile {
   readonly zookeeper: string;
   readonly kafka: string;
   readonly kafka4: string;
+  readonly servers: Record<JavaServer, ServerEntry>;
 }
 
-export function serverVersions(): ServerVersions {
-  return JSON.parse(readFileSync(join(packageRoot, 'tools', 'servers', 'versions.json'), 'utf8')) as ServerVersions;
+let versionsFile: VersionsFile | undefined;
+
+function versions(): VersionsFile {
+  versionsFile ??= JSON.parse(readFileSync(join(serversDir, 'versions.json'), 'utf8')) as VersionsFile;
+  return versionsFile;
+}
+
+export function serverVersion(server: JavaServer): string {
+  return versions()[server];
+}
+
+export function serverVersions(): Readonly<Record<JavaServer, string>> {
+  const { zookeeper, kafka, kafka4 } = versions();
+  return { zookeeper, kafka, kafka4 };
+}
+
+/**
+ * How to run a server, from tools/servers/versions.json (the one place the command lines live,
+ * shared with tools/servers/smoke.sh): main class, JVM and logging flags, config template.
+ */
+export interface ServerLaunchSpec {
+  readonly mainClass: string;
+  readonly jvmFlags: string[];
+  /** Flags for the server's own command-line tools (e.g. Kafka's StorageTool). */
+  readonly toolJvmFlags: string[];
+  readonly configTemplate: string;
+}
+
+export function serverLaunchSpec(server: JavaServer): ServerLaunchSpec {
+  const entry = versions().servers[server];
+  const expand = (flag: string): string => flag.replaceAll('{serversDir}', serversDir);
+  return {
+    mainClass: entry.mainClass,
+    jvmFlags: [...entry.jvmFlags, ...entry.logging].map(expand),
+    toolJvmFlags: [...entry.toolJvmFlags, ...entry.toolLogging].map(expand),
+    configTemplate: join(serversDir, entry.configTemplate),
+  };
+}
+
+/** Renders a config template, replacing every `@NAME@` outside comments (all must be given). */
+export function renderConfigTemplate(templateFile: string, values: Readonly<Record<string, string | number>>): string {
+  return readFileSync(templateFile, 'utf8')
+    .split('\n')
+    .map((line) =>
+      line.trimStart().startsWith('#')
+        ? line
+        : line.replace(/@([A-Z_]+)@/g, (whole, name: string) => {
+            const value = values[name];
+            if (value === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', `${templateFile}: no value for ${whole}`);
+            return String(value);
+          }),
+    )
+    .join('\n');
 }
 
 const resolved = new Map<JavaServer, string>();
@@ -27,7 +90,7 @@ const resolved = new Map<JavaServer, string>();
 export function javaClasspath(server: JavaServer): string {
   const known = resolved.get(server);
   if (known !== undefined) return known;
-  const installer = join(packageRoot, 'tools', 'servers', 'install.sh');
+  const installer = join(serversDir, 'install.sh');
   if (!existsSync(installer)) {
     throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `${installer} is missing: run from a streamkeeper checkout`);
   }
@@ -45,11 +108,6 @@ export function javaClasspath(server: JavaServer): string {
   const classpath = readFileSync(line.slice(server.length + 1).trim(), 'utf8').trim();
   resolved.set(server, classpath);
   return classpath;
-}
-
-/** JVM flags that keep the small test servers quick to start and light on memory. */
-export function smallJvmFlags(heap: string): string[] {
-  return [`-Xms${heap}`, `-Xmx${heap}`, '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k', '-Djava.awt.headless=true', '-Djava.net.preferIPv4Stack=true'];
 }
 
 export function javaCommand(env: NodeJS.ProcessEnv = process.env): string {

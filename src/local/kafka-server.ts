@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { StreamkeeperError } from '../errors/index.js';
 import { canConnect, freePorts } from './free-port.js';
-import { javaClasspath, javaCommand, smallJvmFlags, type JavaServer } from './java-servers.js';
+import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec, type JavaServer } from './java-servers.js';
 import { SupervisedProcess } from './supervised-process.js';
 
 const run = promisify(execFile);
@@ -22,7 +22,6 @@ export interface KafkaServerOptions {
   readonly build?: Extract<JavaServer, 'kafka' | 'kafka4'>;
   readonly baseDir?: string;
   readonly detached?: boolean;
-  readonly heap?: string;
 }
 
 /** True once the broker answers a metadata request with itself as a live broker. */
@@ -62,7 +61,7 @@ export class KafkaServer {
     const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka');
     try {
       await server.format();
-      await server.startProcess(options.detached ?? false, options.heap ?? '512m');
+      await server.startProcess(options.detached ?? false);
     } catch (err) {
       await server.destroy(); // never leave a half-started server behind
       throw err;
@@ -88,45 +87,21 @@ export class KafkaServer {
   }
 
   private async format(): Promise<void> {
-    writeFileSync(
-      this.configFile,
-      [
-        'process.roles=broker,controller',
-        'node.id=1',
-        `controller.quorum.voters=1@127.0.0.1:${this.controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${this.port},CONTROLLER://127.0.0.1:${this.controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${this.port}`,
-        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-        'controller.listener.names=CONTROLLER',
-        'inter.broker.listener.name=PLAINTEXT',
-        `log.dirs=${join(this.baseDir, 'data')}`,
-        'num.partitions=1',
-        'offsets.topic.replication.factor=1',
-        'offsets.topic.num.partitions=4',
-        'transaction.state.log.replication.factor=1',
-        'transaction.state.log.min.isr=1',
-        'transaction.state.log.num.partitions=4',
-        'group.initial.rebalance.delay.ms=0',
-        'auto.create.topics.enable=false',
-        'log.flush.interval.messages=9223372036854775807',
-        'controlled.shutdown.enable=false',
-        'transaction.abort.timed.out.transaction.cleanup.interval.ms=1000',
-        'transaction.remove.expired.transaction.cleanup.interval.ms=60000',
-        '',
-      ].join('\n'),
-    );
+    const spec = serverLaunchSpec(this.build);
+    writeFileSync(this.configFile, renderConfigTemplate(spec.configTemplate, { LOG_DIR: join(this.baseDir, 'data'), BROKER_PORT: this.port, CONTROLLER_PORT: this.controllerPort }));
     try {
-      await run(javaCommand(), [...smallJvmFlags('256m'), '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted'], { timeout: 120_000 });
+      await run(javaCommand(), [...spec.toolJvmFlags, '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted'], { timeout: 120_000 });
     } catch (err) {
       throw new StreamkeeperError('SK_SERVER_START_FAILED', `could not format Kafka storage in ${this.baseDir}: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
     }
   }
 
-  private async startProcess(detached: boolean, heap: string): Promise<void> {
+  private async startProcess(detached: boolean): Promise<void> {
+    const spec = serverLaunchSpec(this.build);
     this.process = SupervisedProcess.start({
       name: 'kafka',
       command: javaCommand(),
-      args: [...smallJvmFlags(heap), `-Dkafka.logs.dir=${this.baseDir}`, '-cp', javaClasspath(this.build), 'kafka.Kafka', this.configFile],
+      args: [...spec.jvmFlags, `-Dkafka.logs.dir=${this.baseDir}`, '-cp', javaClasspath(this.build), spec.mainClass, this.configFile],
       logFile: this.logFile,
       detached,
     });

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.js';
-import { javaClasspath, javaCommand, smallJvmFlags } from './java-servers.js';
+import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec } from './java-servers.js';
 import { SupervisedProcess } from './supervised-process.js';
 
 export interface ZooKeeperServerOptions {
@@ -16,8 +16,6 @@ export interface ZooKeeperServerOptions {
   readonly port?: number;
   /** Defaults to a fresh temporary directory, removed by `destroy()`. */
   readonly baseDir?: string;
-  /** Short ticks keep session-expiry tests fast; sessions may be as short as 2 ticks. */
-  readonly tickTimeMs?: number;
   readonly detached?: boolean;
 }
 
@@ -46,14 +44,13 @@ export class ZooKeeperServer {
     readonly port: number,
     readonly baseDir: string,
     private readonly ownsBaseDir: boolean,
-    private readonly tickTimeMs: number,
     private readonly detached: boolean,
   ) {}
 
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
     const port = options.port ?? (await freePort());
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-zookeeper-'));
-    const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.tickTimeMs ?? 500, options.detached ?? false);
+    const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.detached ?? false);
     try {
       await server.startProcess();
     } catch (err) {
@@ -80,42 +77,17 @@ export class ZooKeeperServer {
     const dataDir = join(this.baseDir, 'data');
     mkdirSync(dataDir, { recursive: true });
     const config = join(this.baseDir, 'zoo.cfg');
-    writeFileSync(
-      config,
-      [
-        `tickTime=${this.tickTimeMs}`,
-        `minSessionTimeout=${2 * this.tickTimeMs}`,
-        `maxSessionTimeout=${60 * this.tickTimeMs}`,
-        `dataDir=${dataDir}`,
-        `clientPort=${this.port}`,
-        'clientPortAddress=127.0.0.1',
-        'maxClientCnxns=0',
-        'admin.enableServer=false',
-        '4lw.commands.whitelist=ruok,srvr,stat,mntr,cons',
-        'autopurge.snapRetainCount=3',
-        'autopurge.purgeInterval=0',
-        // Batch fsyncs are the main cost of small writes; tests do not need crash durability of
-        // the host, only of the server process, so skip forced syncs.
-        'forceSync=no',
-        '',
-      ].join('\n'),
-    );
+    const spec = serverLaunchSpec('zookeeper');
+    writeFileSync(config, renderConfigTemplate(spec.configTemplate, { DATA_DIR: dataDir, CLIENT_PORT: this.port }));
     this.process = SupervisedProcess.start({
       name: 'zookeeper',
       command: javaCommand(),
-      args: [
-        ...smallJvmFlags('256m'),
-        `-Dzookeeper.log.dir=${this.baseDir}`,
-        '-Dzookeeper.jmx.log4j.disable=true',
-        '-cp',
-        javaClasspath('zookeeper'),
-        'org.apache.zookeeper.server.ZooKeeperServerMain',
-        config,
-      ],
+      args: [...spec.jvmFlags, `-Dzookeeper.log.dir=${this.baseDir}`, '-cp', javaClasspath('zookeeper'), spec.mainClass, config],
       logFile: this.logFile,
       detached: this.detached,
     });
-    await this.process.waitUntilReady(async () => (await fourLetterWord(this.port, 'ruok')) === 'imok' && (await fourLetterWord(this.port, 'srvr')).includes('Mode:'), 60_000, 'serving clients');
+    // `ruok` answers even when the server thread has died; `srvr` reports a mode only when serving.
+    await this.process.waitUntilReady(async () => (await fourLetterWord(this.port, 'srvr')).includes('Mode: standalone'), 60_000, 'serving clients');
   }
 
   /** Stops the server process, keeping its data, as a crash-free restart would. */
