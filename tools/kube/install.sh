@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Provides the Kubernetes control-plane binaries used by streamkeeper's
+# integration tests and local cluster: etcd, kube-apiserver,
+# kube-controller-manager and kubectl.
+#
+#   tools/kube/install.sh            -> last line of stdout is the bin directory
+#
+# Resolution order:
+#   1. $KUBEBUILDER_ASSETS, if it holds kube-apiserver and etcd (envtest
+#      convention). Nothing is built.
+#   2. The cache: ${STREAMKEEPER_CACHE:-$HOME/.cache/streamkeeper}/kube/<version>/bin,
+#      if its stamp matches this recipe (fast no-op).
+#   3. Otherwise build everything with the Go toolchain and install it
+#      atomically into the cache: Kubernetes from the module in this directory
+#      (go.mod pins k8s.io/kubernetes and every staging module), etcd from the
+#      module in ./etcd.
+#
+# Also makes sure openssl and curl are present (apt-get install on Debian).
+# All progress goes to stderr. Exits non-zero with a message on failure.
+# See docs/control-plane.md.
+set -euo pipefail
+
+# ---- pinned versions (must agree with go.mod; checked below) ----------------
+KUBE_VERSION=v1.34.10
+KUBE_BUILD_DATE=2026-07-22T22:05:06Z   # tag time of k8s.io/kubernetes@v1.34.10 (module proxy)
+ETCD_VERSION=v3.6.5                     # kubeadm's DefaultEtcdVersion for v1.34.10
+RECIPE_REV=1                            # bump to force a rebuild when the recipe changes
+
+BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+
+log() { printf '[kube/install] %s\n' "$*" >&2; }
+die() { printf '[kube/install] ERROR: %s\n' "$*" >&2; exit 1; }
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# ---- 0. host tools -------------------------------------------------------------
+# openssl makes the control plane's certificates (launcher, smoke.sh); curl is
+# used by smoke.sh. Installed from Debian when missing; `apt-get update` runs
+# only when the package lists cannot provide them.
+ensure_host_tools() {
+  local missing=() t
+  for t in openssl curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+  (( ${#missing[@]} )) || return 0
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get; install them"
+  local sudo=()
+  (( EUID == 0 )) || sudo=(sudo)
+  log "installing ${missing[*]} with apt-get"
+  if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2; then
+    "${sudo[@]}" apt-get update >&2 || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+      die "apt-get install ${missing[*]} failed"
+  fi
+}
+ensure_host_tools
+
+# ---- 1. KUBEBUILDER_ASSETS ---------------------------------------------------
+if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+  if [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]]; then
+    assets=$(cd "$KUBEBUILDER_ASSETS" && pwd)
+    log "using KUBEBUILDER_ASSETS=$assets (nothing built)"
+    [[ -x "$assets/kubectl" ]] || log "warning: no kubectl in KUBEBUILDER_ASSETS"
+    [[ -x "$assets/kube-controller-manager" ]] ||
+      log "warning: no kube-controller-manager in KUBEBUILDER_ASSETS: no garbage collection, no namespace deletion"
+    printf '%s\n' "$assets"
+    exit 0
+  fi
+  log "warning: KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks kube-apiserver or etcd; falling back to the cache/build"
+fi
+
+# ---- 2. cache hit? -----------------------------------------------------------
+CACHE_ROOT=${STREAMKEEPER_CACHE:-${HOME:?HOME is not set}/.cache/streamkeeper}
+VERSION_DIR=$CACHE_ROOT/kube/$KUBE_VERSION
+BIN_DIR=$VERSION_DIR/bin
+STAMP=$BIN_DIR/.stamp
+
+for f in go.mod go.sum etcd/go.mod etcd/go.sum; do [[ -f "$HERE/$f" ]] || die "missing $HERE/$f"; done
+
+# The stamp records everything that determines the binaries: versions, recipe
+# revision and the exact module graphs (go.mod + go.sum of both modules).
+expected_stamp() {
+  printf 'kubernetes=%s\netcd=%s\nrecipe=%s\nmodules=%s\n' \
+    "$KUBE_VERSION" "$ETCD_VERSION" "$RECIPE_REV" \
+    "$(cat "$HERE/go.mod" "$HERE/go.sum" "$HERE/etcd/go.mod" "$HERE/etcd/go.sum" | sha256sum | cut -d' ' -f1)"
+}
+EXPECTED=$(expected_stamp)
+
+cache_ok() {
+  [[ -f "$STAMP" ]] || return 1
+  [[ "$(cat "$STAMP")" == "$EXPECTED" ]] || return 1
+  local b
+  for b in "${BINARIES[@]}"; do [[ -x "$BIN_DIR/$b" ]] || return 1; done
+}
+
+if cache_ok; then
+  log "up to date: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION"
+  printf '%s\n' "$BIN_DIR"
+  exit 0
+fi
+
+# ---- 3. build ----------------------------------------------------------------
+grep -Eq "^(require)?[[:space:]]+k8s\.io/kubernetes ${KUBE_VERSION//./\\.}( |\$)" "$HERE/go.mod" ||
+  die "go.mod does not require k8s.io/kubernetes $KUBE_VERSION (update KUBE_VERSION in $0 and go.mod together)"
+grep -Eq "^(require)?[[:space:]]+go\.etcd\.io/etcd/server/v3 ${ETCD_VERSION//./\\.}( |\$)" "$HERE/etcd/go.mod" ||
+  die "etcd/go.mod does not require go.etcd.io/etcd/server/v3 $ETCD_VERSION (update ETCD_VERSION in $0 and etcd/go.mod together)"
+
+GO=${GO:-}
+if [[ -z "$GO" ]]; then
+  GO=$(command -v go || true)
+  [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
+fi
+[[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (go >= 1.25 on PATH, or GO=/path/to/go)"
+go_ver=$("$GO" env GOVERSION) || die "'$GO env GOVERSION' failed"
+if [[ "$go_ver" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] < 25 )); then
+  log "note: $go_ver is older than go 1.25; the go command may download a newer toolchain (GOTOOLCHAIN)"
+fi
+
+command -v flock >/dev/null || die "flock (util-linux) is required"
+mkdir -p "$VERSION_DIR"
+exec 9>"$VERSION_DIR/.lock"
+if ! flock -n 9; then
+  log "another install holds $VERSION_DIR/.lock; waiting"
+  flock 9
+fi
+# Someone else may have finished the build while we waited.
+if cache_ok; then
+  log "up to date: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION"
+  printf '%s\n' "$BIN_DIR"
+  exit 0
+fi
+
+# We hold the lock: anything left behind is from an interrupted run.
+rm -rf "$VERSION_DIR"/build.* "$VERSION_DIR"/bin.old.*
+# Binaries are staged in $BUILD/bin and moved into place only once verified;
+# GOTMPDIR keeps the go command's scratch space inside $BUILD too, so an
+# interrupted build leaves nothing behind.
+BUILD=$(mktemp -d "$VERSION_DIR/build.XXXXXX")
+STAGE=$BUILD/bin
+mkdir -p "$STAGE" "$BUILD/tmp"
+export GOTMPDIR=$BUILD/tmp
+trap 'rm -rf "$BUILD"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}
+kube_ldflags="-s -w"
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kube_ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION"
+  kube_ldflags+=" -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+  kube_ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBE_BUILD_DATE"
+  kube_ldflags+=" -X $pkg.gitCommit="
+done
+etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION"
+
+# Static binaries with the build tags of the upstream release builds
+# (hack/lib/golang.sh for Kubernetes; etcd's build uses no tags).
+export CGO_ENABLED=0 GOWORK=off
+# shellcheck disable=SC2054 # the commas separate build tags
+kube_build_flags=(-mod=readonly -trimpath -tags=selinux,notest,grpcnotrace)
+etcd_build_flags=(-mod=readonly -trimpath)
+
+cd "$HERE"
+start=$(date +%s)
+log "building Kubernetes $KUBE_VERSION (kube-apiserver, kube-controller-manager, kubectl) with $go_ver"
+log "a cold build takes 5-10 minutes; staging in $BUILD"
+"$GO" build "${kube_build_flags[@]}" -ldflags "$kube_ldflags" -o "$STAGE/" \
+  k8s.io/kubernetes/cmd/kube-apiserver \
+  k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kubectl >&2 ||
+  die "go build of the Kubernetes binaries failed (see above)"
+log "building etcd $ETCD_VERSION"
+cd "$HERE/etcd"
+"$GO" build "${etcd_build_flags[@]}" -ldflags "$etcd_ldflags" -o "$STAGE/etcd" \
+  go.etcd.io/etcd/server/v3 >&2 ||
+  die "go build of etcd failed (see above)"
+log "built in $(( $(date +%s) - start ))s"
+
+# ---- verify ------------------------------------------------------------------
+check_version() { # name expected command...
+  local name=$1 want=$2 out; shift 2
+  out=$("$@" 2>&1) || die "$name: '$*' failed: $out"
+  grep -qF -- "$want" <<<"$out" || die "$name reports '$out', expected $want"
+  log "$name: $(grep -m1 -F -- "$want" <<<"$out" | sed 's/^ *//')"
+}
+check_version kube-apiserver "Kubernetes $KUBE_VERSION" "$STAGE/kube-apiserver" --version
+check_version kube-controller-manager "Kubernetes $KUBE_VERSION" "$STAGE/kube-controller-manager" --version
+check_version kubectl "gitVersion: $KUBE_VERSION" "$STAGE/kubectl" version --client -o yaml
+check_version etcd "etcd Version: ${ETCD_VERSION#v}" "$STAGE/etcd" --version
+
+# ---- install atomically ------------------------------------------------------
+printf '%s\n' "$EXPECTED" >"$STAGE/.stamp"
+chmod 0755 "$STAGE"
+if [[ -e "$BIN_DIR" ]]; then
+  old="$VERSION_DIR/bin.old.$$"
+  mv "$BIN_DIR" "$old"
+  mv "$STAGE" "$BIN_DIR"
+  rm -rf "$old"
+else
+  mv "$STAGE" "$BIN_DIR"
+fi
+rm -rf "$BUILD"
+trap - EXIT INT TERM
+log "installed into $BIN_DIR"
+printf '%s\n' "$BIN_DIR"
