@@ -48,7 +48,7 @@ export class InMemoryZooKeeper {
   private readonly childWatches = new Map<string, PendingWatch[]>();
   private readonly sessions = new Map<string, InMemorySession>();
   private nextSession = 1;
-  /** Counts successful writes (create, set, delete, setAcl), for tests that budget writes. */
+  /** Counts successful writes as the server sees them (create, set, delete, setAcl; a create with an ACL is two), for tests that budget writes. */
   writes = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -106,7 +106,7 @@ export class InMemoryZooKeeper {
     if (!allowed) throw zkError(ZkRc.noAuth, operation, path);
   }
 
-  create(session: InMemorySession, path: string, data: Buffer, mode: CreateMode, acl: readonly Acl[]): string {
+  create(session: InMemorySession, path: string, data: Buffer, mode: CreateMode, acl: readonly Acl[] | undefined): string {
     validatePath(path, 'create');
     if (data.length > maxZNodeBytes) throw zkError(ZkRc.badArguments, 'create', path, 'data larger than the znode limit');
     const parent = this.node(parentPath(path), 'create');
@@ -117,9 +117,14 @@ export class InMemoryZooKeeper {
     if (sequential) parent.sequence += 1;
     if (this.nodes.has(actual)) throw zkError(ZkRc.nodeExists, 'create', actual);
     const owner = mode === 'ephemeral' || mode === 'ephemeral-sequential' ? session.sessionId : '0';
-    this.nodes.set(actual, newNode(data, owner, expandAcl(session, acl), this.now()));
+    const locked = acl !== undefined;
+    const node = newNode(data, owner, expandAcl(session, acl ?? openAcl), this.now());
+    // Like the native adapter, which creates with an open ACL and then sets the requested one:
+    // two writes, and the node's ACL version is 1.
+    if (locked) node.aversion = 1;
+    this.nodes.set(actual, node);
     parent.cversion += 1;
-    this.writes += 1;
+    this.writes += locked ? 2 : 1;
     this.fire(this.dataWatches, actual, 'created');
     this.fire(this.childWatches, parentPath(actual), 'children');
     return actual;
@@ -168,8 +173,10 @@ export class InMemoryZooKeeper {
     return this.childNames(path);
   }
 
-  getAcl(path: string): { acl: Acl[]; stat: ZNodeStat } {
+  getAcl(session: InMemorySession, path: string): { acl: Acl[]; stat: ZNodeStat } {
     const node = this.node(path, 'getAcl');
+    // As on a real server: reading an ACL needs read or admin permission on the node.
+    this.checkPerm(session, node, Perm.read | Perm.admin, 'getAcl', path);
     return { acl: node.acl.map((a) => ({ ...a })), stat: statOf(node, this.childCount(path)) };
   }
 
@@ -340,7 +347,7 @@ class InMemorySession implements ZooKeeperClient {
     };
   }
 
-  create(path: string, data: Buffer, mode: CreateMode = 'persistent', acl: readonly Acl[] = openAcl): Promise<string> {
+  create(path: string, data: Buffer, mode: CreateMode = 'persistent', acl?: readonly Acl[]): Promise<string> {
     return this.run('create', path, () => this.server.create(this, path, data, mode, acl));
   }
 
@@ -367,7 +374,7 @@ class InMemorySession implements ZooKeeperClient {
   }
 
   getAcl(path: string): Promise<{ acl: Acl[]; stat: ZNodeStat }> {
-    return this.run('getAcl', path, () => this.server.getAcl(path));
+    return this.run('getAcl', path, () => this.server.getAcl(this, path));
   }
 
   setAcl(path: string, acl: readonly Acl[], aclVersion: number): Promise<void> {

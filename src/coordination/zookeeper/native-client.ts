@@ -9,7 +9,15 @@
  * - nodes are always created with an open ACL, so `create(..., acl)` locks the node with a
  *   conditional setAcl right after (see docs/zookeeper.md for what that window means);
  * - one-shot watches are silently dropped when the session ends, so pending watchers are told
- *   (`lost`) when the client closes or expires.
+ *   (`lost`) when the client closes or expires;
+ * - the addon declares the session expired (and closes it) after 10 consecutive socket reads
+ *   that did not complete a reply — which is just a large reply arriving in pieces, e.g. when
+ *   watches are re-registered after a reconnect or a long child list is read under load. The
+ *   limit is raised so far that only real expiries (decided by the server) end a session;
+ * - `a_get_acl` crashes the process (a null pointer in the addon) whenever the request fails —
+ *   missing node, no access, connection loss. `getAcl` therefore reads the node first and only
+ *   asks for its ACL when that succeeded; the coordination code keeps getAcl off its paths
+ *   altogether (see docs/zookeeper.md), since a node can still vanish in between.
  */
 import { createRequire } from 'node:module';
 import { StreamkeeperError } from '../../errors/index.js';
@@ -26,7 +34,7 @@ import {
   type ZooKeeperClient,
   type ZooKeeperConnectOptions,
 } from './client.js';
-import { ZkRc, zkError } from './errors.js';
+import { ZkRc, isSessionExpired, zkError } from './errors.js';
 
 type Callback = (rc: number, error: string, ...rest: unknown[]) => void;
 type WatchCallback = (type: number, state: number, path: string) => void;
@@ -98,6 +106,9 @@ function toStat(native: NativeStat): ZNodeStat {
   };
 }
 
+/** Reads that may end without a complete reply before the addon gives up (see the header). */
+const partialReadLimit = 2 ** 30;
+
 /** C client log level: 0 silences the library's own stderr lines; this adapter logs instead. */
 function nativeLogLevel(env: NodeJS.ProcessEnv): number {
   const value = Number(env.STREAMKEEPER_ZK_CLIENT_LOG_LEVEL ?? '0');
@@ -125,6 +136,7 @@ export class NativeZooKeeperClient implements ZooKeeperClient {
       debug_level: nativeLogLevel(process.env),
       host_order_deterministic: false,
       data_as_buffer: true,
+      response_counter_limit: partialReadLimit,
     });
     const client = new NativeZooKeeperClient(handle, logger);
     await client.establish(options.connectTimeoutMs ?? 15_000, options.connectString);
@@ -135,10 +147,37 @@ export class NativeZooKeeperClient implements ZooKeeperClient {
   /** Opens a second handle on an existing session (same id and password). Tests use it to expire sessions. */
   static async attach(connectString: string, session: { id: string; password: string }): Promise<NativeZooKeeperClient> {
     const Native = loadNative();
-    const handle = new Native({ connect: connectString, timeout: 10_000, debug_level: 0, data_as_buffer: true, client_id: session.id, client_password: session.password });
+    const handle = new Native({ connect: connectString, timeout: 10_000, debug_level: 0, data_as_buffer: true, response_counter_limit: partialReadLimit, client_id: session.id, client_password: session.password });
     const client = new NativeZooKeeperClient(handle, undefined);
     await client.establish(15_000, connectString);
     return client;
+  }
+
+  /**
+   * Ends `client`'s session the way a server-side timeout would (tests and benches): a second
+   * handle on the same session is opened and closed. The first handle may win the session back
+   * in between, and then the close is refused ("session moved"), so this repeats until the first
+   * handle reports the expiry.
+   */
+  static async expireSession(connectString: string, client: NativeZooKeeperClient, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const expired = new Promise<void>((resolveExpired) => {
+      if (client.state === 'expired') resolveExpired();
+      client.onStateChange((state) => {
+        if (state === 'expired') resolveExpired();
+      });
+    });
+    while (client.state !== 'expired') {
+      if (Date.now() > deadline) throw new StreamkeeperError('SK_TIMEOUT', `session ${client.sessionId} did not expire within ${timeoutMs} ms`);
+      try {
+        const twin = await NativeZooKeeperClient.attach(connectString, client.sessionCredentials);
+        await twin.close();
+      } catch (err) {
+        // Already gone on the server: the first handle learns it when it reconnects.
+        if (!isSessionExpired(err)) throw err;
+      }
+      await Promise.race([expired, new Promise((resolveLater) => setTimeout(resolveLater, 1000).unref())]);
+    }
   }
 
   private establish(timeoutMs: number, connectString: string): Promise<void> {
@@ -285,6 +324,8 @@ export class NativeZooKeeperClient implements ZooKeeperClient {
   }
 
   async getAcl(path: string): Promise<{ acl: Acl[]; stat: ZNodeStat }> {
+    // Fails with NoNode / NoAuth / connection loss here, where failing is safe (see the header).
+    await this.get(path);
     const [acl, stat] = await this.call('getAcl', path, (cb) => this.handle.a_get_acl(path, cb));
     return { acl: (acl as { perms: number; scheme: string; auth: string }[]).map((a) => ({ perms: a.perms, scheme: a.scheme, id: a.auth })), stat: toStat(stat as NativeStat) };
   }

@@ -188,6 +188,28 @@ export function describeZooKeeperContract(name: string, target: () => ZooKeeperC
       }
     });
 
+    it('reads a reply that arrives in many pieces without losing the session', async () => {
+      const path = `${root}/large`;
+      const large = Buffer.alloc(1_000_000, 'z');
+      await zk.create(path, large);
+      for (let i = 0; i < 3; i += 1) expect((await zk.get(path)).data.equals(large)).toBe(true);
+      expect(zk.state).toBe('connected');
+      await zk.delete(path, anyVersion);
+    });
+
+    it('rejects getAcl of a missing or unreadable node with an error code (never crashes)', async () => {
+      await expect(zk.getAcl(`${root}/no-such-node`)).rejects.toMatchObject({ code: 'SK_ZK_NO_NODE' });
+      const owner = { user: 'job-b', password: randomBytes(8).toString('hex') };
+      const authed = await target().connect({ auth: [digestAuth(owner)] });
+      try {
+        await authed.create(`${root}/locked`, data(''), 'persistent', digestAcl(owner));
+        await expect(zk.getAcl(`${root}/locked`)).rejects.toMatchObject({ code: 'SK_ZK_NO_AUTH' });
+        expect((await authed.getAcl(`${root}/locked`)).stat.aversion).toBe(1);
+      } finally {
+        await authed.close();
+      }
+    });
+
     it('fails calls on a closed client instead of hanging', async () => {
       const other = await target().connect();
       await other.close();

@@ -1,0 +1,255 @@
+/**
+ * The job's spec-derived configuration, mirrored into the `config` znode so the driver and the
+ * executors pick up changes at the next batch boundary without a restart. The operator writes
+ * (only when the content changed); pods watch. Secret values never appear here: credentials are
+ * referenced by Secret name only.
+ */
+import { createHash } from 'node:crypto';
+import { secretLookingKeyPattern } from '../api/v1alpha1/constants.js';
+import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import type { CoordinationLayout, JobRef } from './layout.js';
+import { jobKey } from './layout.js';
+import { noopObserver, type CoordinationObserver } from './observer.js';
+import type { Subscription, ZooKeeperSession } from './session.js';
+
+/** A reference to a Kubernetes Secret: its name, never its content. */
+export interface SecretNameRef {
+  readonly name: string;
+}
+
+export type DeliveryGuarantee = 'exactlyOnce' | 'atLeastOnce';
+export type TaskExhaustionPolicy = 'fail' | 'degrade';
+export type PoisonRecordPolicy = 'fail' | 'skip' | 'deadLetter';
+
+/** What the driver and executors need from the spec, and nothing secret. */
+export interface JobConfigContent {
+  /** The spec's free-form `config` map. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly processor: {
+    /** A built-in processor's name, or a module path. */
+    readonly name: string;
+    readonly params: Readonly<Record<string, unknown>>;
+  };
+  /** As written in the spec, e.g. `5s`. */
+  readonly batchInterval: string;
+  readonly maxRecordsPerPartition: number;
+  readonly maxTaskAttempts: number;
+  readonly source: {
+    readonly bootstrapServers: readonly string[];
+    readonly topics: readonly string[];
+    readonly startingOffsets?: string;
+    readonly secretRef?: SecretNameRef;
+  };
+  readonly sink: {
+    readonly bootstrapServers: readonly string[];
+    readonly topic: string;
+    readonly delivery: DeliveryGuarantee;
+    readonly secretRef?: SecretNameRef;
+  };
+  readonly failurePolicy: {
+    readonly onTaskExhausted: TaskExhaustionPolicy;
+    readonly poisonRecords: PoisonRecordPolicy;
+    readonly deadLetterTopic?: string;
+  };
+}
+
+/** The znode's content. */
+export interface JobConfigDocument {
+  readonly schema: 1;
+  /** The job's `metadata.generation` when this content was first written. */
+  readonly generation: number;
+  /** `sha256:<hex>` of the canonical JSON of `content`. */
+  readonly hash: string;
+  readonly content: JobConfigContent;
+}
+
+/** Below ZooKeeper's 1 MiB default (`jute.maxbuffer`), with room for the request around it. */
+export const maxConfigBytes = 900 * 1024;
+
+/** JSON with object keys sorted at every level, so equal content always hashes the same. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) sorted[key] = (v as Record<string, unknown>)[key];
+    return sorted;
+  });
+}
+
+export function configHash(content: JobConfigContent): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(content)).digest('hex')}`;
+}
+
+const secretLooking = new RegExp(secretLookingKeyPattern, 'i');
+
+/**
+ * Serialises the document, refusing what must not or cannot be mirrored: a `config` key that
+ * looks like it carries a secret, or a document over `maxConfigBytes`.
+ */
+export function encodeConfigDocument(generation: number, content: JobConfigContent): { readonly data: Buffer; readonly hash: string } {
+  for (const key of Object.keys(content.config)) {
+    if (secretLooking.test(key)) {
+      throw new StreamkeeperError('SK_INVALID_SPEC', `"${key}" looks like a secret; config is mirrored to ZooKeeper, so pass credentials through a Secret reference instead`, { field: `spec.config.${key}` });
+    }
+  }
+  const hash = configHash(content);
+  const document: JobConfigDocument = { schema: 1, generation, hash, content };
+  const data = Buffer.from(canonicalJson(document));
+  if (data.length > maxConfigBytes) {
+    throw new StreamkeeperError('SK_CONFIG_TOO_LARGE', `the job configuration is ${data.length} bytes as JSON; a ZooKeeper znode holds at most ${maxConfigBytes} bytes here. Move large values (e.g. reference data) out of spec.config`, {
+      field: 'spec.config',
+    });
+  }
+  return { data, hash };
+}
+
+/** The document in a `config` znode; null while nothing has been published (empty node). */
+export function decodeConfigDocument(data: Buffer, path = 'config'): JobConfigDocument | null {
+  if (data.length === 0) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch (err) {
+    throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold JSON: ${(err as Error).message}`, { field: path, cause: err });
+  }
+  const doc = parsed as Partial<JobConfigDocument> | null;
+  if (doc?.schema !== 1 || typeof doc.hash !== 'string' || typeof doc.generation !== 'number' || typeof doc.content !== 'object') {
+    throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a schema 1 job configuration document`, { field: path });
+  }
+  return doc as JobConfigDocument;
+}
+
+export type ConfigWriteDecision = { readonly write: false } | { readonly write: true; readonly expectedVersion: number };
+
+/** Write only when the mirrored content differs; the write is conditional on what was read. */
+export function decideConfigWrite(mirrored: { readonly hash: string | undefined; readonly version: number }, desiredHash: string): ConfigWriteDecision {
+  return mirrored.hash === desiredHash ? { write: false } : { write: true, expectedVersion: mirrored.version };
+}
+
+export interface ConfigSyncedCondition {
+  readonly status: 'True' | 'False';
+  readonly reason: 'Synced' | 'ConfigTooLarge' | 'InvalidConfig' | 'MirrorFailed' | 'Pending';
+  readonly message: string;
+}
+
+/**
+ * The `ConfigSynced` condition: True when the znode holds the content derived from the current
+ * spec (compared by hash, so a generation bump that did not change the config stays synced).
+ */
+export function configSyncedCondition(input: { readonly desiredHash: string | undefined; readonly mirroredHash: string | undefined; readonly error?: unknown }): ConfigSyncedCondition {
+  const { error } = input;
+  if (error !== undefined) {
+    if (isStreamkeeperError(error, 'SK_CONFIG_TOO_LARGE')) return { status: 'False', reason: 'ConfigTooLarge', message: error.toString() };
+    if (isStreamkeeperError(error) && error.kind === 'invalid-spec') return { status: 'False', reason: 'InvalidConfig', message: error.toString() };
+    return { status: 'False', reason: 'MirrorFailed', message: `could not write the configuration to ZooKeeper: ${classify(error).message}` };
+  }
+  if (input.desiredHash !== undefined && input.desiredHash === input.mirroredHash) {
+    return { status: 'True', reason: 'Synced', message: `ZooKeeper holds the current configuration (${input.desiredHash.slice(0, 19)})` };
+  }
+  return { status: 'False', reason: 'Pending', message: 'the current configuration has not been written to ZooKeeper yet' };
+}
+
+export interface ConfigPublishResult {
+  readonly outcome: 'written' | 'unchanged';
+  readonly hash: string;
+  /** The znode's data version after this call. */
+  readonly version: number;
+}
+
+const maxPublishAttempts = 8;
+
+export class ConfigMirror {
+  private readonly observer: CoordinationObserver;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly session: ZooKeeperSession,
+    private readonly layout: CoordinationLayout,
+    options: { readonly observer?: CoordinationObserver; readonly logger?: Logger } = {},
+  ) {
+    this.observer = options.observer ?? noopObserver;
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  /**
+   * Writes the job's configuration unless the znode already holds the same content. The job's
+   * subtree must exist (`ensureJobSubtree`). Throws SK_CONFIG_TOO_LARGE (invalid spec) when the
+   * document cannot fit in a znode.
+   */
+  async publish(job: JobRef, generation: number, content: JobConfigContent): Promise<ConfigPublishResult> {
+    let encoded: { data: Buffer; hash: string };
+    try {
+      encoded = encodeConfigDocument(generation, content);
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_CONFIG_TOO_LARGE')) this.observer.configMirror?.('too-large');
+      throw err;
+    }
+    const path = this.layout.config(job);
+    for (let attempt = 0; attempt < maxPublishAttempts; attempt += 1) {
+      const current = await this.session.get(path);
+      const decision = decideConfigWrite({ hash: mirroredHash(current.data, path), version: current.stat.version }, encoded.hash);
+      if (!decision.write) {
+        this.observer.configMirror?.('unchanged');
+        return { outcome: 'unchanged', hash: encoded.hash, version: current.stat.version };
+      }
+      try {
+        const stat = await this.session.set(path, encoded.data, decision.expectedVersion);
+        this.observer.configMirror?.('written');
+        this.logger.info({ job: jobKey(job), generation, hash: encoded.hash, bytes: encoded.data.length }, 'job configuration mirrored to ZooKeeper');
+        return { outcome: 'written', hash: encoded.hash, version: stat.version };
+      } catch (err) {
+        // Another operator replica wrote in between: read again and decide again.
+        if (!isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
+      }
+    }
+    throw new StreamkeeperError('SK_ZK_BAD_VERSION', `${path} kept changing while the configuration was being written`, { field: path });
+  }
+
+  async read(job: JobRef): Promise<JobConfigDocument | null> {
+    const path = this.layout.config(job);
+    const node = await this.session.getIfExists(path);
+    return node === null ? null : decodeConfigDocument(node.data, path);
+  }
+}
+
+function mirroredHash(data: Buffer, path: string): string | undefined {
+  try {
+    return decodeConfigDocument(data, path)?.hash;
+  } catch {
+    return undefined; // unreadable content is simply replaced
+  }
+}
+
+/**
+ * Delivers the job's configuration (null until the operator has published one) and every later
+ * change of content, across connection loss and session expiry. Used by the driver and executors.
+ */
+export function watchConfig(
+  session: ZooKeeperSession,
+  layout: CoordinationLayout,
+  job: JobRef,
+  listener: (config: JobConfigDocument | null) => void,
+  onError?: (err: unknown) => void,
+): Subscription {
+  const path = layout.config(job);
+  let lastHash: string | null | undefined;
+  return session.watchData(
+    path,
+    (node) => {
+      let doc: JobConfigDocument | null;
+      try {
+        doc = node === null ? null : decodeConfigDocument(node.data, path);
+      } catch (err) {
+        if (onError === undefined) session.logger.error({ path, err: (err as Error).message }, 'unreadable job configuration');
+        else onError(err);
+        return;
+      }
+      const hash = doc?.hash ?? null;
+      if (hash === lastHash) return;
+      lastHash = hash;
+      listener(doc);
+    },
+    onError,
+  );
+}

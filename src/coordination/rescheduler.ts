@@ -1,0 +1,269 @@
+/**
+ * The operator's failure detector and task mover. An executor is dead when its ephemeral node
+ * goes or its pod terminates, whichever the operator sees first (the second signal is a no-op);
+ * its unfinished tasks move to the least-loaded live executors with attempt+1, or are exhausted
+ * past `maxTaskAttempts`. Draining executors hand unstarted tasks back and are reported drained
+ * once they hold nothing. Every move is a conditional set, so two reschedulers racing (an old and
+ * a new leader) never assign a task twice: the loser re-reads and finds nothing left to do.
+ */
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
+import { systemClock, type Clock } from './clock.js';
+import type { TaskExhaustionPolicy } from './config-mirror.js';
+import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
+import { ExecutorMembership, activeExecutors, type DrainRequestOutcome, type ExecutorSet } from './membership.js';
+import { noopObserver, type CoordinationObserver, type ExecutorGoneReason, type RescheduleReason } from './observer.js';
+import type { ZooKeeperSession } from './session.js';
+import { TaskLedger, type TransitionResult, type VersionedTask } from './task-ledger.js';
+import { rescheduleReason, type TaskRecord } from './task-state.js';
+
+export interface ReschedulePolicy {
+  /** The job's `executors.maxTaskAttempts`. */
+  readonly maxTaskAttempts: number;
+}
+
+export interface MovedTask {
+  readonly taskId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly attempt: number;
+  readonly reason: RescheduleReason;
+}
+
+export interface RescheduleReport {
+  readonly moved: readonly MovedTask[];
+  /** Tasks this pass exhausted. */
+  readonly exhausted: readonly string[];
+  /**
+   * Batches with an exhausted task (found now or earlier). The driver records them as failed; the
+   * operator sets the job Failed or Degraded (see `phaseOnExhaustion`).
+   */
+  readonly failedBatches: readonly string[];
+  /** Tasks that need a new owner but found no live executor; they move when one registers. */
+  readonly waiting: readonly string[];
+  /** Moves another writer made first (this pass re-read and found nothing left to do). */
+  readonly lostRaces: number;
+}
+
+export interface ExecutorGoneResult {
+  /** False when this death was already seen through the other signal: nothing was done. */
+  readonly firstSignal: boolean;
+  readonly report: RescheduleReport | undefined;
+}
+
+export interface DrainReport {
+  readonly request: DrainRequestOutcome;
+  /** Tasks the executor still holds (running them to completion). */
+  readonly holding: readonly string[];
+  /** True when the executor holds nothing: its pod can be deleted. */
+  readonly drained: boolean;
+  readonly report: RescheduleReport;
+}
+
+/** The job phase `failurePolicy.onTaskExhausted` asks for once a batch has failed. */
+export function phaseOnExhaustion(policy: TaskExhaustionPolicy): 'Failed' | 'Degraded' {
+  return policy === 'fail' ? 'Failed' : 'Degraded';
+}
+
+interface DeathRecord {
+  /** The session whose executor died; null when its node was already gone when seen. */
+  readonly session: string | null;
+  readonly observedAt: number;
+  measured: boolean;
+}
+
+/** Deaths remembered per pod: enough to recognise the second signal of recent incarnations. */
+const deathsKeptPerPod = 8;
+/**
+ * How long a handled death is remembered. The second signal follows the first within a session
+ * timeout (the node) or a kubelet status update (the pod); pod names of past executors must not
+ * pile up for the operator's lifetime.
+ */
+const deathMemoryMs = 15 * 60_000;
+
+export interface ReschedulerOptions {
+  readonly observer?: CoordinationObserver;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export class Rescheduler {
+  private readonly deaths = new Map<string, Map<string, DeathRecord[]>>();
+  private readonly ledger: TaskLedger;
+  private readonly membership: ExecutorMembership;
+  private readonly observer: CoordinationObserver;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly session: ZooKeeperSession,
+    private readonly layout: CoordinationLayout,
+    options: ReschedulerOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.ledger = new TaskLedger(session, layout, { clock: this.clock });
+    this.membership = new ExecutorMembership(session, layout, { clock: this.clock });
+    this.observer = options.observer ?? noopObserver;
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  /**
+   * An executor is gone: its node disappeared (`znode-gone`, pass the session of the node from
+   * the last live set) or the Pod informer saw its pod terminate (`pod-terminated`). The first
+   * signal of a death moves its tasks; the second is a no-op.
+   */
+  async executorGone(job: JobRef, pod: string, reason: ExecutorGoneReason, policy: ReschedulePolicy, session?: string): Promise<ExecutorGoneResult> {
+    const observedAt = this.clock.now();
+    let died: string | null = session ?? null;
+    if (reason === 'pod-terminated') {
+      // The node may still be there until its session times out: that session is the dead one.
+      const node = await this.session.getIfExists(this.layout.executor(job, pod));
+      died = node === null ? null : node.stat.ephemeralOwner;
+    }
+    const records = this.recordsOf(job, pod);
+    const seen = records.some((r) => died === null || r.session === died);
+    if (seen) return { firstSignal: false, report: undefined };
+    records.push({ session: died, observedAt, measured: false });
+    if (records.length > deathsKeptPerPod) records.shift();
+    this.observer.executorFailed?.(reason);
+    this.logger.info({ job: jobKey(job), pod, reason }, 'executor is gone; moving its tasks');
+    return { firstSignal: true, report: await this.reconcile(job, policy) };
+  }
+
+  /**
+   * Level-based pass: moves every unfinished task whose owner is not a live executor, every
+   * released and every failed task. Safe to run at any time and from several operators at once.
+   */
+  async reconcile(job: JobRef, policy: ReschedulePolicy): Promise<RescheduleReport> {
+    return (await this.pass(job, policy)).report;
+  }
+
+  /**
+   * Asks `pod` to drain and moves what it handed back. Call on every pass until `drained`, then
+   * delete the pod.
+   */
+  async drain(job: JobRef, pod: string, policy: ReschedulePolicy): Promise<DrainReport> {
+    const request = await this.membership.requestDrain(job, pod);
+    const { report, tasks } = await this.pass(job, policy);
+    const holding = tasks.filter((t) => t.owner === pod && t.state === 'assigned').map((t) => t.id);
+    return { request, holding, drained: holding.length === 0, report };
+  }
+
+  /** Forgets what was recorded about a job (it was deleted). */
+  forgetJob(job: JobRef): void {
+    this.deaths.delete(jobKey(job));
+  }
+
+  private recordsOf(job: JobRef, pod: string): DeathRecord[] {
+    const key = jobKey(job);
+    let byPod = this.deaths.get(key);
+    if (byPod === undefined) {
+      byPod = new Map();
+      this.deaths.set(key, byPod);
+    }
+    let records = byPod.get(pod);
+    if (records === undefined) {
+      records = [];
+      byPod.set(pod, records);
+    }
+    return records;
+  }
+
+  /** Live: registered now, and that registration's session is not one seen dead. */
+  private liveness(job: JobRef, executors: ExecutorSet): (pod: string) => boolean {
+    const byPod = this.deaths.get(jobKey(job));
+    return (pod) => {
+      const executor = executors.get(pod);
+      if (executor === undefined) return false;
+      return !(byPod?.get(pod)?.some((r) => r.session === executor.session) ?? false);
+    };
+  }
+
+  private async pass(job: JobRef, policy: ReschedulePolicy): Promise<{ report: RescheduleReport; tasks: TaskRecord[] }> {
+    const [executors, read] = await Promise.all([this.membership.read(job), this.ledger.readTasks(job)]);
+    const isLive = this.liveness(job, executors);
+    const targets = activeExecutors(executors).filter(isLive);
+    const view: RescheduleView = { isLive, load: currentLoad(read.map((t) => t.record), targets), maxTaskAttempts: policy.maxTaskAttempts };
+    const known = new Map(read.map((t) => [t.record.id, t]));
+    const steps = planReschedule(
+      read.map((t) => t.record),
+      view,
+    );
+    const results = await Promise.all(steps.map((step) => this.apply(job, step, view, known)));
+
+    const final = new Map<string, TaskRecord>(read.map((t) => [t.record.id, t.record]));
+    const moved: MovedTask[] = [];
+    const exhausted: string[] = [];
+    const waiting: string[] = [];
+    const counts = new Map<string, number>();
+    let lostRaces = 0;
+    results.forEach((result, i) => {
+      const step = steps[i];
+      if (step === undefined) return;
+      if (result.outcome === 'gone') {
+        final.delete(step.task.id);
+        return;
+      }
+      const task = result.task.record;
+      final.set(task.id, task);
+      if (result.outcome === 'written') {
+        const outcome = task.state === 'exhausted' ? 'exhausted' : 'assigned';
+        const key = `${step.reason}|${outcome}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        if (outcome === 'exhausted') exhausted.push(task.id);
+        else moved.push({ taskId: task.id, from: step.task.owner, to: task.owner, attempt: task.attempt, reason: step.reason });
+      } else if (rescheduleReason(task, isLive) !== undefined) {
+        waiting.push(task.id);
+      } else if (task !== step.task) {
+        lostRaces += 1;
+      }
+    });
+    for (const [key, n] of counts) {
+      const [reason, outcome] = key.split('|') as [RescheduleReason, 'assigned' | 'exhausted'];
+      this.observer.tasksRescheduled?.(reason, outcome, n);
+    }
+    const tasks = [...final.values()];
+    this.measureDeaths(job, tasks, isLive);
+    const failedBatches = [...new Set(tasks.filter((t) => t.state === 'exhausted').map((t) => t.batch))].sort();
+    if (moved.length + exhausted.length > 0 || waiting.length > 0) {
+      this.logger.info({ job: jobKey(job), moved: moved.length, exhausted: exhausted.length, waiting: waiting.length, failedBatches, lostRaces }, 'tasks rescheduled');
+    }
+    return { report: { moved, exhausted, failedBatches, waiting, lostRaces }, tasks };
+  }
+
+  /** One step: the planned write first; after a conflict, decide again on the task as re-read. */
+  private apply(job: JobRef, step: RescheduleStep, view: RescheduleView, known: ReadonlyMap<string, VersionedTask>): Promise<TransitionResult> {
+    let first = true;
+    return this.ledger.transition(
+      job,
+      step.task.id,
+      (task) => {
+        if (first) {
+          first = false;
+          return step.transition;
+        }
+        return decideReschedule(task, view)?.transition ?? { kind: 'noop', reason: `task ${task.id} no longer needs a new owner` };
+      },
+      known.get(step.task.id),
+    );
+  }
+
+  /** Reports, once per death, how long it took until the dead executor held nothing; forgets old deaths. */
+  private measureDeaths(job: JobRef, tasks: readonly TaskRecord[], isLive: (pod: string) => boolean): void {
+    const byPod = this.deaths.get(jobKey(job));
+    if (byPod === undefined) return;
+    const now = this.clock.now();
+    for (const [pod, records] of byPod) {
+      const pending = records.filter((r) => !r.measured);
+      if (pending.length > 0 && (isLive(pod) || !tasks.some((t) => t.owner === pod && t.state === 'assigned'))) {
+        for (const record of pending) {
+          record.measured = true;
+          this.observer.rescheduleDuration?.((now - record.observedAt) / 1000);
+        }
+      }
+      const kept = records.filter((r) => !r.measured || now - r.observedAt < deathMemoryMs);
+      if (kept.length === 0) byPod.delete(pod);
+      else byPod.set(pod, kept);
+    }
+  }
+}

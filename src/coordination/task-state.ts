@@ -1,0 +1,160 @@
+/**
+ * The task state machine, as pure functions: given a task as read from ZooKeeper and what
+ * someone wants to do with it, what is the next state — or is the request stale? Every writer
+ * (executor, operator) decides here, then writes conditionally on the version it read; after a
+ * conflict it re-reads and decides again. See docs/zookeeper.md for the diagram.
+ */
+import { StreamkeeperError } from '../errors/index.js';
+import type { RescheduleReason } from './observer.js';
+
+/**
+ * - `assigned`: `owner` holds attempt `attempt` and may complete it.
+ * - `released`: a draining owner handed it back unstarted; the operator gives it to a live executor.
+ * - `failed`: the owner reported a failure; the operator retries it elsewhere or exhausts it.
+ * - `succeeded`, `exhausted`: final.
+ */
+export type TaskState = 'assigned' | 'released' | 'succeeded' | 'failed' | 'exhausted';
+export const taskStates: readonly TaskState[] = ['assigned', 'released', 'succeeded', 'failed', 'exhausted'];
+
+/** Kafka offsets as decimal strings (they are 64-bit). `from` inclusive, `to` exclusive. */
+export interface OffsetRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface TaskRecord {
+  readonly id: string;
+  readonly batch: string;
+  readonly range: OffsetRange;
+  readonly state: TaskState;
+  /** The executor pod that holds the task (or held it last). */
+  readonly owner: string;
+  /** The assignment number: 1 when created, +1 every time the task changes hands. Fences stale owners. */
+  readonly attempt: number;
+  /** Attempts lost to a dead owner or a reported failure; at `maxTaskAttempts` the task is exhausted. */
+  readonly failures: number;
+  /** The last reported failure. */
+  readonly error?: string;
+}
+
+/** Who claims to hold a task: what an executor must present to complete or release it. */
+export interface TaskClaim {
+  readonly owner: string;
+  readonly attempt: number;
+}
+
+export type TaskEvent =
+  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'succeeded' }
+  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'failed'; readonly error: string }
+  | { readonly type: 'release'; readonly claim: TaskClaim }
+  | { readonly type: 'reschedule'; readonly reason: RescheduleReason; readonly to: string | undefined; readonly maxTaskAttempts: number };
+
+/**
+ * - `write`: write `next`, conditionally on the version the task was read at.
+ * - `noop`: nothing to write (already done — e.g. a retried write that had gone through — or nothing to do yet).
+ * - `stale`: the request is based on an owner or attempt that no longer holds the task; reject it.
+ */
+export type Transition =
+  | { readonly kind: 'write'; readonly next: TaskRecord }
+  | { readonly kind: 'noop'; readonly reason: string }
+  | { readonly kind: 'stale'; readonly reason: string };
+
+export function newTask(id: string, batch: string, range: OffsetRange, owner: string): TaskRecord {
+  return { id, batch, range, state: 'assigned', owner, attempt: 1, failures: 0 };
+}
+
+export function isFinal(task: TaskRecord): boolean {
+  return task.state === 'succeeded' || task.state === 'exhausted';
+}
+
+function holds(task: TaskRecord, claim: TaskClaim): boolean {
+  return task.owner === claim.owner && task.attempt === claim.attempt;
+}
+
+function describe(task: TaskRecord): string {
+  return `task ${task.id} is ${task.state} (owner ${task.owner}, attempt ${task.attempt})`;
+}
+
+export function nextTaskState(task: TaskRecord, event: TaskEvent): Transition {
+  switch (event.type) {
+    case 'complete': {
+      const { claim, outcome } = event;
+      if (task.state === 'assigned' && holds(task, claim)) {
+        const next: TaskRecord = outcome === 'failed' ? { ...task, state: 'failed', error: event.error } : { ...task, state: 'succeeded' };
+        return { kind: 'write', next };
+      }
+      if (task.state === outcome && holds(task, claim)) return { kind: 'noop', reason: `${describe(task)} already` };
+      return { kind: 'stale', reason: `${describe(task)}; a completion from ${claim.owner} attempt ${claim.attempt} is stale` };
+    }
+    case 'release': {
+      const { claim } = event;
+      if (task.state === 'assigned' && holds(task, claim)) return { kind: 'write', next: { ...task, state: 'released' } };
+      if (task.state === 'released' && holds(task, claim)) return { kind: 'noop', reason: `${describe(task)} already` };
+      return { kind: 'stale', reason: `${describe(task)}; a release from ${claim.owner} attempt ${claim.attempt} is stale` };
+    }
+    case 'reschedule':
+      return reschedule(task, event.reason, event.to, event.maxTaskAttempts);
+  }
+}
+
+/** The state a reschedule of each reason starts from. */
+const reschedulableFrom: Record<RescheduleReason, TaskState> = { 'owner-dead': 'assigned', released: 'released', failed: 'failed' };
+
+function reschedule(task: TaskRecord, reason: RescheduleReason, to: string | undefined, maxTaskAttempts: number): Transition {
+  if (task.state !== reschedulableFrom[reason]) return { kind: 'noop', reason: `${describe(task)}: nothing to reschedule` };
+  // A hand-back was never tried, so it does not count against the task.
+  const failures = reason === 'released' ? task.failures : task.failures + 1;
+  if (failures >= maxTaskAttempts) return { kind: 'write', next: { ...task, state: 'exhausted', failures } };
+  if (to === undefined) return { kind: 'noop', reason: `${describe(task)}: no live executor can take it` };
+  return { kind: 'write', next: { ...task, state: 'assigned', owner: to, attempt: task.attempt + 1, failures } };
+}
+
+/** Why a task must change hands now, or undefined if it must not. */
+export function rescheduleReason(task: TaskRecord, isLive: (pod: string) => boolean): RescheduleReason | undefined {
+  switch (task.state) {
+    case 'assigned':
+      return isLive(task.owner) ? undefined : 'owner-dead';
+    case 'released':
+      return 'released';
+    case 'failed':
+      return 'failed';
+    case 'succeeded':
+    case 'exhausted':
+      return undefined;
+  }
+}
+
+export type BatchOutcome = 'running' | 'succeeded' | 'failed';
+
+/** A batch fails as soon as one task is exhausted; it succeeds when every task has. */
+export function batchOutcome(tasks: readonly TaskRecord[]): BatchOutcome {
+  if (tasks.some((t) => t.state === 'exhausted')) return 'failed';
+  return tasks.length > 0 && tasks.every((t) => t.state === 'succeeded') ? 'succeeded' : 'running';
+}
+
+// ---- wire format ----
+
+export function encodeTask(task: TaskRecord): Buffer {
+  return Buffer.from(JSON.stringify(task));
+}
+
+export function decodeTask(data: Buffer, path: string): TaskRecord {
+  let parsed: Partial<TaskRecord>;
+  try {
+    parsed = JSON.parse(data.toString('utf8')) as Partial<TaskRecord>;
+  } catch (err) {
+    throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a task: ${(err as Error).message}`, { field: path, cause: err });
+  }
+  const valid =
+    typeof parsed.id === 'string' &&
+    typeof parsed.batch === 'string' &&
+    typeof parsed.owner === 'string' &&
+    typeof parsed.attempt === 'number' &&
+    typeof parsed.failures === 'number' &&
+    typeof parsed.range === 'object' &&
+    taskStates.includes(parsed.state as TaskState);
+  if (!valid) throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a task record`, { field: path });
+  return parsed as TaskRecord;
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { readJobAcl } from '../../../src/coordination/acl.js';
+import { batchId, taskId } from '../../../src/coordination/layout.js';
+import { ExecutorMembership } from '../../../src/coordination/membership.js';
+import { Rescheduler } from '../../../src/coordination/rescheduler.js';
+import { TaskLedger } from '../../../src/coordination/task-ledger.js';
+import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
+import { CountingObserver, World, ranges } from '../../contract/zookeeper/coordination-scenarios.js';
+
+function world(server: InMemoryZooKeeper): World {
+  return new World({
+    connector: server.connect,
+    connectString: 'in-memory',
+    expire: (session) => {
+      server.expire(session.sessionId ?? '');
+      return Promise.resolve();
+    },
+  });
+}
+
+describe('task ledger write budget', () => {
+  it('spends four ZooKeeper writes on a task\'s normal life: create, ACL lock, completion, cleanup', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, credential } = await w.job(operator);
+    const driver = await w.open(credential);
+    const executor = await w.open(credential);
+    const acl = await readJobAcl(driver, w.layout, job);
+    const batch = await new TaskLedger(driver, w.layout).recordBatch(job, batchId(0), ranges(50), acl);
+
+    const before = server.writes;
+    const owners = new Map(batch.record.ranges.map((_r, i) => [taskId(batch.record.id, i), 'executor-0']));
+    const tasks = await new TaskLedger(driver, w.layout).createTasks(job, batch.record, owners, acl);
+    const executorLedger = new TaskLedger(executor, w.layout);
+    for (const task of tasks) await executorLedger.complete(job, task.record.id, { owner: 'executor-0', attempt: 1 }, { outcome: 'succeeded' });
+    expect(await new TaskLedger(driver, w.layout).deleteBatchTasks(job, batch.record.id)).toBe(50);
+
+    expect((server.writes - before) / tasks.length).toBe(4);
+    await w.closeAll();
+  });
+
+  it('spends one write per task moved off a dead executor', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, credential } = await w.job(operator);
+    const driver = await w.open(credential);
+    const acl = await readJobAcl(driver, w.layout, job);
+    const alive = await w.open(credential);
+    await new ExecutorMembership(alive, w.layout).register(job, 'alive', acl);
+    const ledger = new TaskLedger(driver, w.layout);
+    const batch = await ledger.recordBatch(job, batchId(0), ranges(40), acl);
+    await ledger.createTasks(job, batch.record, new Map(batch.record.ranges.map((_r, i) => [taskId(batch.record.id, i), 'dead'])), acl);
+    const before = server.writes;
+    const report = await new Rescheduler(operator, w.layout).executorGone(job, 'dead', 'pod-terminated', { maxTaskAttempts: 3 });
+    expect(report.report?.moved).toHaveLength(40);
+    expect(server.writes - before).toBe(40);
+    await w.closeAll();
+  });
+});
+
+describe('failure detection', () => {
+  it('moves the tasks of an executor whose pod terminated before its node went, and ignores the node going later', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const observer = new CountingObserver();
+    const operator = await w.operator();
+    const { job, credential, acl } = await w.job(operator);
+    const zombie = await w.open(credential);
+    const other = await w.open(credential);
+    await new ExecutorMembership(zombie, w.layout).register(job, 'executor-0', acl);
+    await new ExecutorMembership(other, w.layout).register(job, 'executor-1', acl);
+    const ledger = new TaskLedger(operator, w.layout);
+    const batch = await ledger.recordBatch(job, batchId(0), ranges(3), acl);
+    await ledger.createTasks(job, batch.record, new Map(batch.record.ranges.map((_r, i) => [taskId(batch.record.id, i), 'executor-0'])), acl);
+    const rescheduler = new Rescheduler(operator, w.layout, { observer });
+
+    const first = await rescheduler.executorGone(job, 'executor-0', 'pod-terminated', { maxTaskAttempts: 3 });
+    expect(first.firstSignal).toBe(true);
+    expect(first.report?.moved.map((m) => m.to)).toEqual(['executor-1', 'executor-1', 'executor-1']);
+    // The dead pod's session has not timed out yet: its node is still there, but it gets nothing.
+    expect(await operator.exists(w.layout.executor(job, 'executor-0'))).not.toBeNull();
+    expect((await rescheduler.reconcile(job, { maxTaskAttempts: 3 })).moved).toEqual([]);
+    // Whatever it still tries to complete is refused.
+    await expect(new TaskLedger(zombie, w.layout).complete(job, taskId(batch.record.id, 0), { owner: 'executor-0', attempt: 1 }, { outcome: 'succeeded' })).rejects.toMatchObject({ code: 'SK_TASK_STALE' });
+
+    const session = zombie.sessionId;
+    await zombie.close();
+    const second = await rescheduler.executorGone(job, 'executor-0', 'znode-gone', { maxTaskAttempts: 3 }, session);
+    expect(second).toEqual({ firstSignal: false, report: undefined });
+    expect(observer.failures).toEqual(['pod-terminated']);
+    expect(observer.durations).toHaveLength(1);
+    await w.closeAll();
+  });
+
+  it('remembers a handled death long enough for its second signal, but not forever', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job } = await w.job(operator);
+    let now = 0;
+    const clock = { now: () => now, sleep: () => Promise.resolve() };
+    const rescheduler = new Rescheduler(operator, w.layout, { clock });
+    expect((await rescheduler.executorGone(job, 'executor-0', 'pod-terminated', { maxTaskAttempts: 3 })).firstSignal).toBe(true);
+    now += 60_000;
+    expect((await rescheduler.executorGone(job, 'executor-0', 'znode-gone', { maxTaskAttempts: 3 })).firstSignal).toBe(false);
+    now += 60 * 60_000;
+    await rescheduler.reconcile(job, { maxTaskAttempts: 3 });
+    expect((await rescheduler.executorGone(job, 'executor-0', 'znode-gone', { maxTaskAttempts: 3 })).firstSignal).toBe(true);
+    await w.closeAll();
+  });
+
+  it('treats a new pod with the name of a dead one as a live executor', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, credential, acl } = await w.job(operator);
+    const first = await w.open(credential);
+    await new ExecutorMembership(first, w.layout).register(job, 'executor-0', acl);
+    const rescheduler = new Rescheduler(operator, w.layout);
+    const session = first.sessionId;
+    await first.close();
+    await rescheduler.executorGone(job, 'executor-0', 'znode-gone', { maxTaskAttempts: 3 }, session);
+
+    const again = await w.open(credential);
+    await new ExecutorMembership(again, w.layout).register(job, 'executor-0', acl);
+    const ledger = new TaskLedger(operator, w.layout);
+    const batch = await ledger.recordBatch(job, batchId(0), ranges(2), acl);
+    await ledger.createTasks(job, batch.record, new Map(batch.record.ranges.map((_r, i) => [taskId(batch.record.id, i), 'executor-0'])), acl);
+    expect((await rescheduler.reconcile(job, { maxTaskAttempts: 3 })).moved).toEqual([]);
+    // Its own death is a new one, not the echo of the earlier.
+    const terminated = await rescheduler.executorGone(job, 'executor-0', 'pod-terminated', { maxTaskAttempts: 3 });
+    expect(terminated.firstSignal).toBe(true);
+    expect(terminated.report?.waiting).toHaveLength(2);
+    await w.closeAll();
+  });
+});
