@@ -1,0 +1,27 @@
+/**
+ * Kafka for the streaming runtime: the narrow interface, its kafkajs adapter and the in-memory
+ * fake. Import from here; kafkajs itself stays inside this directory.
+ */
+export type {
+  ConsumedRecord,
+  CreateTopicOptions,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaTransaction,
+  OutgoingRecord,
+  PartitionWatermarks,
+  RangeReader,
+  RecordHeader,
+  RecordProducer,
+  SendResult,
+  TopicPartitionOffset,
+  TransactionalProducer,
+  TransactionalProducerOptions,
+  WaitOptions,
+} from './kafka-client.js';
+export { defaultLeaderWaitMs, defaultReadTimeoutMs, defaultTransactionTimeoutMs, normaliseHeaders } from './kafka-client.js';
+export type { ConnectionSummary, KafkaConnectionSettings, KafkaSaslSettings, KafkaTlsSettings, SaslMechanism } from './connection-settings.js';
+export { checkConnectionSettings, describeConnection, saslMechanisms } from './connection-settings.js';
+export { createKafkajsClient, type KafkajsClientOptions } from './kafkajs-client.js';
+export type { RangeReaderLimits } from './kafkajs-range-reader.js';
+export { InMemoryKafka, type FaultPoint, type InjectedFault, type InMemoryKafkaOptions } from './in-memory-kafka.js';

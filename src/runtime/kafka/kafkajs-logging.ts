@@ -1,0 +1,65 @@
+/**
+ * Routes kafkajs's own log output into the project logger, so kafkajs never writes to the console
+ * and its lines carry the same structure, level and redaction as everything else.
+ */
+import { logLevel as KafkajsLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { LogLevel, Logger } from '../../logging/logger.js';
+
+/** kafkajs's level for a project level: kafkajs has no trace or fatal, `silent` is NOTHING. */
+export function kafkajsLevel(level: LogLevel): KafkajsLevel {
+  switch (level) {
+    case 'trace':
+    case 'debug':
+      return KafkajsLevel.DEBUG;
+    case 'info':
+      return KafkajsLevel.INFO;
+    case 'warn':
+      return KafkajsLevel.WARN;
+    case 'error':
+    case 'fatal':
+      return KafkajsLevel.ERROR;
+    case 'silent':
+      return KafkajsLevel.NOTHING;
+  }
+}
+
+/** Field names whose values are never passed on, whatever kafkajs puts in them. */
+const secretField = /pass|secret|token|sasl|auth|credential|cert/i;
+
+/** kafkajs attaches Error objects and nested structures; keep plain values and error messages only. */
+function plain(value: unknown): unknown {
+  if (value instanceof Error) return value.message;
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
+  return value;
+}
+
+export function kafkajsFields(log: LogEntry['log']): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(log)) {
+    if (name === 'message' || name === 'timestamp' || name === 'logger') continue;
+    fields[name] = secretField.test(name) ? '[redacted]' : plain(value);
+  }
+  return fields;
+}
+
+/** A kafkajs `logCreator` writing through `logger`; kafkajs filters by its own level first. */
+export function kafkajsLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const entry = { kafkajs: { namespace, ...kafkajsFields(log) } };
+      const { message } = log;
+      switch (level) {
+        case KafkajsLevel.ERROR:
+          logger.error(entry, message);
+          break;
+        case KafkajsLevel.WARN:
+          logger.warn(entry, message);
+          break;
+        case KafkajsLevel.INFO:
+          logger.info(entry, message);
+          break;
+        default:
+          logger.debug(entry, message);
+      }
+    };
+}
