@@ -25,6 +25,18 @@ export default tseslint.config(
     },
   },
   {
+    // Third-party clients stay behind the project's own interfaces: kafkajs is barely
+    // maintained, and the native zookeeper package has sharp edges its adapter blunts.
+    files: ['src/**/*.ts'],
+    ignores: ['src/runtime/kafka/**', 'src/coordination/zookeeper/native-client.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [
+        { name: 'kafkajs', message: 'Use the Kafka interface in src/runtime/kafka.' },
+        { name: 'zookeeper', message: 'Use the ZooKeeperClient interface in src/coordination/zookeeper.' },
+      ] }],
+    },
+  },
+  {
     // The controller machinery is generic: it must not know what a StreamingJob is.
     files: ['src/operator/machinery/**/*.ts'],
     rules: {

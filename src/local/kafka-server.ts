@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Kafka, logLevel } from 'kafkajs';
+import { createKafkajsClient } from '../runtime/kafka/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -24,17 +24,16 @@ export interface KafkaServerOptions {
   readonly detached?: boolean;
 }
 
-/** True once the broker answers a metadata request with itself as a live broker. */
+/** True once the broker answers a metadata request (it does only once it is unfenced). */
 async function brokerAnswersMetadata(bootstrap: string): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'streamkeeper-local-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  const client = createKafkajsClient({ brokers: [bootstrap], clientId: 'streamkeeper-local-probe', connectionTimeoutMs: 1000, requestTimeoutMs: 2000 });
   try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    await client.admin.listTopics();
+    return true;
   } catch {
     return false;
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await client.close().catch(() => undefined);
   }
 }
 
