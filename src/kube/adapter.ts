@@ -8,7 +8,7 @@
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { StreamkeeperError } from '../errors/index.js';
 import { errorFromApiFailure } from './api-errors.js';
-import type { DeleteOptions, KubeClient, ListOptions, MergePatch, ObjectList, PatchOptions, WatchEvent, WatchOptions } from './client.js';
+import type { BindOptions, DeleteOptions, KubeClient, ListOptions, MergePatch, ObjectList, PatchOptions, WatchEvent, WatchOptions } from './client.js';
 import { EventChannel } from './event-channel.js';
 import { objectKey, type KubeObject, type ObjectRef, type Stored } from './objects.js';
 import { apiVersionOf, resourcePath, resources, type Kind, type KindObjects, type ResourceDescriptor, type StatusKind } from './resources.js';
@@ -144,6 +144,20 @@ export class ClientNodeKubeClient implements KubeClient {
         ...(Object.keys(preconditions).length === 0 ? {} : { preconditions }),
         ...(options.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: options.gracePeriodSeconds }),
         ...(options.propagationPolicy === undefined ? {} : { propagationPolicy: options.propagationPolicy }),
+      },
+    });
+  }
+
+  async bindPod(ref: ObjectRef, nodeName: string, options: BindOptions = {}): Promise<void> {
+    const descriptor = resources.Pod;
+    const namespace = this.namespaceOf(descriptor, ref.namespace, 'bind');
+    await this.request(HttpMethod.POST, resourcePath(descriptor, { ...(namespace === undefined ? {} : { namespace }), name: ref.name, subresource: 'binding' }), {
+      operation: `bind Pod ${objectKey(ref)} to node ${nodeName}`,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: ref.name, namespace, ...(options.uid === undefined ? {} : { uid: options.uid }) },
+        target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
       },
     });
   }

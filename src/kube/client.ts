@@ -54,6 +54,11 @@ export interface DeleteOptions {
   readonly propagationPolicy?: 'Foreground' | 'Background' | 'Orphan';
 }
 
+export interface BindOptions {
+  /** Bind only this incarnation of the pod (else SK_KUBE_CONFLICT). */
+  readonly uid?: string;
+}
+
 export interface WatchOptions {
   readonly namespace?: string;
   /** From a list or an earlier event: only changes after it are delivered. */
@@ -89,6 +94,12 @@ export interface KubeClient {
    * gracePeriodSeconds is 0) stays, with `metadata.deletionTimestamp` set, until they are done.
    */
   delete(kind: Kind, ref: ObjectRef, options?: DeleteOptions): Promise<void>;
+  /**
+   * Assigns an unscheduled Pod to a node, as a scheduler does (the pods/binding subresource): sets
+   * `spec.nodeName` and the PodScheduled condition. A pod that is already assigned or being
+   * deleted, or (with `uid`) another incarnation of the name, is SK_KUBE_CONFLICT.
+   */
+  bindPod(ref: ObjectRef, nodeName: string, options?: BindOptions): Promise<void>;
   /**
    * Changes after `resourceVersion`, in order. The iteration ends normally when the server
    * closes the watch (watch again from the last seen resourceVersion) and throws SK_KUBE_GONE

@@ -14,14 +14,14 @@
 import { randomUUID } from 'node:crypto';
 import { StreamkeeperError } from '../errors/index.js';
 import { errorFromApiFailure, statusBody } from './api-errors.js';
-import type { DeleteOptions, KubeClient, ListOptions, MergePatch, ObjectList, PatchOptions, WatchEvent, WatchOptions } from './client.js';
+import type { BindOptions, DeleteOptions, KubeClient, ListOptions, MergePatch, ObjectList, PatchOptions, WatchEvent, WatchOptions } from './client.js';
 import { EventChannel } from './event-channel.js';
 import { applyMergePatch, jsonEqual } from './merge-patch.js';
 import { objectKey, type KubeObject, type ObjectMeta, type ObjectRef, type Stored } from './objects.js';
 import { apiVersionOf, resources, type Kind, type KindObjects, type ResourceDescriptor, type StatusKind } from './resources.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldRequirement, type LabelRequirement } from './selectors.js';
 
-export type FakeVerb = 'get' | 'list' | 'create' | 'update' | 'updateStatus' | 'patch' | 'patchStatus' | 'delete' | 'watch';
+export type FakeVerb = 'get' | 'list' | 'create' | 'update' | 'updateStatus' | 'patch' | 'patchStatus' | 'delete' | 'bind' | 'watch';
 
 /** One call the fake received, for assertions such as "status was written once". */
 export interface FakeAction {
@@ -315,6 +315,29 @@ export class FakeKubeClient implements KubeClient {
     nextMeta.deletionTimestamp = rfc3339(this.now() + grace * 1000);
     nextMeta.deletionGracePeriodSeconds = grace;
     this.commit(kind, current, next, operation);
+  }
+
+  async bindPod(ref: ObjectRef, nodeName: string, options: BindOptions = {}): Promise<void> {
+    await this.enter('bind', 'Pod', ref);
+    const operation = `bind Pod ${objectKey(ref)} to node ${nodeName}`;
+    const current = this.mustFind('Pod', ref, 'bind');
+    const conflict = (message: string): StreamkeeperError => fail(409, 'Conflict', operation, `Operation cannot be fulfilled on pods/binding "${ref.name}": ${message}`);
+    if (options.uid !== undefined && options.uid !== current.metadata.uid) {
+      throw conflict(`Precondition failed: UID in precondition: ${options.uid}, UID in object meta: ${current.metadata.uid}`);
+    }
+    if (current.metadata.deletionTimestamp !== undefined) throw conflict(`pod ${ref.name} is being deleted, cannot be assigned to a host`);
+    const assigned = (current.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (assigned !== undefined && assigned !== '') throw conflict(`pod ${ref.name} is already assigned to node "${assigned}"`);
+    // The binding is the one way to change spec.nodeName, so it skips the update validation.
+    const next = clone(current);
+    next.spec = { ...(next.spec as Record<string, unknown> | undefined), nodeName };
+    const status = (next.status ?? {}) as { conditions?: Record<string, unknown>[] };
+    const others = (status.conditions ?? []).filter((condition) => condition.type !== 'PodScheduled');
+    next.status = { ...status, conditions: [...others, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(this.now()) }] };
+    const revision = ++this.revision;
+    next.metadata.resourceVersion = String(revision);
+    this.bucket('Pod').set(objectKey(refOfStored(next)), next);
+    this.record('Pod', 'MODIFIED', next, current, revision);
   }
 
   watch<K extends Kind>(kind: K, options: WatchOptions): AsyncIterable<WatchEvent<KindObjects[K]>> {

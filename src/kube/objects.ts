@@ -5,6 +5,7 @@
  */
 import type {
   EventsV1Event,
+  V1ConfigMap,
   V1Lease,
   V1Node,
   V1ObjectMeta,
@@ -38,6 +39,7 @@ export interface KubeObject {
 export type Pod = Wire<V1Pod>;
 export type Service = Wire<V1Service>;
 export type Secret = Wire<V1Secret>;
+export type ConfigMap = Wire<V1ConfigMap>;
 /** An events.k8s.io/v1 Event (what `kubectl events` and `kubectl describe` show). */
 export type Event = Wire<EventsV1Event>;
 export type Lease = Wire<V1Lease>;

@@ -3,13 +3,14 @@
  * scope, subresources). Both the real adapter and the in-memory fake read this one table, so a
  * kind is added in one place.
  */
-import type { CustomObject, Event, Lease, Node, Pod, Secret, Service } from './objects.js';
+import type { ConfigMap, CustomObject, Event, Lease, Node, Pod, Secret, Service } from './objects.js';
 
 /** Object type per kind name. */
 export interface KindObjects {
   Pod: Pod;
   Service: Service;
   Secret: Secret;
+  ConfigMap: ConfigMap;
   Event: Event;
   Lease: Lease;
   Node: Node;
@@ -51,6 +52,7 @@ export const resources: { readonly [K in Kind]: ResourceDescriptor & { readonly 
   },
   Service: { kind: 'Service', group: '', version: 'v1', plural: 'services', namespaced: true, statusSubresource: false, tracksGeneration: false, selectableFields: [] },
   Secret: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true, statusSubresource: false, tracksGeneration: false, selectableFields: ['type'] },
+  ConfigMap: { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true, statusSubresource: false, tracksGeneration: false, selectableFields: [] },
   Event: {
     kind: 'Event',
     group: 'events.k8s.io',
@@ -84,7 +86,7 @@ export function apiVersionOf(descriptor: ResourceDescriptor): string {
  * `/api/v1/namespaces/ns/pods/p/status`, `/apis/coordination.k8s.io/v1/namespaces/ns/leases`.
  * A namespaced kind without a namespace addresses all namespaces (list and watch only).
  */
-export function resourcePath(descriptor: ResourceDescriptor, target: { namespace?: string; name?: string; subresource?: 'status' } = {}): string {
+export function resourcePath(descriptor: ResourceDescriptor, target: { namespace?: string; name?: string; subresource?: 'status' | 'binding' } = {}): string {
   const root = descriptor.group === '' ? `/api/${descriptor.version}` : `/apis/${descriptor.group}/${descriptor.version}`;
   const scope = descriptor.namespaced && target.namespace !== undefined ? `/namespaces/${encodeURIComponent(target.namespace)}` : '';
   const object = target.name === undefined ? '' : `/${encodeURIComponent(target.name)}`;

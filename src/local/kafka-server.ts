@@ -39,7 +39,11 @@ async function brokerAnswersMetadata(bootstrap: string): Promise<boolean> {
 
 /** A random Kafka cluster id: 16 bytes, URL-safe base64 without padding. */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // Kafka's own generator avoids a leading '-', which its tools would read as a flag.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export class KafkaServer {

@@ -1,17 +1,31 @@
 /**
- * Starts the servers a streamkeeper environment needs — ZooKeeper and Kafka, later the
- * Kubernetes control plane — in parallel, and stops all of them together. Used by the
- * integration-test harness and by `streamkeeper local`.
+ * Starts the servers a streamkeeper environment needs — ZooKeeper, Kafka and the Kubernetes
+ * control plane — in parallel, and stops all of them together. Used by the integration-test
+ * harness and by `streamkeeper local`.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { KafkaServer } from './kafka-server.js';
 import { ZooKeeperServer } from './zookeeper-server.js';
+
+export type ServerName = 'zookeeper' | 'kafka' | 'control-plane';
+
+/** A server that has become ready, for progress reports. */
+export type ServerReady = { readonly server: 'zookeeper'; readonly instance: ZooKeeperServer } | { readonly server: 'kafka'; readonly instance: KafkaServer } | { readonly server: 'control-plane'; readonly instance: ControlPlane };
 
 export interface ServerSetOptions {
   /** Start ZooKeeper unless a connect string is already given. */
   readonly zkConnect?: string | undefined;
   /** Start Kafka unless bootstrap servers are already given. */
   readonly kafkaBrokers?: string | undefined;
+  /** Start a control plane with these options; omitted, none is started. */
+  readonly controlPlane?: Omit<ControlPlaneOptions, 'baseDir' | 'detached'> | undefined;
+  /** Each server gets a subdirectory here (kept by destroy); default: temporary directories. */
+  readonly baseDir?: string;
   readonly detached?: boolean;
+  /** Called as each server becomes ready, for progress reports. */
+  readonly onReady?: (ready: ServerReady) => void;
 }
 
 export class ServerSet {
@@ -20,24 +34,51 @@ export class ServerSet {
     readonly kafkaBrokers: string,
     readonly zookeeper: ZooKeeperServer | undefined,
     readonly kafka: KafkaServer | undefined,
+    readonly controlPlane: ControlPlane | undefined,
   ) {}
 
   static async start(options: ServerSetOptions = {}): Promise<ServerSet> {
     const detached = options.detached ?? false;
-    const [zk, kafka] = await Promise.allSettled([
-      options.zkConnect === undefined ? ZooKeeperServer.start({ detached }) : Promise.resolve(undefined),
-      options.kafkaBrokers === undefined ? KafkaServer.start({ detached }) : Promise.resolve(undefined),
+    const dirFor = (name: ServerName): { baseDir?: string } => {
+      if (options.baseDir === undefined) return {};
+      const baseDir = join(options.baseDir, name);
+      mkdirSync(baseDir, { recursive: true });
+      return { baseDir };
+    };
+    const [zk, kafka, controlPlane] = await Promise.allSettled([
+      options.zkConnect === undefined
+        ? ZooKeeperServer.start({ detached, ...dirFor('zookeeper') }).then((instance) => {
+            options.onReady?.({ server: 'zookeeper', instance });
+            return instance;
+          })
+        : Promise.resolve(undefined),
+      options.kafkaBrokers === undefined
+        ? KafkaServer.start({ detached, ...dirFor('kafka') }).then((instance) => {
+            options.onReady?.({ server: 'kafka', instance });
+            return instance;
+          })
+        : Promise.resolve(undefined),
+      options.controlPlane === undefined
+        ? Promise.resolve(undefined)
+        : ControlPlane.start({ ...options.controlPlane, detached, ...dirFor('control-plane') }).then((instance) => {
+            options.onReady?.({ server: 'control-plane', instance });
+            return instance;
+          }),
     ]);
-    if (zk.status === 'rejected' || kafka.status === 'rejected') {
-      await Promise.allSettled([zk.status === 'fulfilled' ? zk.value?.destroy() : undefined, kafka.status === 'fulfilled' ? kafka.value?.destroy() : undefined]);
-      const reasons = [zk, kafka].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+    if (zk.status === 'rejected' || kafka.status === 'rejected' || controlPlane.status === 'rejected') {
+      await Promise.allSettled([
+        zk.status === 'fulfilled' ? zk.value?.destroy() : undefined,
+        kafka.status === 'fulfilled' ? kafka.value?.destroy() : undefined,
+        controlPlane.status === 'fulfilled' ? controlPlane.value?.destroy() : undefined,
+      ]);
+      const reasons = [zk, kafka, controlPlane].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
       throw new Error(`servers did not start:\n${reasons.join('\n')}`);
     }
-    return new ServerSet(options.zkConnect ?? zk.value?.connectString ?? '', options.kafkaBrokers ?? kafka.value?.bootstrapServers ?? '', zk.value, kafka.value);
+    return new ServerSet(options.zkConnect ?? zk.value?.connectString ?? '', options.kafkaBrokers ?? kafka.value?.bootstrapServers ?? '', zk.value, kafka.value, controlPlane.value);
   }
 
   /** Stops and removes every server this set started (not the ones it was given). */
   async destroy(): Promise<void> {
-    await Promise.allSettled([this.kafka?.destroy(), this.zookeeper?.destroy()]);
+    await Promise.allSettled([this.controlPlane?.destroy(), this.kafka?.destroy(), this.zookeeper?.destroy()]);
   }
 }

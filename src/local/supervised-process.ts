@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamkeeperError } from '../errors/index.js';
@@ -20,6 +21,21 @@ export interface StartOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Keep running after this Node process exits (used by `streamkeeper local up`). */
   readonly detached?: boolean;
+  /** Start the log file afresh instead of appending to it. */
+  readonly truncateLog?: boolean;
+}
+
+/** How a process ended: its exit code, or the signal that ended it. */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** The exit code a shell (and the kubelet) reports: the code, or 128 + the signal number. */
+export function shellExitCode(status: ExitStatus): number {
+  if (status.code !== null) return status.code;
+  const number = status.signal === null ? undefined : osConstants.signals[status.signal];
+  return 128 + (number ?? 0);
 }
 
 interface RunRecord {
@@ -33,9 +49,22 @@ interface RunRecord {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * An exited process nobody has reaped yet still answers signal 0. Detached processes outlive the
+ * command that started them and are reaped by init, which some containers' init never does.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
+  } catch {
+    return false; // no /proc, or the process is gone
   }
 }
 
@@ -63,6 +92,7 @@ export function logTail(file: string, lines = 30): string {
 export class SupervisedProcess {
   private exitCode: number | null = null;
   private exited = false;
+  private status: ExitStatus | undefined;
   private readonly exitPromise: Promise<void>;
 
   private constructor(
@@ -74,15 +104,18 @@ export class SupervisedProcess {
     this.exitPromise = new Promise((resolveExit) => {
       child.once('exit', (code, signal) => {
         this.exited = true;
-        this.exitCode = code ?? (signal === null ? null : 128);
+        this.status = { code, signal };
+        this.exitCode = code ?? (signal === null ? null : shellExitCode({ code, signal }));
+        rmSync(this.recordFile, { force: true });
         resolveExit();
       });
     });
   }
 
   static start(options: StartOptions): SupervisedProcess {
-    const fd = openSync(options.logFile, 'a');
+    const fd = openSync(options.logFile, options.truncateLog === true ? 'w' : 'a');
     let child: ChildProcess;
+    let spawnError: Error | undefined;
     try {
       child = spawn(options.command, [...options.args], {
         cwd: options.cwd,
@@ -90,11 +123,13 @@ export class SupervisedProcess {
         stdio: ['ignore', fd, fd],
         detached: true, // its own process group, so stop() reaches the JVM's children too
       });
+      // Without a listener a failed spawn (ENOENT, EACCES) would crash this process.
+      child.once('error', (err) => (spawnError = err));
     } finally {
       closeSync(fd);
     }
     if (child.pid === undefined) {
-      throw new StreamkeeperError('SK_SERVER_START_FAILED', `${options.name}: could not start ${options.command}`);
+      throw new StreamkeeperError('SK_SERVER_START_FAILED', `${options.name}: could not start ${options.command}${spawnError === undefined ? '' : `: ${spawnError.message}`}`);
     }
     if (options.detached === true) child.unref();
     const dir = runDir();
@@ -111,6 +146,22 @@ export class SupervisedProcess {
 
   get running(): boolean {
     return !this.exited;
+  }
+
+  /** How it ended; undefined while it runs. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.status;
+  }
+
+  /** Resolves when the process has exited, with how it ended. */
+  async whenExited(): Promise<ExitStatus> {
+    await this.exitPromise;
+    return this.status ?? { code: null, signal: null };
+  }
+
+  /** Sends a signal to the process group (a no-op once it has exited). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.exited) killGroup(this.pid, signal);
   }
 
   /** Polls `ready` until it resolves true; fails early, with the log's tail, if the process exits. */

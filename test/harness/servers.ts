@@ -17,3 +17,21 @@ export function zkConnect(): string {
 export function kafkaBrokers(): string[] {
   return required('KAFKA_BROKERS', 'a real Kafka broker').split(',');
 }
+
+/** A kubeconfig with cluster-admin rights (group system:masters) on the real kube-apiserver. */
+export function adminKubeconfig(): string {
+  return required('KUBECONFIG_ADMIN', 'a real kube-apiserver (admin kubeconfig)');
+}
+
+/**
+ * A kubeconfig for the operator's ServiceAccount, holding exactly the RBAC objects of
+ * manifests/install.yaml: what the operator gets when users install it.
+ */
+export function operatorKubeconfig(): string {
+  return required('KUBECONFIG_OPERATOR', "a real kube-apiserver (the operator's kubeconfig)");
+}
+
+/** A kubectl binary matching the API server. */
+export function kubectl(): string {
+  return required('KUBECTL', 'kubectl');
+}

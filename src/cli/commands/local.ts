@@ -1,25 +1,71 @@
 /** `streamkeeper local up|down|status|logs POD`: the local development cluster. */
 import { usageError } from '../../errors/index.js';
+import { localDown, localLogs, localStatus, localUp } from '../../local/local-cluster.js';
+import { localPaths } from '../../local/local-state.js';
+import { runLocalSupervisor } from '../../local/local-supervisor.js';
 import type { Command } from '../command.js';
-import { notBuilt } from './not-built.js';
 
 const actions = ['up', 'down', 'status', 'logs'] as const;
+
+/** The background process `up` starts; not for direct use. */
+const superviseAction = '_supervise';
 
 export const localCommand: Command = {
   name: 'local',
   summary: 'manage the local cluster (ZooKeeper, Kafka, kube-apiserver, node agent, operator)',
-  usage: '<up|down|status|logs POD> [--no-operator] [--no-node-agent]',
+  usage: '<up|down|status|logs POD> [--dir DIR] [--no-operator] [--no-node-agent] [-n NAMESPACE] [-c CONTAINER]',
   flagHelp: [
+    ['--dir DIR', 'where the cluster keeps its files (default .streamkeeper/local under the current directory)'],
     ['--no-operator', 'with up: do not start the operator'],
-    ['--no-node-agent', 'with up: do not start the node agent'],
+    ['--no-node-agent', 'with up: do not start the node agent (pods then stay Pending)'],
+    ['--json', 'with status: print JSON'],
+    ['-n, --namespace NS', 'with logs: the pod\'s namespace (default "default")'],
+    ['-c, --container NAME', 'with logs: the container, when the pod has several'],
   ],
-  options: { 'no-operator': { type: 'boolean' }, 'no-node-agent': { type: 'boolean' } },
+  options: {
+    dir: { type: 'string' },
+    'no-operator': { type: 'boolean' },
+    'no-node-agent': { type: 'boolean' },
+    json: { type: 'boolean' },
+    namespace: { type: 'string', short: 'n' },
+    container: { type: 'string', short: 'c' },
+  },
   allowPositionals: true,
-  run(args) {
-    const [action] = args.positionals;
-    if (action === undefined || !(actions as readonly string[]).includes(action)) {
-      throw usageError(`expected one of ${actions.join(', ')}${action === undefined ? '' : ` (got "${action}")`}`);
+  async run(args, ctx) {
+    const [action, ...rest] = args.positionals;
+    const dir = typeof args.values.dir === 'string' ? args.values.dir : undefined;
+    const paths = localPaths(ctx.io.cwd, dir);
+    const out = (line: string): void => {
+      ctx.io.stdout.write(`${line}\n`);
+    };
+    const operator = args.values['no-operator'] !== true;
+    const nodeAgent = args.values['no-node-agent'] !== true;
+    const noExtra = (): void => {
+      if (rest.length > 0) throw usageError(`\`local ${action ?? ''}\` takes no arguments (got ${rest.join(' ')})`);
+    };
+    switch (action) {
+      case 'up':
+        noExtra();
+        return localUp({ paths, operator, nodeAgent, out, signal: ctx.signal });
+      case 'down':
+        noExtra();
+        return localDown(paths, out);
+      case 'status':
+        noExtra();
+        return localStatus(paths, out, args.values.json === true);
+      case 'logs': {
+        const [pod, ...more] = rest;
+        if (pod === undefined || more.length > 0) throw usageError('`local logs` takes one pod name: streamkeeper local logs POD [-n NAMESPACE] [-c CONTAINER]');
+        const namespace = typeof args.values.namespace === 'string' ? args.values.namespace : 'default';
+        const container = typeof args.values.container === 'string' ? args.values.container : undefined;
+        ctx.io.stdout.write(localLogs(paths, namespace, pod, container));
+        return 0;
+      }
+      case superviseAction:
+        noExtra();
+        return runLocalSupervisor({ paths, operator, nodeAgent, signal: ctx.signal, logger: ctx.logger });
+      default:
+        throw usageError(`expected one of ${actions.join(', ')}${action === undefined ? '' : ` (got "${action}")`}`);
     }
-    return notBuilt(`local ${action}`);
   },
 };
