@@ -1,7 +1,9 @@
 /** `streamkeeper operator`: the StreamingJob controller. */
+import { enableProcessMetrics } from '../../metrics/index.js';
+import { Operator } from '../../operator/operator.js';
 import { operatorFlagHelp, operatorOptionSpec, parseOperatorOptions } from '../../operator/options.js';
+import { productionRuntime } from '../../operator/production-runtime.js';
 import type { Command } from '../command.js';
-import { notBuilt } from './not-built.js';
 
 export const operatorCommand: Command = {
   name: 'operator',
@@ -9,8 +11,11 @@ export const operatorCommand: Command = {
   usage: '--zk-connect HOSTS [--namespaces NS,...] [--metrics-addr ADDR] [flags]',
   flagHelp: operatorFlagHelp,
   options: operatorOptionSpec,
-  run(args, ctx) {
-    parseOperatorOptions(args.values, ctx.io.env);
-    return notBuilt('operator');
+  async run(args, ctx) {
+    const options = parseOperatorOptions(args.values, ctx.io.env);
+    const runtime = await productionRuntime(options, ctx.logger, ctx.io.env);
+    enableProcessMetrics();
+    ctx.logger.info({ namespaces: options.namespaces.length === 0 ? 'all' : options.namespaces, identity: options.identity, workers: options.workers }, 'starting the operator');
+    return new Operator(options, runtime).run(ctx.signal);
   },
 };

@@ -1,0 +1,277 @@
+/**
+ * The JobCoordination port on ZooKeeper, through src/coordination: subtree and ACLs (subtree.ts,
+ * acl.ts), the config mirror, executor membership, the task ledger and the rescheduler. It also
+ * turns membership and driver watches into "look at this job" notifications; a watch callback
+ * only records what it saw and notifies — the work happens in the next reconcile pass.
+ */
+import { decodeJobNode, newJobCredential, type AclScheme } from '../coordination/acl.js';
+import { ConfigMirror } from '../coordination/config-mirror.js';
+import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
+import { ExecutorMembership, type ExecutorSet } from '../coordination/membership.js';
+import type { CoordinationObserver } from '../coordination/observer.js';
+import { Rescheduler } from '../coordination/rescheduler.js';
+import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
+import { deleteJobSubtree, ensureJobSubtree } from '../coordination/subtree.js';
+import { TaskLedger } from '../coordination/task-ledger.js';
+import type { Acl } from '../coordination/zookeeper/client.js';
+import { isStreamkeeperError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import type {
+  CoordinatedJob,
+  CredentialIssuer,
+  DesiredJobConfig,
+  DrainResult,
+  EnsureJobResult,
+  ExecutorRegistration,
+  JobCoordination,
+  JobProgress,
+  RescheduleSummary,
+  TaskPolicy,
+} from './job-coordination.js';
+import type { Clock } from '../coordination/clock.js';
+
+export interface ZooKeeperJobCoordinationOptions {
+  /** The operator's session, authenticated with the operator's credential (unless ACLs are open). */
+  readonly session: ZooKeeperSession;
+  readonly layout: CoordinationLayout;
+  readonly acls: AclScheme;
+  readonly observer?: CoordinationObserver;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+interface JobWatch {
+  readonly subscriptions: Subscription[];
+  /** The executor set last delivered. */
+  last: ExecutorSet | undefined;
+  /** Active executors whose node went since the last pass, with the session that owned it. */
+  readonly departures: Map<string, string>;
+}
+
+const toRef = (job: CoordinatedJob): JobRef => ({ namespace: job.namespace, name: job.name });
+
+export class ZooKeeperJobCoordination implements JobCoordination {
+  readonly credentials: 'per-job' | 'open';
+  private readonly session: ZooKeeperSession;
+  private readonly layout: CoordinationLayout;
+  private readonly acls: AclScheme;
+  private readonly mirror: ConfigMirror;
+  private readonly membership: ExecutorMembership;
+  private readonly ledger: TaskLedger;
+  private readonly rescheduler: Rescheduler;
+  private readonly logger: Logger;
+  /** Jobs whose subtree this replica has set up, by key: the uid of the incarnation. */
+  private readonly ensured = new Map<string, string>();
+  private readonly watches = new Map<string, JobWatch>();
+  /** Executor sessions this replica declared dead (their pod terminated), by job. */
+  private readonly deadSessions = new Map<string, Set<string>>();
+  private readonly listeners = new Set<(job: JobRef) => void>();
+  private closed = false;
+
+  constructor(options: ZooKeeperJobCoordinationOptions) {
+    this.session = options.session;
+    this.layout = options.layout;
+    this.acls = options.acls;
+    this.credentials = options.acls.open ? 'open' : 'per-job';
+    this.logger = (options.logger ?? silentLogger()).child({ component: 'job-coordination' });
+    const clock = options.clock === undefined ? {} : { clock: options.clock };
+    this.mirror = new ConfigMirror(this.session, this.layout, { ...(options.observer === undefined ? {} : { observer: options.observer }), logger: this.logger });
+    this.membership = new ExecutorMembership(this.session, this.layout, clock);
+    this.ledger = new TaskLedger(this.session, this.layout, clock);
+    this.rescheduler = new Rescheduler(this.session, this.layout, { ...clock, ...(options.observer === undefined ? {} : { observer: options.observer }), logger: this.logger });
+  }
+
+  async ensureJob(job: CoordinatedJob, config: DesiredJobConfig, issue: CredentialIssuer): Promise<EnsureJobResult> {
+    const ref = toRef(job);
+    const key = jobKey(ref);
+    let credentialIssued = false;
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.ensured.get(key) !== job.uid) {
+        credentialIssued = (await this.ensureSubtree(ref, issue)) || credentialIssued;
+        this.ensured.set(key, job.uid);
+        this.watch(ref);
+      }
+      try {
+        const published = await this.mirror.publish(ref, config.generation, config.content);
+        return { configHash: published.hash, configWritten: published.outcome === 'written', credentialIssued };
+      } catch (err) {
+        // The subtree went away behind our back (a wiped ZooKeeper): set it up again, once.
+        if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE') || attempt > 0) throw err;
+        this.ensured.delete(key);
+      }
+    }
+  }
+
+  /** Creates the subtree; issues a credential first when the job node records no ACL yet. */
+  private async ensureSubtree(ref: JobRef, issue: CredentialIssuer): Promise<boolean> {
+    let acl: Acl[];
+    let issued = false;
+    if (this.acls.open) {
+      acl = this.acls.job(undefined);
+    } else {
+      const node = await this.session.getIfExists(this.layout.job(ref));
+      const recorded = node === null ? undefined : decodeJobNode(node.data);
+      if (recorded !== undefined && recorded.length > 0) {
+        acl = [...recorded];
+      } else {
+        const credential = newJobCredential(ref);
+        await issue(credential);
+        acl = this.acls.job(credential);
+        issued = true;
+      }
+    }
+    await ensureJobSubtree(this.session, this.layout, ref, { ancestors: this.acls.ancestors(), job: acl });
+    return issued;
+  }
+
+  async jobProgress(job: CoordinatedJob): Promise<JobProgress> {
+    const ref = toRef(job);
+    const [executors, driver, offsets, batches] = await Promise.all([
+      this.membership.read(ref),
+      this.session.exists(this.layout.driver(ref)),
+      this.session.getIfExists(this.layout.offsets(ref)),
+      this.ledger.readBatches(ref).catch((err: unknown) => {
+        if (isStreamkeeperError(err, 'SK_ZK_NO_NODE')) return [];
+        throw err;
+      }),
+    ]);
+    const dead = this.deadSessions.get(jobKey(ref));
+    const registered = new Map<string, ExecutorRegistration>();
+    for (const [pod, executor] of executors) {
+      // A terminated pod's node lingers until its session times out; it is no executor.
+      if (dead?.has(executor.session) === true) continue;
+      const startedAt = Date.parse(executor.startedAt);
+      registered.set(pod, { state: executor.state, registeredAtMs: Number.isNaN(startedAt) ? undefined : startedAt });
+    }
+    return {
+      executors: registered,
+      driverRegistered: driver !== null,
+      lastCommittedBatch: lastCommitted(offsets),
+      failedBatches: batches.filter((b) => b.record.state === 'failed').map((b) => b.record.id),
+      totalLag: undefined,
+    };
+  }
+
+  async executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void> {
+    const ref = toRef(job);
+    const node = await this.session.getIfExists(this.layout.executor(ref, pod));
+    if (node !== null) this.deadSessionsOf(ref).add(node.stat.ephemeralOwner);
+    await this.rescheduler.executorGone(ref, pod, 'pod-terminated', policy);
+  }
+
+  async drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult> {
+    const report = await this.rescheduler.drain(toRef(job), pod, policy);
+    return { drained: report.drained, holding: report.holding.length };
+  }
+
+  async rescheduleTasks(job: CoordinatedJob, policy: TaskPolicy): Promise<RescheduleSummary> {
+    const ref = toRef(job);
+    let moved = 0;
+    const departures = this.watches.get(jobKey(ref))?.departures;
+    for (const [pod, session] of [...(departures ?? [])]) {
+      departures?.delete(pod);
+      const gone = await this.rescheduler.executorGone(ref, pod, 'znode-gone', policy, session);
+      moved += gone.report?.moved.length ?? 0;
+    }
+    const report = await this.rescheduler.reconcile(ref, policy);
+    return { moved: moved + report.moved.length, waiting: report.waiting.length, exhausted: report.exhausted.length, failedBatches: [...report.failedBatches] };
+  }
+
+  async deleteJob(job: CoordinatedJob): Promise<void> {
+    const ref = toRef(job);
+    this.forgetJob(job);
+    const deleted = await deleteJobSubtree(this.session, this.layout, ref, this.acls.fence());
+    this.logger.info({ job: jobKey(ref), nodes: deleted }, 'job subtree deleted');
+  }
+
+  forgetJob(job: CoordinatedJob): void {
+    const ref = toRef(job);
+    const key = jobKey(ref);
+    for (const subscription of this.watches.get(key)?.subscriptions ?? []) subscription.close();
+    this.watches.delete(key);
+    this.ensured.delete(key);
+    this.deadSessions.delete(key);
+    this.rescheduler.forgetJob(ref);
+  }
+
+  onMembershipChange(listener: (job: JobRef) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    for (const watch of this.watches.values()) for (const subscription of watch.subscriptions) subscription.close();
+    this.watches.clear();
+    this.listeners.clear();
+    return Promise.resolve();
+  }
+
+  // ------------------------------------------------------------------ watches ----
+
+  /** Watches the job's executors and driver registration (once per job). */
+  private watch(ref: JobRef): void {
+    const key = jobKey(ref);
+    if (this.closed || this.watches.has(key)) return;
+    const watch: JobWatch = { subscriptions: [], last: undefined, departures: new Map() };
+    this.watches.set(key, watch);
+    const onError = (err: unknown): void => {
+      this.logger.warn({ job: key, err: err instanceof Error ? err.message : String(err) }, 'watch on the job\'s ZooKeeper nodes failed');
+    };
+    watch.subscriptions.push(
+      this.membership.watch(
+        ref,
+        (executors) => {
+          for (const [pod, before] of watch.last ?? []) {
+            const now = executors.get(pod);
+            // An active executor whose node went (or was replaced by a new session) died; a
+            // draining one leaving is the end of a drain.
+            if (before.state === 'active' && (now === undefined || now.session !== before.session)) watch.departures.set(pod, before.session);
+          }
+          const first = watch.last === undefined;
+          watch.last = executors;
+          // The first delivery is the state the pass that started the watch has just read.
+          if (!first) this.notify(ref);
+        },
+        onError,
+      ),
+    );
+    let driverSeen = false;
+    watch.subscriptions.push(
+      this.session.watchData(
+        this.layout.driver(ref),
+        () => {
+          if (driverSeen) this.notify(ref);
+          driverSeen = true;
+        },
+        onError,
+      ),
+    );
+  }
+
+  private notify(ref: JobRef): void {
+    for (const listener of this.listeners) listener({ namespace: ref.namespace, name: ref.name });
+  }
+
+  private deadSessionsOf(ref: JobRef): Set<string> {
+    const key = jobKey(ref);
+    let sessions = this.deadSessions.get(key);
+    if (sessions === undefined) {
+      sessions = new Set();
+      this.deadSessions.set(key, sessions);
+    }
+    return sessions;
+  }
+}
+
+/** The last committed batch: the offsets node names it; its last write is the commit time. */
+function lastCommitted(node: { data: Buffer; stat: { mtime: number } } | null): JobProgress['lastCommittedBatch'] {
+  if (node === null || node.data.length === 0) return undefined;
+  try {
+    const record = JSON.parse(node.data.toString('utf8')) as { batch?: unknown };
+    if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return undefined;
+    return { id: Number(record.batch), committedAt: new Date(node.stat.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * What the StreamingJob reconciler needs from ZooKeeper, as one narrow port: set a job up (its
+ * credential, locked subtree and mirrored config), read how it is doing, move work off dead or
+ * draining executors, and remove it. `ZooKeeperJobCoordination` (coordination-adapter.ts) binds it
+ * to src/coordination; `InMemoryJobCoordination` backs the reconciler's unit tests, and one
+ * contract suite holds both to the same behaviour.
+ */
+import type { JobConfigContent } from '../coordination/config-mirror.js';
+import type { DigestCredential } from '../coordination/zookeeper/digest.js';
+
+export type { JobConfigContent } from '../coordination/config-mirror.js';
+export type { DigestCredential } from '../coordination/zookeeper/digest.js';
+
+/** One incarnation of a job: a job deleted and created again under its name has a new uid. */
+export interface CoordinatedJob {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+}
+
+export interface DesiredJobConfig {
+  /** `metadata.generation` of the job the content was derived from. */
+  readonly generation: number;
+  readonly content: JobConfigContent;
+}
+
+/**
+ * Stores a freshly generated job credential where the job's pods read it (the operator creates
+ * the per-job Secret). Called BEFORE the subtree is locked with the credential: if the operator
+ * stops in between, the subtree is still unlocked on the next pass, which issues a new credential
+ * and replaces the Secret — so a subtree is never locked with a credential nobody holds. The
+ * operator never reads the Secret back (its RBAC does not allow it).
+ */
+export type CredentialIssuer = (credential: DigestCredential) => Promise<void>;
+
+export interface EnsureJobResult {
+  /** Hash of the configuration ZooKeeper now holds (`sha256:…`). */
+  readonly configHash: string;
+  /** This call wrote a new configuration (the spec's config or params changed). */
+  readonly configWritten: boolean;
+  /** This call issued a new credential through the CredentialIssuer. */
+  readonly credentialIssued: boolean;
+}
+
+export type ExecutorRegistrationState = 'active' | 'draining';
+
+export interface ExecutorRegistration {
+  readonly state: ExecutorRegistrationState;
+  /**
+   * When the executor process registered (its own clock), if known. A registration older than
+   * the pod of the same name is left from an earlier incarnation whose session has not timed
+   * out yet.
+   */
+  readonly registeredAtMs: number | undefined;
+}
+
+/** How a job is doing, as ZooKeeper records it. Small: no per-task entries. */
+export interface JobProgress {
+  /** Registered executors (live ZooKeeper sessions) by pod name. */
+  readonly executors: ReadonlyMap<string, ExecutorRegistration>;
+  readonly driverRegistered: boolean;
+  readonly lastCommittedBatch: { readonly id: number; readonly committedAt: string } | undefined;
+  /** Batches recorded as failed (a task exhausted its attempts), oldest first. */
+  readonly failedBatches: readonly string[];
+  /** Records not yet committed, summed over source partitions; undefined while nobody reports it. */
+  readonly totalLag: number | undefined;
+}
+
+export interface TaskPolicy {
+  /** The job's `executors.maxTaskAttempts`. */
+  readonly maxTaskAttempts: number;
+}
+
+export interface DrainResult {
+  /** The executor holds no task: its pod may be deleted. */
+  readonly drained: boolean;
+  /** Tasks it still runs to completion. */
+  readonly holding: number;
+}
+
+export interface RescheduleSummary {
+  /** Tasks given to a new owner by this pass. */
+  readonly moved: number;
+  /** Tasks that need an owner but found no live executor. */
+  readonly waiting: number;
+  /** Tasks this pass found out of attempts. */
+  readonly exhausted: number;
+  /** Batches with an exhausted task. */
+  readonly failedBatches: readonly string[];
+}
+
+export interface JobCoordination {
+  /** `per-job`: every job gets a digest credential and an ACL; `open`: development only, no ACLs. */
+  readonly credentials: 'per-job' | 'open';
+  /**
+   * Creates the job's subtree (issuing a credential through `issue` first when the subtree has
+   * none) and mirrors the configuration when it changed. Idempotent. Throws SK_CONFIG_TOO_LARGE
+   * (invalid spec) when the configuration cannot fit in a znode.
+   */
+  ensureJob(job: CoordinatedJob, config: DesiredJobConfig, issue: CredentialIssuer): Promise<EnsureJobResult>;
+  jobProgress(job: CoordinatedJob): Promise<JobProgress>;
+  /** The pod of an executor terminated: its tasks move to live executors (a second signal is a no-op). */
+  executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void>;
+  /** Asks an executor to hand back its tasks; call on every pass until `drained`. */
+  drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult>;
+  /** Level-based: moves every task whose owner is dead or draining, and retries failed ones. */
+  rescheduleTasks(job: CoordinatedJob, policy: TaskPolicy): Promise<RescheduleSummary>;
+  /** Removes the job's whole subtree (the finalizer). */
+  deleteJob(job: CoordinatedJob): Promise<void>;
+  /** Drops what is held in memory for a job that is gone (watches, caches). */
+  forgetJob(job: CoordinatedJob): void;
+  /**
+   * Calls `listener` whenever a watched job's executors register, leave or change state. The
+   * listener must only enqueue the job's key.
+   */
+  onMembershipChange(listener: (job: { readonly namespace: string; readonly name: string }) => void): () => void;
+  /** Stops every watch; the port is not used afterwards. */
+  close(): Promise<void>;
+}

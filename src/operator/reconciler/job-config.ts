@@ -1,0 +1,37 @@
+/**
+ * The part of a job's spec that is mirrored to ZooKeeper's `config` znode: what the driver and
+ * executors re-read at a batch boundary without a restart. Secrets appear only by name.
+ */
+import { sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
+import type { JobConfigContent } from '../job-coordination.js';
+
+export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigContent {
+  const source = spec.source.kafka;
+  const sink = spec.sink.kafka;
+  const sinkSide = sinkCluster(spec);
+  const policy = spec.failurePolicy;
+  return {
+    config: { ...(spec.config ?? {}) },
+    processor: { name: spec.processor.builtin ?? spec.processor.module ?? '', params: { ...(spec.processor.params ?? {}) } },
+    batchInterval: spec.batchInterval,
+    maxRecordsPerPartition: source.maxRecordsPerPartition,
+    maxTaskAttempts: spec.executors.maxTaskAttempts,
+    source: {
+      bootstrapServers: [...source.bootstrapServers],
+      topics: [...source.topics],
+      startingOffsets: source.startingOffsets,
+      ...(source.sasl === undefined ? {} : { secretRef: { name: source.sasl.secretRef.name } }),
+    },
+    sink: {
+      bootstrapServers: [...sinkSide.bootstrapServers],
+      topic: sink.topic,
+      delivery: sink.delivery,
+      ...(sinkSide.sasl === undefined ? {} : { secretRef: { name: sinkSide.sasl.secretRef.name } }),
+    },
+    failurePolicy: {
+      onTaskExhausted: policy.onTaskExhausted,
+      poisonRecords: policy.poisonRecords,
+      ...(policy.deadLetterTopic === undefined ? {} : { deadLetterTopic: policy.deadLetterTopic }),
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * A job's pods as the reconciler needs to see them: which component and ordinal, which template
+ * (by hash), whether they run, are ready, have finished or are going away. Pure: read from the
+ * stored Pod objects, decided from nothing else.
+ */
+import { labelKeys, type Component } from '../../api/v1alpha1/index.js';
+import type { Pod, Stored } from '../../kube/objects.js';
+import type { ExecutorRegistration, ExecutorRegistrationState } from '../job-coordination.js';
+import { driverPodName, executorOrdinal, podTemplateHashLabel } from './naming.js';
+
+/** `terminated`: the container exited (phase Succeeded or Failed); with restartPolicy Never it stays so. */
+export type PodLifecycle = 'pending' | 'running' | 'terminated';
+
+export interface ObservedPod {
+  readonly name: string;
+  readonly uid: string;
+  readonly component: Component | undefined;
+  readonly templateHash: string | undefined;
+  readonly lifecycle: PodLifecycle;
+  /** The kubelet reports the pod Ready. */
+  readonly ready: boolean;
+  /** Deletion has started (`metadata.deletionTimestamp`). */
+  readonly terminating: boolean;
+  readonly createdAtMs: number;
+  /** How the container ended, for messages: `exit code 1 (Error)`. */
+  readonly exit: string | undefined;
+}
+
+function lifecycleOf(phase: string | undefined): PodLifecycle {
+  if (phase === 'Succeeded' || phase === 'Failed') return 'terminated';
+  if (phase === 'Running') return 'running';
+  return 'pending';
+}
+
+function exitOf(pod: Stored<Pod>): string | undefined {
+  for (const status of pod.status?.containerStatuses ?? []) {
+    const terminated = status.state?.terminated ?? status.lastState?.terminated;
+    if (terminated !== undefined) {
+      return `exit code ${terminated.exitCode}${terminated.reason === undefined ? '' : ` (${terminated.reason})`}`;
+    }
+  }
+  const reason = pod.status?.reason;
+  return reason === undefined ? undefined : reason;
+}
+
+function isReady(pod: Stored<Pod>, lifecycle: PodLifecycle): boolean {
+  if (lifecycle !== 'running') return false;
+  const condition = pod.status?.conditions?.find((c) => c.type === 'Ready');
+  if (condition !== undefined) return condition.status === 'True';
+  const statuses = pod.status?.containerStatuses ?? [];
+  return statuses.length > 0 && statuses.every((s) => s.ready);
+}
+
+export function observePod(pod: Stored<Pod>): ObservedPod {
+  const lifecycle = lifecycleOf(pod.status?.phase);
+  const component = pod.metadata.labels?.[labelKeys.component];
+  const created = Date.parse(pod.metadata.creationTimestamp);
+  return {
+    name: pod.metadata.name,
+    uid: pod.metadata.uid,
+    component: component === 'driver' || component === 'executor' ? component : undefined,
+    templateHash: pod.metadata.labels?.[podTemplateHashLabel],
+    lifecycle,
+    ready: isReady(pod, lifecycle),
+    terminating: pod.metadata.deletionTimestamp !== undefined,
+    createdAtMs: Number.isNaN(created) ? 0 : created,
+    exit: lifecycle === 'terminated' ? exitOf(pod) : undefined,
+  };
+}
+
+/** Whether the job (this incarnation, by uid) is the pod's controller. */
+export function isControlledBy(pod: Stored<Pod>, jobUid: string): boolean {
+  return (pod.metadata.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === jobUid);
+}
+
+export interface JobPods {
+  readonly driver: ObservedPod | undefined;
+  readonly executors: ReadonlyMap<number, ObservedPod>;
+  /** Pods the job controls under names the operator does not give (left from a bug or by hand). */
+  readonly strays: readonly ObservedPod[];
+}
+
+/** Sorts a job's own pods by role; everything else is a stray. */
+export function sortJobPods(job: string, pods: readonly ObservedPod[]): JobPods {
+  let driver: ObservedPod | undefined;
+  const executors = new Map<number, ObservedPod>();
+  const strays: ObservedPod[] = [];
+  for (const pod of pods) {
+    const ordinal = executorOrdinal(job, pod.name);
+    if (pod.component === 'driver' && pod.name === driverPodName(job)) driver = pod;
+    else if (pod.component === 'executor' && ordinal !== undefined) executors.set(ordinal, pod);
+    else strays.push(pod);
+  }
+  return { driver, executors, strays };
+}
+
+/** Every pod of the job, driver first, executors by ordinal. */
+export function allPods(pods: JobPods): ObservedPod[] {
+  const executors = [...pods.executors].sort(([a], [b]) => a - b).map(([, pod]) => pod);
+  return [...(pods.driver === undefined ? [] : [pods.driver]), ...executors, ...pods.strays];
+}
+
+/** Registrations more than this older than their pod belong to an earlier incarnation (clocks differ a little). */
+export const registrationSkewMs = 1000;
+
+/**
+ * Executor registrations by pod name, without those left by an earlier incarnation of a pod of
+ * the same name: its node lingers until the old session times out, and must not be taken for
+ * the new pod (which waits for it to go before it registers).
+ */
+export function currentRegistrations(registrations: ReadonlyMap<string, ExecutorRegistration>, pods: JobPods): Map<string, ExecutorRegistrationState> {
+  const byName = new Map(allPods(pods).map((pod) => [pod.name, pod]));
+  const current = new Map<string, ExecutorRegistrationState>();
+  for (const [name, registration] of registrations) {
+    const pod = byName.get(name);
+    const stale = pod !== undefined && registration.registeredAtMs !== undefined && registration.registeredAtMs < pod.createdAtMs - registrationSkewMs;
+    if (!stale) current.set(name, registration.state);
+  }
+  return current;
+}

@@ -1,0 +1,48 @@
+/**
+ * How soon a job is looked at again when no event arrives, decided in this one place. Pod and
+ * ZooKeeper membership changes trigger passes by themselves; polling covers what nothing
+ * announces: drains finishing (task completions are not watched), the driver registering,
+ * batch progress for the status.
+ */
+import type { JobPhase } from '../../api/v1alpha1/index.js';
+
+export interface RequeueFacts {
+  /** Invalid spec: nothing changes until the spec does (a new generation is an event). */
+  readonly invalidSpec: boolean;
+  readonly phase: JobPhase;
+  /**
+   * The operator has changes in flight (creating, replacing, rolling, scaling, suspending) —
+   * not merely waiting for pods to start, which Pod and membership events announce.
+   */
+  readonly progressing: boolean;
+  /** Executors asked to drain that still hold tasks. */
+  readonly draining: number;
+}
+
+export const requeueIntervals = {
+  draining: 2_000,
+  progressing: 10_000,
+  pending: 30_000,
+  degraded: 15_000,
+  running: 30_000,
+  failed: 60_000,
+} as const;
+
+/** Milliseconds until the next pass, or undefined to wait for an event (or the periodic resync). */
+export function requeueAfterMs(facts: RequeueFacts): number | undefined {
+  if (facts.invalidSpec) return undefined;
+  if (facts.draining > 0) return requeueIntervals.draining;
+  if (facts.progressing) return requeueIntervals.progressing;
+  switch (facts.phase) {
+    case 'Pending':
+      return requeueIntervals.pending;
+    case 'Degraded':
+      return requeueIntervals.degraded;
+    case 'Running':
+      return requeueIntervals.running;
+    case 'Failed':
+      return requeueIntervals.failed;
+    case 'Suspended':
+      return undefined;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The job's status, computed by one pure function from what a pass observed: the spec (or why it
+ * is invalid), the pods, what ZooKeeper reports and what the pass did. Phase and conditions are
+ * chosen to read the same in `kubectl get`, kstatus (Flux) and the Argo CD health check
+ * (charts/streamkeeper/health/streamingjob.lua): an invalid spec or a failed batch is Failed and
+ * Stalled, a job moving towards its spec is Progressing, and only a job whose driver and
+ * executors are up is Ready.
+ */
+import { conditionTypes, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
+import type { ErrorKind } from '../../errors/index.js';
+import type { ExecutorRegistrationState, JobProgress, RescheduleSummary } from '../job-coordination.js';
+import { mergeConditions, truncate, type ConditionDecision } from './conditions.js';
+import { executorSelector } from './naming.js';
+import { allPods, currentRegistrations, type JobPods, type ObservedPod } from './observed-pods.js';
+import { executorReady, type PodPlan } from './pod-plan.js';
+
+/**
+ * kstatus' "abnormal-true" condition: present (True) only while the job cannot make progress
+ * without a change from the user — an invalid spec or a failed batch — absent otherwise.
+ */
+export const stalledCondition = 'Stalled';
+
+/** Condition types this operator writes (others on the object are left alone). */
+export const ownedConditionTypes: readonly string[] = [...Object.values(conditionTypes), stalledCondition];
+
+/** How long a new pod may take to become ready before its absence counts against the job. */
+export const startupGraceMs = 120_000;
+
+export const maxStatusMessage = 1024;
+
+/** An error as the status and Events show it. */
+export interface ErrorView {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly message: string;
+}
+
+/** What the pass learned from ZooKeeper. */
+export type CoordinationView =
+  /** Not asked: the spec is invalid, so ZooKeeper keeps the last valid configuration. */
+  | { readonly state: 'skipped' }
+  | { readonly state: 'failed'; readonly error: ErrorView }
+  | { readonly state: 'synced'; readonly configHash: string; readonly progress: JobProgress; readonly reschedule: RescheduleSummary | undefined };
+
+export interface StatusInput {
+  readonly jobName: string;
+  readonly generation: number;
+  readonly previous: StreamingJobStatus | undefined;
+  readonly now: number;
+  /** Why the spec is invalid; empty when it is valid. */
+  readonly findings: readonly SpecFinding[];
+  /** The defaulted spec, when valid. */
+  readonly spec: DefaultedStreamingJobSpec | undefined;
+  readonly pods: JobPods;
+  readonly plan: PodPlan | undefined;
+  readonly coordination: CoordinationView;
+  /** Drivers recreated after they failed, this pass. */
+  readonly driverRestarts: number;
+  /** Errors from this pass's actions (pod create or delete, drains). */
+  readonly errors: readonly ErrorView[];
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** `spec.x: message`, and how many more there are. */
+export function describeFindings(findings: readonly SpecFinding[]): string {
+  const [first, ...rest] = findings;
+  if (first === undefined) return '';
+  const head = `${first.field === '' ? '' : `${first.field}: `}${first.message}`;
+  return rest.length === 0 ? head : `${head} (and ${plural(rest.length, 'more problem')})`;
+}
+
+interface Counts {
+  readonly desired: number;
+  readonly ready: number;
+  readonly draining: number;
+  /** Desired executors that are not ready but were created within the start-up grace. */
+  readonly starting: number;
+}
+
+function isStarting(pod: ObservedPod, now: number): boolean {
+  return !pod.ready && pod.lifecycle !== 'terminated' && !pod.terminating && now - pod.createdAtMs < startupGraceMs;
+}
+
+function countExecutors(input: StatusInput, registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined): Counts {
+  const executors = [...input.pods.executors.values()];
+  const desired =
+    input.spec === undefined ? (input.previous?.executors?.desired ?? executors.length) : input.spec.suspend ? 0 : input.spec.executors.replicas;
+  const ready = executors.filter((pod) => executorReady(pod, registrations)).length;
+  const draining = registrations === undefined ? 0 : [...registrations.values()].filter((state) => state === 'draining').length;
+  const starting = [...input.pods.executors]
+    .filter(([ordinal, pod]) => ordinal < desired && isStarting(pod, input.now))
+    .length;
+  return { desired, ready, draining, starting };
+}
+
+interface Health {
+  readonly phase: JobPhase;
+  readonly ready: ConditionDecision;
+}
+
+function failedBatchesOf(coordination: CoordinationView): string[] {
+  if (coordination.state !== 'synced') return [];
+  return [...new Set([...coordination.progress.failedBatches, ...(coordination.reschedule?.failedBatches ?? [])])].sort();
+}
+
+function decideHealth(input: StatusInput, counts: Counts): Health {
+  const ready = (status: 'True' | 'False' | 'Unknown', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.ready, status, reason, message });
+  const previousPhase = input.previous?.phase;
+  if (input.findings.length > 0) {
+    const kept = allPods(input.pods).length > 0 ? '; the pods of the last valid spec keep running unchanged' : '';
+    return { phase: 'Failed', ready: ready('False', 'InvalidSpec', `the spec is invalid: ${describeFindings(input.findings)}${kept}`) };
+  }
+  const spec = input.spec;
+  const coordination = input.coordination;
+  if (spec === undefined) return { phase: previousPhase ?? 'Pending', ready: ready('Unknown', 'Unknown', 'the spec has not been read') };
+  if (coordination.state === 'failed' && coordination.error.kind === 'invalid-spec') {
+    return { phase: 'Failed', ready: ready('False', 'InvalidSpec', `the spec cannot be applied: ${coordination.error.message}`) };
+  }
+  if (spec.suspend) return { phase: 'Suspended', ready: ready('False', 'Suspended', 'the job is suspended (spec.suspend); resuming continues from the committed offsets') };
+  if (coordination.state !== 'synced') {
+    const message = coordination.state === 'failed' ? coordination.error.message : 'ZooKeeper was not read';
+    return { phase: previousPhase === 'Suspended' || previousPhase === undefined ? 'Pending' : previousPhase, ready: ready('Unknown', 'CoordinationUnavailable', `cannot read the job's state in ZooKeeper: ${message}`) };
+  }
+  const failedBatches = failedBatchesOf(coordination);
+  if (failedBatches.length > 0 && spec.failurePolicy.onTaskExhausted === 'fail') {
+    return {
+      phase: 'Failed',
+      ready: ready('False', 'BatchFailed', `batch ${failedBatches.join(', ')} exhausted its task attempts (failurePolicy.onTaskExhausted: fail); processing stopped`),
+    };
+  }
+
+  const driver = input.pods.driver;
+  const driverUp = driver !== undefined && driver.ready && !driver.terminating && driver.lifecycle === 'running' && coordination.progress.driverRegistered;
+  const driverStarting = driver !== undefined && isStarting(driver, input.now);
+  const everRan = input.previous?.lastCommittedBatch !== undefined || coordination.progress.lastCommittedBatch !== undefined || previousPhase === 'Running' || previousPhase === 'Degraded';
+  const summary = `${counts.ready}/${counts.desired} executors ready`;
+  if (!driverUp) {
+    const why = driver === undefined ? 'the driver pod does not exist yet' : !driver.ready ? `the driver pod ${driver.name} is not ready` : `the driver ${driver.name} has not registered in ZooKeeper`;
+    const phase = everRan && !driverStarting ? 'Degraded' : 'Pending';
+    return { phase, ready: ready('False', 'DriverNotReady', `${why}; ${summary}`) };
+  }
+  if (counts.desired === 0) {
+    return { phase: 'Running', ready: ready('False', 'NoExecutors', 'spec.executors.replicas is 0: batches wait for executors') };
+  }
+  if (counts.ready === 0) {
+    const phase = everRan && counts.starting === 0 ? 'Degraded' : 'Pending';
+    return { phase, ready: ready('False', 'NoExecutorsReady', `the driver is ready but no executor is; ${summary}`) };
+  }
+  const rolling = input.plan?.rollout.reason === 'RollingUpdate' ? 1 : 0;
+  const shortage = counts.desired - counts.ready - counts.starting - rolling;
+  if (failedBatches.length > 0) {
+    return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues; batch ${failedBatches.join(', ')} failed and was skipped (failurePolicy.onTaskExhausted: degrade); ${summary}`) };
+  }
+  if (shortage > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing with fewer executors than desired: ${summary}`) };
+  return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}`) };
+}
+
+function progressingCondition(input: StatusInput, health: Health): ConditionDecision {
+  const progressing = (status: 'True' | 'False', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.progressing, status, reason, message });
+  if (health.ready.reason === 'InvalidSpec') return progressing('False', 'InvalidSpec', 'nothing changes until the spec is fixed');
+  if (health.ready.reason === 'BatchFailed') return progressing('False', 'BatchFailed', health.ready.message);
+  const rollout = input.plan?.rollout;
+  const reschedule = input.coordination.state === 'synced' ? input.coordination.reschedule : undefined;
+  if (rollout !== undefined && rollout.reason !== 'UpToDate' && rollout.reason !== 'Suspended') return progressing('True', rollout.reason, rollout.message);
+  if (reschedule !== undefined && reschedule.moved + reschedule.waiting > 0) {
+    return progressing('True', 'ReschedulingTasks', `moving tasks off dead or draining executors: ${reschedule.moved} moved, ${reschedule.waiting} waiting for a live executor`);
+  }
+  if (input.coordination.state === 'failed') return progressing('True', 'WaitingForCoordination', health.ready.message);
+  if (rollout?.reason === 'Suspended') return progressing('False', 'Suspended', rollout.message);
+  return progressing('False', 'UpToDate', rollout?.message ?? 'the job matches its spec');
+}
+
+function configSyncedCondition(input: StatusInput): ConditionDecision {
+  const synced = (status: 'True' | 'False' | 'Unknown', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.configSynced, status, reason, message });
+  const coordination = input.coordination;
+  switch (coordination.state) {
+    case 'skipped':
+      return synced('False', 'InvalidSpec', 'the spec is invalid; ZooKeeper keeps the configuration of the last valid spec');
+    case 'failed':
+      if (coordination.error.code === 'SK_CONFIG_TOO_LARGE') return synced('False', 'ConfigTooLarge', coordination.error.message);
+      if (coordination.error.kind === 'invalid-spec') return synced('False', 'InvalidConfig', coordination.error.message);
+      return synced('Unknown', 'CoordinationUnavailable', `could not write the configuration to ZooKeeper: ${coordination.error.message}`);
+    case 'synced':
+      return synced('True', 'Synced', `ZooKeeper holds the configuration of generation ${input.generation} (${coordination.configHash.slice(0, 19)})`);
+  }
+}
+
+function executorsAvailableCondition(input: StatusInput, counts: Counts): ConditionDecision {
+  const available = (status: 'True' | 'False' | 'Unknown', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.executorsAvailable, status, reason, message });
+  const summary = `${counts.ready}/${counts.desired} executors ready`;
+  if (input.coordination.state === 'failed') return available('Unknown', 'CoordinationUnavailable', 'executor registrations cannot be read from ZooKeeper');
+  if (counts.ready > 0) return available('True', 'ExecutorsReady', input.coordination.state === 'synced' ? `${summary} (registered in ZooKeeper)` : `${summary} (pods ready)`);
+  if (input.spec === undefined) return available('False', 'InvalidSpec', 'no executor runs, and none is started while the spec is invalid');
+  if (input.spec.suspend) return available('False', 'Suspended', 'the job is suspended');
+  if (counts.desired === 0) return available('False', 'NoExecutorsDesired', 'spec.executors.replicas is 0');
+  return available('False', 'NoExecutorsReady', summary);
+}
+
+function stalled(health: Health): ConditionDecision | undefined {
+  if (health.ready.reason !== 'InvalidSpec' && health.ready.reason !== 'BatchFailed') return undefined;
+  return { type: stalledCondition, status: 'True', reason: health.ready.reason, message: health.ready.message };
+}
+
+export function computeStatus(input: StatusInput): StreamingJobStatus {
+  const registrations = input.coordination.state === 'synced' ? currentRegistrations(input.coordination.progress.executors, input.pods) : undefined;
+  const counts = countExecutors(input, registrations);
+  const health = decideHealth(input, counts);
+  const progressing = progressingCondition(input, health);
+  const stall = stalled(health);
+  const decided = [health.ready, progressing, configSyncedCondition(input), executorsAvailableCondition(input, counts), ...(stall === undefined ? [] : [stall])];
+  const conditions = mergeConditions(input.previous?.conditions, decided, { generation: input.generation, now: input.now, owned: ownedConditionTypes });
+
+  const previous = input.previous;
+  const progress = input.coordination.state === 'synced' ? input.coordination.progress : undefined;
+  const lastCommittedBatch = progress?.lastCommittedBatch ?? previous?.lastCommittedBatch;
+  const totalLag = progress?.totalLag ?? previous?.totalLag;
+  const configHash = input.coordination.state === 'synced' ? input.coordination.configHash : previous?.configHash;
+  const restarts = (previous?.restarts ?? 0) + input.driverRestarts;
+  const errors = input.errors.length === 0 ? '' : `; ${input.errors.map((e) => e.message).join('; ')}`;
+  const headline = health.ready.status === 'True' && progressing.status === 'True' ? progressing.message : health.ready.message;
+
+  return {
+    phase: health.phase,
+    observedGeneration: input.generation,
+    conditions,
+    replicas: counts.ready,
+    selector: executorSelector(input.jobName),
+    executors: { desired: counts.desired, ready: counts.ready, draining: counts.draining, summary: executorsSummary(counts.ready, counts.desired) },
+    ...(lastCommittedBatch === undefined ? {} : { lastCommittedBatch: { ...lastCommittedBatch } }),
+    ...(totalLag === undefined ? {} : { totalLag }),
+    ...(configHash === undefined ? {} : { configHash }),
+    ...(restarts === 0 ? {} : { restarts }),
+    message: truncate(`${headline}${errors}`, maxStatusMessage),
+  };
+}
+
+/** Whether two statuses differ in anything but condition timestamps (which only follow status). */
+export function statusChanged(previous: StreamingJobStatus | undefined, next: StreamingJobStatus): boolean {
+  if (previous === undefined) return true;
+  const strip = (status: StreamingJobStatus): unknown => ({
+    ...status,
+    conditions: (status.conditions ?? []).map(({ lastTransitionTime: _time, ...rest }) => rest),
+  });
+  return JSON.stringify(canonical(strip(previous))) !== JSON.stringify(canonical(strip(next)));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) {
+    const child = (value as Record<string, unknown>)[key];
+    if (child !== undefined) sorted[key] = canonical(child);
+  }
+  return sorted;
+}

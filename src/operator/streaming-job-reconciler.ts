@@ -1,0 +1,411 @@
+/**
+ * The StreamingJob reconciler: level-based, every pass re-reads the job, its pods and its
+ * ZooKeeper state and moves them one step towards the spec. `reconcile` is thin — fetch, finalize
+ * a deleted job, else run the pass — and the pass reads as a checklist of named steps. Decisions
+ * are pure functions in reconciler/; this class does the I/O, and writes the status (with the
+ * Events that go with it) once, at the end, only when it changed.
+ */
+import { applyDefaults, finalizer, validateStreamingJob, type DefaultedStreamingJobSpec, type SpecFinding, type StreamingJobSpec } from '../api/v1alpha1/index.js';
+import { isStreamkeeperError } from '../errors/index.js';
+import { ignoreNotFound, type KubeClient } from '../kube/client.js';
+import type { CustomObject, Pod, Stored } from '../kube/objects.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { drainRequestsTotal, podsCreatedTotal, podsDeletedTotal, statusWritesTotal } from '../metrics/index.js';
+import type { CreateExpectations } from './create-expectations.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { JobCache } from './job-cache.js';
+import type { CredentialIssuer, JobCoordination, TaskPolicy } from './job-coordination.js';
+import type { JobPhaseTracker } from './job-phase-tracker.js';
+import { systemClock, type Clock } from './machinery/clock.js';
+import type { ReconcileContext, ReconcileResult, Reconciler } from './machinery/controller.js';
+import { ReconcilePass, errorView } from './reconcile-pass.js';
+import { jobConfigContent } from './reconciler/job-config.js';
+import { credentialSecret, desiredDriverService, serviceChange } from './reconciler/job-objects.js';
+import { credentialSecretName } from './reconciler/naming.js';
+import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods } from './reconciler/observed-pods.js';
+import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
+import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
+import { requeueAfterMs } from './reconciler/requeue.js';
+import { computeStatus, statusChanged } from './reconciler/status.js';
+import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
+
+export interface StreamingJobReconcilerOptions {
+  readonly kube: KubeClient;
+  readonly cache: JobCache;
+  readonly coordination: JobCoordination;
+  readonly events: Pick<EventRecorder, 'record'>;
+  /** ZooKeeper address and root the job pods get. */
+  readonly pods: Omit<PodSettings, 'credentials'>;
+  readonly phases: JobPhaseTracker;
+  /** Where the pods and Services a pass creates are announced (see create-expectations.ts). */
+  readonly expectations?: CreateExpectations;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+/**
+ * What a job's spec means, computed once per generation: validation findings, the defaulted spec
+ * and the pod template hashes (every pass needs them; the spec changes only with the generation).
+ */
+interface SpecView {
+  readonly uid: string;
+  readonly generation: number;
+  readonly findings: readonly SpecFinding[];
+  readonly spec: DefaultedStreamingJobSpec | undefined;
+  readonly hashes: Record<'driver' | 'executor', string> | undefined;
+}
+
+/** Rollout reasons with changes in flight (as opposed to waiting for pods to start). */
+const activeRollouts = new Set(['CreatingPods', 'ReplacingPods', 'RollingUpdate', 'ScalingDown', 'Suspending', 'WaitingForCoordination']);
+
+export class StreamingJobReconciler implements Reconciler {
+  private readonly kube: KubeClient;
+  private readonly cache: JobCache;
+  private readonly coordination: JobCoordination;
+  private readonly events: Pick<EventRecorder, 'record'>;
+  private readonly podSettings: PodSettings;
+  private readonly phases: JobPhaseTracker;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly specs = new Map<string, SpecView>();
+  private readonly expectations: CreateExpectations | undefined;
+
+  constructor(options: StreamingJobReconcilerOptions) {
+    this.kube = options.kube;
+    this.cache = options.cache;
+    this.coordination = options.coordination;
+    this.events = options.events;
+    this.podSettings = { ...options.pods, credentials: options.coordination.credentials };
+    this.phases = options.phases;
+    this.expectations = options.expectations;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger();
+  }
+
+  async reconcile(key: string, context: ReconcileContext): Promise<ReconcileResult> {
+    const job = this.cache.job(key);
+    if (job === undefined) {
+      this.phases.forget(key);
+      this.specs.delete(key);
+      return {};
+    }
+    if (job.metadata.deletionTimestamp !== undefined) return this.finalize(job, context.logger);
+    return this.reconcileJob(job);
+  }
+
+  // ------------------------------------------------------------------ the pass ----
+
+  private async reconcileJob(observed: Stored<CustomObject>): Promise<ReconcileResult> {
+    const pass = new ReconcilePass(await this.ensureFinalizer(observed), this.clock.now());
+    this.observePods(pass);
+    const spec = this.validateSpec(pass);
+    if (spec !== undefined) {
+      // Independent of each other: ZooKeeper and the Service are set up side by side.
+      await Promise.all([this.syncCoordination(pass, spec), this.ensureDriverService(pass)]);
+      if (pass.coordination.state === 'synced') {
+        await this.reconcilePods(pass, spec);
+        await this.rescheduleTasks(pass, spec);
+      }
+    }
+    return this.recordStatus(pass);
+  }
+
+  /** The finalizer goes on first, so a job is never deleted with its ZooKeeper data left behind. */
+  private async ensureFinalizer(job: Stored<CustomObject>): Promise<Stored<CustomObject>> {
+    const finalizers = job.metadata.finalizers ?? [];
+    if (finalizers.includes(finalizer)) return job;
+    return this.kube.patch('StreamingJob', refOf(job), { metadata: { finalizers: [...finalizers, finalizer] } }, { resourceVersion: job.metadata.resourceVersion });
+  }
+
+  private observePods(pass: ReconcilePass): void {
+    const owned = this.cache.pods(pass.identity).filter((pod) => isControlledBy(pod, pass.identity.uid));
+    pass.pods = sortJobPods(pass.identity.name, owned.map(observePod));
+  }
+
+  /**
+   * An invalid spec is terminal until the spec changes: the pods of the last valid spec keep
+   * running untouched (as Flink's operator does), nothing new is created, ZooKeeper keeps the
+   * last valid configuration, and the status says which field is wrong.
+   */
+  private validateSpec(pass: ReconcilePass): DefaultedStreamingJobSpec | undefined {
+    const view = this.specView(pass);
+    pass.findings = view.findings;
+    pass.spec = view.spec;
+    return view.spec;
+  }
+
+  private specView(pass: ReconcilePass): SpecView {
+    const cached = this.specs.get(pass.key);
+    if (cached !== undefined && cached.uid === pass.identity.uid && cached.generation === pass.generation) return cached;
+    const findings = validateStreamingJob(pass.job);
+    const spec = findings.length === 0 ? applyDefaults(pass.job.spec as StreamingJobSpec) : undefined;
+    const hashes =
+      spec === undefined
+        ? undefined
+        : { driver: podTemplateHash(this.template(pass, spec, 'driver')), executor: podTemplateHash(this.template(pass, spec, 'executor')) };
+    const view: SpecView = { uid: pass.identity.uid, generation: pass.generation, findings, spec, hashes };
+    this.specs.set(pass.key, view);
+    return view;
+  }
+
+  private template(pass: ReconcilePass, spec: DefaultedStreamingJobSpec, component: 'driver' | 'executor'): PodTemplate {
+    return desiredPodTemplate(pass.identity, spec, component, this.podSettings);
+  }
+
+  private async syncCoordination(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
+    try {
+      const issue: CredentialIssuer = (credential) => this.issueCredential(pass, credential);
+      const synced = await this.coordination.ensureJob(pass.identity, { generation: pass.generation, content: jobConfigContent(spec) }, issue);
+      const progress = await this.coordination.jobProgress(pass.identity);
+      pass.coordination = { state: 'synced', configHash: synced.configHash, progress, reschedule: undefined };
+    } catch (err) {
+      pass.coordination = { state: 'failed', error: errorView(err) };
+      pass.fail(err, 'ZooKeeper');
+    }
+  }
+
+  /**
+   * Stores a new credential in the job's Secret. The operator may create and delete Secrets,
+   * never read them: one left from an interrupted earlier attempt is replaced.
+   */
+  private async issueCredential(pass: ReconcilePass, credential: Parameters<CredentialIssuer>[0]): Promise<void> {
+    const name = credentialSecretName(pass.identity.name);
+    const secret = credentialSecret(pass.identity, credential);
+    try {
+      await this.kube.create('Secret', secret);
+    } catch (err) {
+      if (!isStreamkeeperError(err, 'SK_KUBE_ALREADY_EXISTS')) throw err;
+      await ignoreNotFound(this.kube.delete('Secret', { namespace: pass.identity.namespace, name }));
+      await this.kube.create('Secret', secret);
+    }
+    this.logger.info({ job: pass.key, secret: name }, 'issued the job\'s ZooKeeper credential');
+  }
+
+  private async ensureDriverService(pass: ReconcilePass): Promise<void> {
+    const desired = desiredDriverService(pass.identity);
+    const name = desired.metadata?.name ?? '';
+    const observed = this.cache.driverService(pass.identity);
+    try {
+      if (observed === undefined) {
+        await this.createExpected('Service', pass.identity.namespace, name, () => this.kube.create('Service', desired));
+        return;
+      }
+      if (!(observed.metadata.ownerReferences ?? []).some((ref) => ref.controller === true && ref.uid === pass.identity.uid)) {
+        pass.fail(new Error(`Service ${name} exists and is not the job's own; delete it so the operator can create the driver's Service`), 'driver Service');
+        return;
+      }
+      const change = serviceChange(observed, desired);
+      if (change.kind === 'patch') await this.kube.patch('Service', { namespace: pass.identity.namespace, name }, change.patch);
+      else if (change.kind === 'recreate') await this.kube.delete('Service', { namespace: pass.identity.namespace, name }, { uid: observed.metadata.uid });
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_KUBE_ALREADY_EXISTS')) return;
+      pass.fail(err, `driver Service ${name}`);
+    }
+  }
+
+  private async reconcilePods(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
+    const hashes = this.specView(pass).hashes;
+    if (pass.coordination.state !== 'synced' || hashes === undefined) return;
+    const planInput: PodPlanInput = {
+      job: pass.identity.name,
+      suspended: spec.suspend,
+      replicas: spec.executors.replicas,
+      driverHash: hashes.driver,
+      executorHash: hashes.executor,
+      pods: pass.pods,
+      registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
+    };
+    pass.plan = planPods(planInput);
+    const policy: TaskPolicy = { maxTaskAttempts: spec.executors.maxTaskAttempts };
+    const creates: Extract<PodAction, { kind: 'create' }>[] = [];
+    for (const action of pass.plan.actions) {
+      if (action.kind === 'create') creates.push(action);
+      else await this.stopPod(pass, action, policy);
+    }
+    const created = await this.createPods(pass, spec, creates, hashes);
+    if (created.length > 0 && created.length === creates.length) {
+      // The status describes the job after this pass: the pods just created now exist (pending).
+      pass.pods = sortJobPods(pass.identity.name, [...allPods(pass.pods), ...created.map((pod) => observePod(pod))]);
+      pass.plan = { ...planPods({ ...planInput, pods: pass.pods }), actions: pass.plan.actions };
+    }
+  }
+
+  private async stopPod(pass: ReconcilePass, action: Exclude<PodAction, { kind: 'create' }>, policy: TaskPolicy): Promise<void> {
+    try {
+      switch (action.kind) {
+        case 'retire':
+          if (action.component === 'executor') {
+            // The failure detector's pod signal: move its tasks before the name is reused.
+            await this.coordination.executorGone(pass.identity, action.name, policy);
+            pass.actionEvents.push({ type: 'Warning', reason: 'ExecutorFailed', action: 'Reschedule', note: `executor pod ${action.name} terminated${exitText(action.exit)}; its tasks move to live executors and the pod is replaced` });
+          } else {
+            pass.driverRestarts += 1;
+            pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; it is replaced and finishes the recorded batch` });
+          }
+          await this.deletePod(pass, action.name, action.uid, action.component, 'terminated');
+          return;
+        case 'delete':
+          await this.deletePod(pass, action.name, action.uid, action.component, action.reason);
+          pass.actionEvents.push({ type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted pod ${action.name} (${describeReason(action.reason)})` });
+          return;
+        case 'drain-then-delete': {
+          const drain = await this.coordination.drain(pass.identity, action.name, policy);
+          if (action.wasActive) {
+            drainRequestsTotal.inc();
+            pass.actionEvents.push({ type: 'Normal', reason: 'DrainingExecutor', action: 'Drain', note: `asked executor ${action.name} to hand back its tasks before it stops (${describeReason(action.reason)})` });
+          }
+          if (!drain.drained) {
+            pass.draining += 1;
+            return;
+          }
+          await this.deletePod(pass, action.name, action.uid, 'executor', action.reason);
+          pass.actionEvents.push({ type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted drained executor pod ${action.name} (${describeReason(action.reason)})` });
+          return;
+        }
+      }
+    } catch (err) {
+      pass.fail(err, `pod ${action.name}`);
+    }
+  }
+
+  /** Deletes one incarnation of a pod: gone already, or replaced meanwhile, is fine. */
+  private async deletePod(pass: ReconcilePass, name: string, uid: string, component: 'driver' | 'executor' | undefined, reason: DeleteReason): Promise<void> {
+    try {
+      await this.kube.delete('Pod', { namespace: pass.identity.namespace, name }, { uid });
+      podsDeletedTotal.inc({ component: component ?? 'executor', reason });
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_KUBE_NOT_FOUND') || isStreamkeeperError(err, 'SK_KUBE_CONFLICT')) return;
+      throw err;
+    }
+  }
+
+  /** Creates the pods; returns those created (a name still taken is left for a later pass). */
+  private async createPods(pass: ReconcilePass, spec: DefaultedStreamingJobSpec, creates: readonly Extract<PodAction, { kind: 'create' }>[], hashes: Record<'driver' | 'executor', string>): Promise<Stored<Pod>[]> {
+    if (creates.length === 0) return [];
+    const templates = { driver: this.template(pass, spec, 'driver'), executor: this.template(pass, spec, 'executor') };
+    const created: Stored<Pod>[] = [];
+    await Promise.all(
+      creates.map(async (action) => {
+        const pod = podFromTemplate(pass.identity, templates[action.component], hashes[action.component], action.name);
+        try {
+          created.push(await this.createExpected('Pod', pass.identity.namespace, action.name, () => this.kube.create('Pod', pod)));
+          podsCreatedTotal.inc({ component: action.component });
+        } catch (err) {
+          // Still there from before (the cache lags, or the old pod is still terminating).
+          if (isStreamkeeperError(err, 'SK_KUBE_ALREADY_EXISTS')) return;
+          pass.fail(err, `create pod ${action.name}`);
+        }
+      }),
+    );
+    if (created.length > 0) {
+      const names = created.map((pod) => pod.metadata.name).sort();
+      pass.actionEvents.push({ type: 'Normal', reason: 'CreatedPods', action: 'CreatePod', note: `created pod${names.length === 1 ? '' : 's'} ${names.join(', ')}` });
+    }
+    return created;
+  }
+
+  /** Creates an object whose ADDED event the pass needs no reminder of. */
+  private async createExpected<T>(kind: string, namespace: string, name: string, create: () => Promise<T>): Promise<T> {
+    this.expectations?.expect(kind, namespace, name);
+    try {
+      return await create();
+    } catch (err) {
+      this.expectations?.cancel(kind, namespace, name);
+      throw err;
+    }
+  }
+
+  private async rescheduleTasks(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
+    if (pass.coordination.state !== 'synced') return;
+    try {
+      const reschedule = await this.coordination.rescheduleTasks(pass.identity, { maxTaskAttempts: spec.executors.maxTaskAttempts });
+      pass.coordination = { ...pass.coordination, reschedule };
+    } catch (err) {
+      pass.fail(err, 'rescheduling tasks');
+    }
+  }
+
+  /**
+   * The last step: the status once (only if it changed; a stale write is a 409 and the pass is
+   * retried), then the Events, then the time of the next pass.
+   */
+  private async recordStatus(pass: ReconcilePass): Promise<ReconcileResult> {
+    const previous = pass.previousStatus;
+    const status = computeStatus(pass.statusInput());
+    // What the pass did is reported whatever happens to the status write.
+    const errorEvents: JobEvent[] = pass.errors.map((error) => ({ type: 'Warning', reason: 'ReconcileError', action: 'Reconcile', note: error.message }));
+    const actionEvents = this.sendEvents(pass, [...pass.actionEvents, ...errorEvents]);
+    if (statusChanged(previous, status)) {
+      try {
+        pass.job = await this.kube.updateStatus('StreamingJob', { ...pass.job, status });
+        statusWritesTotal.inc({ result: 'written' });
+      } catch (err) {
+        if (isStreamkeeperError(err, 'SK_KUBE_CONFLICT')) statusWritesTotal.inc({ result: 'conflict' });
+        await actionEvents;
+        throw err;
+      }
+    } else {
+      statusWritesTotal.inc({ result: 'unchanged' });
+    }
+    await Promise.all([actionEvents, this.sendEvents(pass, transitionEvents(previous, status))]);
+    this.phases.set(pass.key, status.phase ?? 'Pending');
+    if (pass.retryable !== undefined) throw pass.retryable;
+    const requeueAfter = requeueAfterMs({
+      invalidSpec: pass.findings.length > 0 || (pass.coordination.state === 'failed' && pass.coordination.error.kind === 'invalid-spec'),
+      phase: status.phase ?? 'Pending',
+      progressing: activeRollouts.has(pass.plan?.rollout.reason ?? ''),
+      draining: pass.draining,
+    });
+    return requeueAfter === undefined ? {} : { requeueAfterMs: requeueAfter };
+  }
+
+  private async sendEvents(pass: ReconcilePass, events: readonly JobEvent[]): Promise<void> {
+    await Promise.all(events.map((event) => this.events.record(pass.regarding, event)));
+  }
+
+  // ------------------------------------------------------------------ deletion ----
+
+  /**
+   * A deleted job keeps its finalizer until its ZooKeeper subtree is gone; its pods, Service and
+   * Secret are then removed by the garbage collector through their owner references.
+   */
+  private async finalize(job: Stored<CustomObject>, logger: Logger): Promise<ReconcileResult> {
+    const key = `${job.metadata.namespace ?? ''}/${job.metadata.name}`;
+    const finalizers = job.metadata.finalizers ?? [];
+    if (finalizers.includes(finalizer)) {
+      const identity = { namespace: job.metadata.namespace ?? '', name: job.metadata.name, uid: job.metadata.uid };
+      await this.coordination.deleteJob(identity);
+      this.coordination.forgetJob(identity);
+      await this.kube.patch('StreamingJob', refOf(job), { metadata: { finalizers: finalizers.filter((f) => f !== finalizer) } }, { resourceVersion: job.metadata.resourceVersion });
+      logger.info({ job: key }, 'job deleted: ZooKeeper data removed, finalizer released');
+    }
+    this.phases.forget(key);
+    this.specs.delete(key);
+    return {};
+  }
+}
+
+function refOf(job: Stored<CustomObject>): { namespace: string; name: string } {
+  return { namespace: job.metadata.namespace ?? '', name: job.metadata.name };
+}
+
+function exitText(exit: string | undefined): string {
+  return exit === undefined ? '' : ` (${exit})`;
+}
+
+function describeReason(reason: DeleteReason): string {
+  switch (reason) {
+    case 'terminated':
+      return 'it terminated';
+    case 'suspend':
+      return 'the job is suspended';
+    case 'scale-down':
+      return 'scale-down';
+    case 'rolling-update':
+      return 'rolling update to the new pod template';
+    case 'replace-draining':
+      return 'it was draining and is replaced';
+    case 'stray':
+      return 'not a pod of the job\'s current layout';
+  }
+}

@@ -1,0 +1,11 @@
+import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
+import { describeJobCoordinationContract } from './support/job-coordination-contract.js';
+import { inMemoryPortTarget, zooKeeperPortTarget } from './support/port-worlds.js';
+
+const server = new InMemoryZooKeeper();
+const inMemoryZooKeeper = () => ({ connector: server.connect, connectString: 'in-memory' });
+
+describeJobCoordinationContract('in-memory port', () => inMemoryPortTarget('per-job'));
+describeJobCoordinationContract('in-memory port, open ACLs', () => inMemoryPortTarget('open'));
+describeJobCoordinationContract('ZooKeeper adapter on the in-memory ZooKeeper', () => zooKeeperPortTarget(inMemoryZooKeeper, 'per-job'));
+describeJobCoordinationContract('ZooKeeper adapter on the in-memory ZooKeeper, open ACLs', () => zooKeeperPortTarget(inMemoryZooKeeper, 'open'));

@@ -1,0 +1,185 @@
+import { describe, expect, it } from '@jest/globals';
+import type { ExecutorRegistration, ExecutorRegistrationState } from '../../../../src/operator/job-coordination.js';
+import { currentRegistrations, sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
+import { planPods, type PodAction, type PodPlanInput } from '../../../../src/operator/reconciler/pod-plan.js';
+
+const NEW = 'new';
+const OLD = 'old';
+
+type PodShape = Partial<ObservedPod> & { readonly name: string };
+
+function pod(shape: PodShape): ObservedPod {
+  return {
+    uid: `uid-${shape.name}`,
+    component: shape.name.includes('-executor-') ? 'executor' : 'driver',
+    templateHash: NEW,
+    lifecycle: 'running',
+    ready: true,
+    terminating: false,
+    createdAtMs: 0,
+    exit: undefined,
+    ...shape,
+  };
+}
+
+const driver = (shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: 'job-driver', ...shape });
+const executor = (ordinal: number, shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: `job-executor-${ordinal}`, ...shape });
+
+function input(pods: ObservedPod[], options: { replicas?: number; suspended?: boolean; registrations?: Record<string, ExecutorRegistrationState> | 'unknown' } = {}): PodPlanInput {
+  const registered =
+    options.registrations === 'unknown'
+      ? undefined
+      : new Map(Object.entries(options.registrations ?? Object.fromEntries(pods.filter((p) => p.component === 'executor').map((p) => [p.name, 'active' as const]))));
+  return {
+    job: 'job',
+    suspended: options.suspended ?? false,
+    replicas: options.replicas ?? 2,
+    driverHash: NEW,
+    executorHash: NEW,
+    pods: sortJobPods('job', pods),
+    registrations: registered,
+  };
+}
+
+/** Actions in a compact notation: `create job-executor-1`, `drain job-executor-2 scale-down`. */
+function actions(plan: { actions: readonly PodAction[] }): string[] {
+  return plan.actions.map((a) => {
+    switch (a.kind) {
+      case 'create':
+        return `create ${a.name}`;
+      case 'delete':
+        return `delete ${a.name} ${a.reason}`;
+      case 'drain-then-delete':
+        return `drain ${a.name} ${a.reason}`;
+      case 'retire':
+        return `retire ${a.name}`;
+    }
+  });
+}
+
+describe('planning a job\'s pods', () => {
+  const cases: [string, PodPlanInput, string[], string][] = [
+    ['creates the driver and every executor of a new job', input([]), ['create job-executor-0', 'create job-executor-1', 'create job-driver'], 'CreatingPods'],
+    ['does nothing when everything runs the current template', input([driver(), executor(0), executor(1)]), [], 'UpToDate'],
+    ['waits while pods start', input([driver({ ready: false }), executor(0, { lifecycle: 'pending', ready: false }), executor(1)]), [], 'WaitingForPods'],
+    ['recreates a missing executor', input([driver(), executor(0)]), ['create job-executor-1'], 'CreatingPods'],
+    ['retires a terminated executor and replaces it on a later pass', input([driver(), executor(0), executor(1, { lifecycle: 'terminated', ready: false })]), ['retire job-executor-1'], 'ReplacingPods'],
+    ['retires a terminated driver', input([driver({ lifecycle: 'terminated', ready: false }), executor(0), executor(1)]), ['retire job-driver'], 'ReplacingPods'],
+    ['waits for a terminating pod to go before reusing its name', input([driver(), executor(0), executor(1, { terminating: true })]), [], 'WaitingForPods'],
+    ['creates executors on scale-up', input([driver(), executor(0), executor(1)], { replicas: 4 }), ['create job-executor-2', 'create job-executor-3'], 'CreatingPods'],
+    [
+      'drains the highest ordinals on scale-down',
+      input([driver(), executor(0), executor(1), executor(2), executor(3)], { replicas: 2 }),
+      ['drain job-executor-3 scale-down', 'drain job-executor-2 scale-down'],
+      'ScalingDown',
+    ],
+    [
+      'deletes a surplus executor that never registered without draining it',
+      input([driver(), executor(0), executor(1), executor(2, { ready: false, lifecycle: 'pending' })], { registrations: { 'job-executor-0': 'active', 'job-executor-1': 'active' } }),
+      ['delete job-executor-2 scale-down'],
+      'ScalingDown',
+    ],
+    [
+      'finishes off a draining executor the spec still wants, to replace it',
+      input([driver(), executor(0), executor(1)], { registrations: { 'job-executor-0': 'active', 'job-executor-1': 'draining' } }),
+      ['drain job-executor-1 replace-draining'],
+      'ReplacingPods',
+    ],
+    [
+      'rolls the highest-ordinal executor first, one at a time',
+      input([driver({ templateHash: OLD }), executor(0, { templateHash: OLD }), executor(1, { templateHash: OLD }), executor(2, { templateHash: OLD })], { replicas: 3 }),
+      ['drain job-executor-2 rolling-update'],
+      'RollingUpdate',
+    ],
+    [
+      'continues a roll with the executor already draining, and starts no second one',
+      input([driver({ templateHash: OLD }), executor(0, { templateHash: OLD }), executor(1, { templateHash: OLD })], { registrations: { 'job-executor-0': 'active', 'job-executor-1': 'draining' } }),
+      ['drain job-executor-1 rolling-update'],
+      'RollingUpdate',
+    ],
+    [
+      'waits for the replacement to be ready before rolling the next executor',
+      input([driver({ templateHash: OLD }), executor(0, { templateHash: OLD }), executor(1, { ready: false, lifecycle: 'pending' })], { registrations: { 'job-executor-0': 'active' } }),
+      [],
+      'RollingUpdate',
+    ],
+    [
+      'waits for a replacement to register in ZooKeeper, not only for its pod to be ready',
+      input([driver({ templateHash: OLD }), executor(0, { templateHash: OLD }), executor(1)], { registrations: { 'job-executor-0': 'active' } }),
+      [],
+      'RollingUpdate',
+    ],
+    [
+      'replaces executors on an old template that are not ready at once (they serve nothing)',
+      input([driver(), executor(0, { templateHash: OLD, ready: false, lifecycle: 'pending' }), executor(1, { templateHash: OLD, ready: false, lifecycle: 'pending' })], { registrations: {} }),
+      ['delete job-executor-0 rolling-update', 'delete job-executor-1 rolling-update'],
+      'RollingUpdate',
+    ],
+    [
+      'rolls the driver last, once every executor is updated and ready',
+      input([driver({ templateHash: OLD }), executor(0), executor(1)]),
+      ['delete job-driver rolling-update'],
+      'RollingUpdate',
+    ],
+    [
+      'replaces a driver that is not ready on an old template at once',
+      input([driver({ templateHash: OLD, ready: false }), executor(0, { templateHash: OLD }), executor(1, { templateHash: OLD })]),
+      ['drain job-executor-1 rolling-update', 'delete job-driver rolling-update'],
+      'RollingUpdate',
+    ],
+    ['stops the driver first when suspended', input([driver(), executor(0), executor(1)], { suspended: true }), ['delete job-driver suspend'], 'Suspending'],
+    [
+      'drains the executors once the driver is gone',
+      input([executor(0), executor(1)], { suspended: true }),
+      ['drain job-executor-1 suspend', 'drain job-executor-0 suspend'],
+      'Suspending',
+    ],
+    ['rests once a suspended job has no pods', input([], { suspended: true }), [], 'Suspended'],
+    [
+      'neither drains nor retires executors while ZooKeeper cannot be read',
+      input([driver(), executor(0), executor(1, { lifecycle: 'terminated', ready: false }), executor(2)], { replicas: 2, registrations: 'unknown' }),
+      [],
+      'WaitingForCoordination',
+    ],
+    [
+      'deletes a stray pod of the job',
+      input([driver(), executor(0), executor(1), pod({ name: 'job-old-executor', component: 'executor', lifecycle: 'terminated', ready: false })]),
+      ['delete job-old-executor stray'],
+      'UpToDate',
+    ],
+  ];
+
+  it.each(cases)('%s', (_case, planInput, expected, reason) => {
+    const plan = planPods(planInput);
+    expect(actions(plan)).toEqual(expected);
+    expect(plan.rollout.reason).toBe(reason);
+    expect(plan.rollout.message).not.toBe('');
+  });
+
+  it('marks drains of active executors as new requests (for the Event and the metric)', () => {
+    const plan = planPods(input([driver(), executor(0), executor(1), executor(2)], { registrations: { 'job-executor-0': 'active', 'job-executor-1': 'active', 'job-executor-2': 'active' } }));
+    expect(plan.actions).toEqual([{ kind: 'drain-then-delete', name: 'job-executor-2', uid: 'uid-job-executor-2', reason: 'scale-down', wasActive: true }]);
+  });
+});
+
+describe('executor registrations', () => {
+  const registration = (state: ExecutorRegistrationState, registeredAtMs: number | undefined): ExecutorRegistration => ({ state, registeredAtMs });
+
+  it('ignores a registration left by an earlier pod of the same name', () => {
+    const pods = sortJobPods('job', [executor(0, { createdAtMs: 50_000 }), executor(1, { createdAtMs: 50_000 })]);
+    const registrations = new Map([
+      ['job-executor-0', registration('draining', 10_000)],
+      ['job-executor-1', registration('active', 50_500)],
+      ['job-executor-9', registration('active', 1_000)],
+    ]);
+    expect(currentRegistrations(registrations, pods)).toEqual(new Map([
+      ['job-executor-1', 'active'],
+      ['job-executor-9', 'active'],
+    ]));
+  });
+
+  it('keeps a registration whose time is unknown', () => {
+    const pods = sortJobPods('job', [executor(0, { createdAtMs: 50_000 })]);
+    expect(currentRegistrations(new Map([['job-executor-0', registration('active', undefined)]]), pods).get('job-executor-0')).toBe('active');
+  });
+});

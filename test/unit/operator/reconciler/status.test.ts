@@ -1,0 +1,224 @@
+import { describe, expect, it } from '@jest/globals';
+import { applyDefaults, type JobCondition, type StreamingJobStatus } from '../../../../src/api/v1alpha1/index.js';
+import type { JobProgress } from '../../../../src/operator/job-coordination.js';
+import { mergeConditions } from '../../../../src/operator/reconciler/conditions.js';
+import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
+import type { PodPlan } from '../../../../src/operator/reconciler/pod-plan.js';
+import { requeueAfterMs } from '../../../../src/operator/reconciler/requeue.js';
+import { computeStatus, describeFindings, startupGraceMs, statusChanged, type CoordinationView, type StatusInput } from '../../../../src/operator/reconciler/status.js';
+import { transitionEvents } from '../../../../src/operator/reconciler/transition-events.js';
+import { sampleSpec } from '../support/reconciler-world.js';
+
+const now = Date.UTC(2025, 5, 1, 12, 0, 0);
+const longAgo = now - 10 * startupGraceMs;
+
+function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
+  return {
+    name,
+    uid: `uid-${name}`,
+    component: name.includes('-executor-') ? 'executor' : 'driver',
+    templateHash: 'h',
+    lifecycle: 'running',
+    ready: true,
+    terminating: false,
+    createdAtMs: longAgo,
+    exit: undefined,
+    ...shape,
+  };
+}
+
+function progress(overrides: Partial<JobProgress> = {}, registered: Record<string, 'active' | 'draining'> = { 'job-executor-0': 'active', 'job-executor-1': 'active' }): JobProgress {
+  return {
+    executors: new Map(Object.entries(registered).map(([name, state]) => [name, { state, registeredAtMs: undefined }])),
+    driverRegistered: true,
+    lastCommittedBatch: undefined,
+    failedBatches: [],
+    totalLag: undefined,
+    ...overrides,
+  };
+}
+
+const synced = (p: JobProgress = progress()): CoordinationView => ({ state: 'synced', configHash: 'sha256:0123456789abcdef0123456789', progress: p, reschedule: undefined });
+
+function statusInput(overrides: Partial<StatusInput> = {}, pods: ObservedPod[] = [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1')]): StatusInput {
+  return {
+    jobName: 'job',
+    generation: 3,
+    previous: undefined,
+    now,
+    findings: [],
+    spec: applyDefaults(sampleSpec()),
+    pods: sortJobPods('job', pods),
+    plan: undefined,
+    coordination: synced(),
+    driverRestarts: 0,
+    errors: [],
+    ...overrides,
+  };
+}
+
+const plan = (reason: PodPlan['rollout']['reason']): PodPlan => ({ actions: [], rollout: { reason, message: `rollout: ${reason}` }, updatedReady: 0 });
+
+function conditionOf(status: StreamingJobStatus, type: string): JobCondition | undefined {
+  return status.conditions?.find((c) => c.type === type);
+}
+
+describe('the phase and the Ready condition', () => {
+  const cases: [string, StatusInput, string, string, string][] = [
+    ['a job whose driver and executors are up', statusInput(), 'Running', 'True', 'Running'],
+    ['an invalid spec', statusInput({ findings: [{ field: 'spec.processor.params[regex]', message: 'does not compile' }], spec: undefined, coordination: { state: 'skipped' } }), 'Failed', 'False', 'InvalidSpec'],
+    ['a config too large for ZooKeeper', statusInput({ coordination: { state: 'failed', error: { code: 'SK_CONFIG_TOO_LARGE', kind: 'invalid-spec', message: 'too large' } } }), 'Failed', 'False', 'InvalidSpec'],
+    ['a suspended job', statusInput({ spec: applyDefaults(sampleSpec({ suspend: true })) }, []), 'Suspended', 'False', 'Suspended'],
+    ['ZooKeeper unreachable', statusInput({ coordination: { state: 'failed', error: { code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'lost' } } }), 'Pending', 'Unknown', 'CoordinationUnavailable'],
+    ['a failed batch under onTaskExhausted: fail', statusInput({ coordination: synced(progress({ failedBatches: ['0000000007'] })) }), 'Failed', 'False', 'BatchFailed'],
+    [
+      'a failed batch under onTaskExhausted: degrade',
+      statusInput({ spec: applyDefaults(sampleSpec({ failurePolicy: { onTaskExhausted: 'degrade' } })), coordination: synced(progress({ failedBatches: ['0000000007'] })) }),
+      'Degraded',
+      'True',
+      'Running',
+    ],
+    ['a new job whose pods start', statusInput({}, [pod('job-driver', { ready: false, lifecycle: 'pending', createdAtMs: now }), pod('job-executor-0', { ready: false, createdAtMs: now })]), 'Pending', 'False', 'DriverNotReady'],
+    ['a driver that has not registered yet', statusInput({ coordination: synced(progress({ driverRegistered: false })) }), 'Pending', 'False', 'DriverNotReady'],
+    [
+      'a job that ran and lost its driver for longer than a start takes',
+      statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } })) }, [pod('job-executor-0'), pod('job-executor-1')]),
+      'Degraded',
+      'False',
+      'DriverNotReady',
+    ],
+    ['no executor ready yet', statusInput({ coordination: synced(progress({}, {})) }), 'Pending', 'False', 'NoExecutorsReady'],
+    ['fewer executors ready than desired', statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }), 'Degraded', 'True', 'Running'],
+    [
+      'one executor short during a rolling update',
+      statusInput({ plan: plan('RollingUpdate'), coordination: synced(progress({}, { 'job-executor-0': 'active', 'job-executor-1': 'draining' })) }),
+      'Running',
+      'True',
+      'Running',
+    ],
+    ['a new executor still starting', statusInput({}, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]), 'Running', 'True', 'Running'],
+  ];
+
+  it.each(cases)('%s → %s, Ready=%s (%s)', (_case, input, phase, ready, reason) => {
+    const status = computeStatus(input);
+    expect(status.phase).toBe(phase);
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: ready, reason, observedGeneration: 3 });
+  });
+
+  it('names the invalid field in the Ready condition and marks the job Stalled', () => {
+    const status = computeStatus(statusInput({ findings: [{ field: 'spec.processor.params[regex]', message: 'does not compile' }, { field: 'spec.x', message: 'y' }], spec: undefined, coordination: { state: 'skipped' } }));
+    expect(conditionOf(status, 'Ready')?.message).toContain('spec.processor.params[regex]: does not compile (and 1 more problem)');
+    expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(conditionOf(status, 'Progressing')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(conditionOf(status, 'ConfigSynced')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+  });
+
+  it('has no Stalled condition while the job can make progress', () => {
+    expect(conditionOf(computeStatus(statusInput()), 'Stalled')).toBeUndefined();
+  });
+});
+
+describe('the other fields', () => {
+  it('counts executors registered and ready, and exposes the scale subresource\'s fields', () => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active', 'job-executor-1': 'draining' })) }));
+    expect(status.executors).toEqual({ desired: 2, ready: 1, draining: 1, summary: '1/2' });
+    expect(status.replicas).toBe(1);
+    expect(status.selector).toContain('app.kubernetes.io/component=executor');
+  });
+
+  it('reports progress from ZooKeeper and keeps the last known while ZooKeeper is away', () => {
+    const first = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 41, committedAt: '2025-06-01T11:59:58Z' }, totalLag: 17 })) }));
+    expect(first).toMatchObject({ lastCommittedBatch: { id: 41, committedAt: '2025-06-01T11:59:58Z' }, totalLag: 17, configHash: 'sha256:0123456789abcdef0123456789' });
+    const later = computeStatus(statusInput({ previous: first, coordination: { state: 'failed', error: { code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'lost' } } }));
+    expect(later).toMatchObject({ lastCommittedBatch: { id: 41 }, totalLag: 17, configHash: 'sha256:0123456789abcdef0123456789', phase: 'Running' });
+    expect(conditionOf(later, 'ExecutorsAvailable')).toMatchObject({ status: 'Unknown' });
+  });
+
+  it('adds driver restarts to the count', () => {
+    const status = computeStatus(statusInput({ previous: { restarts: 2 }, driverRestarts: 1 }));
+    expect(status.restarts).toBe(3);
+  });
+
+  it('says what the operator is doing in Progressing, and stays bounded in size', () => {
+    const status = computeStatus(statusInput({ plan: plan('RollingUpdate'), errors: Array.from({ length: 50 }, (_, i) => ({ code: 'SK_KUBE_ERROR', kind: 'transient', message: `failure ${i} `.repeat(20) })) }));
+    expect(conditionOf(status, 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingUpdate' });
+    expect(status.message?.length).toBeLessThanOrEqual(1024);
+    expect(JSON.stringify(status).length).toBeLessThan(4096);
+  });
+
+  it('reports tasks being moved off dead executors as progress', () => {
+    const status = computeStatus(statusInput({ coordination: { ...synced(), reschedule: { moved: 3, waiting: 0, exhausted: 0, failedBatches: [] } } as CoordinationView }));
+    expect(conditionOf(status, 'Progressing')).toMatchObject({ status: 'True', reason: 'ReschedulingTasks' });
+  });
+});
+
+describe('conditions over time', () => {
+  it('moves lastTransitionTime only when the status changes', () => {
+    const first = mergeConditions(undefined, [{ type: 'Ready', status: 'False', reason: 'DriverNotReady', message: 'a' }], { generation: 1, now: 1_000_000, owned: ['Ready'] });
+    const sameStatus = mergeConditions(first, [{ type: 'Ready', status: 'False', reason: 'NoExecutorsReady', message: 'b' }], { generation: 2, now: 2_000_000, owned: ['Ready'] });
+    const flipped = mergeConditions(sameStatus, [{ type: 'Ready', status: 'True', reason: 'Running', message: 'c' }], { generation: 2, now: 3_000_000, owned: ['Ready'] });
+    expect(sameStatus[0]).toMatchObject({ lastTransitionTime: first[0]?.lastTransitionTime, reason: 'NoExecutorsReady', observedGeneration: 2 });
+    expect(flipped[0]?.lastTransitionTime).toBe('1970-01-01T00:50:00Z');
+  });
+
+  it('keeps conditions other controllers wrote, and drops owned ones no longer decided', () => {
+    const previous: JobCondition[] = [
+      { type: 'example.com/Audited', status: 'True', reason: 'Ok', message: '', lastTransitionTime: '2025-01-01T00:00:00Z' },
+      { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: '', lastTransitionTime: '2025-01-01T00:00:00Z' },
+    ];
+    const merged = mergeConditions(previous, [{ type: 'Ready', status: 'True', reason: 'Running', message: '' }], { generation: 1, now, owned: ['Ready', 'Stalled'] });
+    expect(merged.map((c) => c.type)).toEqual(['Ready', 'example.com/Audited']);
+  });
+
+  it('sees no change in a status that differs only in condition times', () => {
+    const a = computeStatus(statusInput());
+    const b = computeStatus(statusInput({ now: now + 60_000 }));
+    expect(statusChanged(a, b)).toBe(false);
+    expect(statusChanged(a, computeStatus(statusInput({ generation: 4 })))).toBe(true);
+    expect(statusChanged(undefined, a)).toBe(true);
+  });
+});
+
+describe('transition Events', () => {
+  const running = computeStatus(statusInput());
+  const invalid = computeStatus(statusInput({ findings: [{ field: 'spec.a', message: 'bad' }], spec: undefined, coordination: { state: 'skipped' } }));
+
+  it('announces a phase change once', () => {
+    expect(transitionEvents(undefined, running)).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Running' })]);
+    expect(transitionEvents(running, running)).toEqual([]);
+  });
+
+  it('warns about an invalid spec, again only when the problem changes', () => {
+    expect(transitionEvents(running, invalid)).toEqual([expect.objectContaining({ type: 'Warning', reason: 'InvalidSpec', note: expect.stringContaining('spec.a: bad') })]);
+    expect(transitionEvents(invalid, invalid)).toEqual([]);
+    const other = computeStatus(statusInput({ findings: [{ field: 'spec.b', message: 'worse' }], spec: undefined, coordination: { state: 'skipped' } }));
+    expect(transitionEvents(invalid, other)).toEqual([expect.objectContaining({ reason: 'InvalidSpec' })]);
+  });
+
+  it('announces a new configuration', () => {
+    const next = { ...running, configHash: 'sha256:ffff' };
+    expect(transitionEvents(running, next)).toEqual([expect.objectContaining({ reason: 'ConfigUpdated' })]);
+  });
+});
+
+describe('the requeue interval', () => {
+  const cases: [string, Parameters<typeof requeueAfterMs>[0], number | undefined][] = [
+    ['an invalid spec waits for a change', { invalidSpec: true, phase: 'Failed', progressing: false, draining: 0 }, undefined],
+    ['a drain is polled', { invalidSpec: false, phase: 'Running', progressing: true, draining: 1 }, 2000],
+    ['changes in flight', { invalidSpec: false, phase: 'Running', progressing: true, draining: 0 }, 10_000],
+    ['a running job refreshes its progress', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0 }, 30_000],
+    ['a suspended job waits for events', { invalidSpec: false, phase: 'Suspended', progressing: false, draining: 0 }, undefined],
+    ['a pending job', { invalidSpec: false, phase: 'Pending', progressing: false, draining: 0 }, 30_000],
+  ];
+  it.each(cases)('%s', (_case, facts, expected) => {
+    expect(requeueAfterMs(facts)).toBe(expected);
+  });
+});
+
+describe('describing findings', () => {
+  it('names the first field and counts the rest', () => {
+    expect(describeFindings([{ field: 'spec.a', message: 'm' }])).toBe('spec.a: m');
+    expect(describeFindings([{ field: '', message: 'must be an object' }])).toBe('must be an object');
+    expect(describeFindings([])).toBe('');
+  });
+});

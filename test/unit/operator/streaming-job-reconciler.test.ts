@@ -1,0 +1,417 @@
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { finalizer } from '../../../src/api/v1alpha1/index.js';
+import { StreamkeeperError } from '../../../src/errors/index.js';
+import type { Pod, Stored } from '../../../src/kube/objects.js';
+import { podTemplateHashLabel } from '../../../src/operator/reconciler/naming.js';
+import { ReconcilerWorld, namespace, sampleSpec } from './support/reconciler-world.js';
+
+let world: ReconcilerWorld;
+const job = { namespace, name: 'wordcount' };
+
+beforeEach(async () => {
+  world = new ReconcilerWorld();
+  await world.start();
+});
+
+afterEach(async () => {
+  await world.stop();
+});
+
+const hashOf = (pod: Stored<Pod>): string | undefined => pod.metadata.labels?.[podTemplateHashLabel];
+
+/** Runs passes, bringing up whatever the operator created, until the job is Running. */
+async function runningJob(name = 'wordcount', spec = sampleSpec()): Promise<void> {
+  await world.createJob(name, spec);
+  await world.pass(name);
+  await world.bringUp(name);
+  await world.pass(name);
+  expect((await world.status(name)).phase).toBe('Running');
+}
+
+describe('a new job', () => {
+  it('gets the finalizer, its credential Secret, the driver Service and its pods, and a Pending status', async () => {
+    await world.createJob('wordcount');
+    const result = await world.pass('wordcount');
+
+    const stored = await world.job('wordcount');
+    expect(stored.metadata.finalizers).toEqual([finalizer]);
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+    const secret = await world.kube.get('Secret', { namespace, name: 'wordcount-zookeeper' });
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['password', 'user']);
+    const service = await world.kube.get('Service', { namespace, name: 'wordcount-driver' });
+    expect(service.spec?.clusterIP).toBe('None');
+    expect(world.coordination.mirroredConfig(job)?.generation).toBe(1);
+
+    const status = await world.status('wordcount');
+    expect(status.phase).toBe('Pending');
+    expect(status.observedGeneration).toBe(1);
+    expect(status.executors).toEqual({ desired: 2, ready: 0, draining: 0, summary: '0/2' });
+    expect(status.selector).toBe('app.kubernetes.io/component=executor,app.kubernetes.io/instance=wordcount,app.kubernetes.io/managed-by=streamkeeper-operator,app.kubernetes.io/name=streamkeeper');
+    expect(status.configHash).toMatch(/^sha256:/);
+    // The status tells the state after the pass: the pods exist and start.
+    expect(await world.condition('wordcount', 'Progressing')).toMatchObject({ status: 'True', reason: 'WaitingForPods' });
+    expect(await world.condition('wordcount', 'ConfigSynced')).toMatchObject({ status: 'True', reason: 'Synced', observedGeneration: 1 });
+    expect(world.statusWrites()).toBe(1);
+    expect(result.requeueAfterMs).toBeGreaterThan(0);
+    expect(await world.eventReasons()).toEqual(['CreatedPods']);
+  });
+
+  it('labels and owns everything it creates', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    const uid = (await world.job('wordcount')).metadata.uid;
+    const objects = [...(await world.pods()), await world.kube.get('Service', { namespace, name: 'wordcount-driver' }), await world.kube.get('Secret', { namespace, name: 'wordcount-zookeeper' })];
+    for (const object of objects) {
+      expect(object.metadata.labels).toMatchObject({ 'app.kubernetes.io/name': 'streamkeeper', 'app.kubernetes.io/instance': 'wordcount', 'app.kubernetes.io/managed-by': 'streamkeeper-operator' });
+      expect(object.metadata.ownerReferences).toEqual([{ apiVersion: 'streamkeeper.io/v1alpha1', kind: 'StreamingJob', name: 'wordcount', uid, controller: true, blockOwnerDeletion: true }]);
+    }
+    const driver = await world.pod('wordcount-driver');
+    expect(driver.metadata.labels?.['app.kubernetes.io/component']).toBe('driver');
+    expect((await world.pod('wordcount-executor-0')).metadata.labels?.['app.kubernetes.io/component']).toBe('executor');
+  });
+
+  it('issues the credential once, and never reads a Secret', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    const secretCreates = world.kube.actions.filter((a) => a.kind === 'Secret' && a.verb === 'create');
+    expect(secretCreates).toHaveLength(1);
+    expect(world.kube.actions.some((a) => a.kind === 'Secret' && (a.verb === 'get' || a.verb === 'list' || a.verb === 'watch'))).toBe(false);
+  });
+
+  it('replaces a credential Secret left by an interrupted attempt', async () => {
+    await world.kube.create('Secret', { metadata: { namespace, name: 'wordcount-zookeeper' }, stringData: { user: 'stale', password: 'stale' } });
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    const secret = await world.kube.get('Secret', { namespace, name: 'wordcount-zookeeper' });
+    expect(Buffer.from(secret.data?.user ?? '', 'base64').toString()).toBe('job.team-a.wordcount');
+    expect(secret.metadata.ownerReferences?.[0]?.name).toBe('wordcount');
+  });
+
+  it('writes the status once for a new job: the second pass, after the pod events, has nothing to add', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(world.statusWrites()).toBe(1);
+  });
+
+  it('becomes Running and Ready once the driver and the executors are up and registered', async () => {
+    await runningJob();
+    const status = await world.status('wordcount');
+    expect(status.executors?.summary).toBe('2/2');
+    expect(status.replicas).toBe(2);
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'True', reason: 'Running', observedGeneration: 1 });
+    expect(await world.condition('wordcount', 'ExecutorsAvailable')).toMatchObject({ status: 'True' });
+    expect(await world.condition('wordcount', 'Progressing')).toMatchObject({ status: 'False', reason: 'UpToDate' });
+    expect(await world.condition('wordcount', 'Stalled')).toBeUndefined();
+    expect(world.phases.counts()).toEqual({ Running: 1 });
+    expect(await world.eventReasons()).toContain('Running');
+  });
+});
+
+describe('writing the status', () => {
+  it('writes once per pass, and not at all when nothing changed', async () => {
+    await runningJob();
+    const writes = world.statusWrites();
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(world.statusWrites()).toBe(writes);
+  });
+
+  it('keeps a condition\'s lastTransitionTime while its status stays', async () => {
+    await runningJob();
+    const before = await world.condition('wordcount', 'Ready');
+    world.now += 60_000;
+    world.coordination.commitBatch(job, 7, '2025-06-01T12:01:00Z');
+    await world.pass('wordcount');
+    const after = await world.condition('wordcount', 'Ready');
+    expect(after?.lastTransitionTime).toBe(before?.lastTransitionTime);
+    expect((await world.status('wordcount')).lastCommittedBatch).toEqual({ id: 7, committedAt: '2025-06-01T12:01:00Z' });
+  });
+
+  it('fails the pass on a conflicting status write, so the queue retries it', async () => {
+    await world.createJob('wordcount');
+    world.kube.injectFault({ verbs: ['updateStatus'], error: new StreamkeeperError('SK_KUBE_CONFLICT', 'stale') });
+    const err = await world.failingPass('wordcount');
+    expect(err).toMatchObject({ code: 'SK_KUBE_CONFLICT' });
+  });
+});
+
+describe('replacing pods', () => {
+  it('recreates a deleted pod under its name', async () => {
+    await runningJob();
+    await world.kube.delete('Pod', { namespace, name: 'wordcount-executor-1' });
+    await world.pass('wordcount');
+    expect(await world.podNames()).toContain('wordcount-executor-1');
+  });
+
+  it('tells the failure detector about a terminated executor before deleting it, then replaces it', async () => {
+    await runningJob();
+    world.coordination.setHolding(job, 'wordcount-executor-1', 3);
+    await world.terminatePod('wordcount-executor-1', 137);
+    await world.pass('wordcount');
+
+    expect(world.coordination.callsOf('executorGone')).toEqual([{ method: 'executorGone', job: 'team-a/wordcount', pod: 'wordcount-executor-1' }]);
+    expect(world.coordination.holding(job, 'wordcount-executor-0')).toBe(3);
+    expect(await world.podNames()).not.toContain('wordcount-executor-1');
+    const failed = (await world.events()).find((e) => e.reason === 'ExecutorFailed');
+    expect(failed?.note).toContain('exit code 137');
+
+    await world.pass('wordcount');
+    expect(await world.podNames()).toContain('wordcount-executor-1');
+  });
+
+  it('recreates a driver that terminated and counts the restart', async () => {
+    await runningJob();
+    await world.terminatePod('wordcount-driver', 1);
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(await world.podNames()).toContain('wordcount-driver');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+    expect(await world.eventReasons()).toContain('DriverFailed');
+    expect(world.coordination.callsOf('executorGone')).toEqual([]);
+  });
+});
+
+describe('scaling', () => {
+  it('creates the missing executors on scale-up', async () => {
+    await runningJob();
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, executors: { ...spec.executors, replicas: 4 } }));
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1', 'wordcount-executor-2', 'wordcount-executor-3']);
+    expect((await world.status('wordcount')).executors?.desired).toBe(4);
+  });
+
+  it('drains the highest ordinals on scale-down and deletes them only once they hold no tasks', async () => {
+    await runningJob('wordcount', sampleSpec({ executors: { replicas: 3 } }));
+    world.coordination.setHolding(job, 'wordcount-executor-2', 2);
+    world.coordination.setHolding(job, 'wordcount-executor-1', 1);
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, executors: { ...spec.executors, replicas: 1 } }));
+
+    const result = await world.pass('wordcount');
+    expect(world.coordination.executorState(job, 'wordcount-executor-2')).toBe('draining');
+    expect(world.coordination.executorState(job, 'wordcount-executor-1')).toBe('draining');
+    expect(world.coordination.executorState(job, 'wordcount-executor-0')).toBe('active');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1', 'wordcount-executor-2']);
+    expect(result.requeueAfterMs).toBe(2000);
+    expect(await world.condition('wordcount', 'Progressing')).toMatchObject({ status: 'True', reason: 'ScalingDown' });
+
+    world.coordination.setHolding(job, 'wordcount-executor-2', 0);
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+
+    world.coordination.setHolding(job, 'wordcount-executor-1', 0);
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0']);
+  });
+});
+
+describe('a rolling update', () => {
+  it('replaces executors one at a time, each drained first and its replacement ready before the next, the driver last', async () => {
+    await runningJob();
+    const oldHash = hashOf(await world.pod('wordcount-executor-0'));
+    const oldDriverHash = hashOf(await world.pod('wordcount-driver'));
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, image: 'streamkeeper/streamkeeper:0.2.0' }));
+    const log: string[] = [];
+    const snapshot = async (): Promise<void> => {
+      const pods = await world.pods();
+      log.push(pods.map((pod) => `${pod.metadata.name}:${hashOf(pod) === oldHash || hashOf(pod) === oldDriverHash ? 'old' : 'new'}`).join(' '));
+    };
+
+    // Pass 1: the highest ordinal is asked to drain; it holds a task, so it stays.
+    world.coordination.setHolding(job, 'wordcount-executor-1', 1);
+    await world.pass('wordcount');
+    expect(world.coordination.executorState(job, 'wordcount-executor-1')).toBe('draining');
+    expect(world.coordination.executorState(job, 'wordcount-executor-0')).toBe('active');
+    expect(await world.condition('wordcount', 'Progressing')).toMatchObject({ status: 'True', reason: 'RollingUpdate' });
+    await snapshot();
+
+    // Pass 2: drained → deleted (its process exits and deregisters); pass 3: the replacement
+    // is created on the new template.
+    world.coordination.setHolding(job, 'wordcount-executor-1', 0);
+    await world.pass('wordcount');
+    world.coordination.removeExecutor(job, 'wordcount-executor-1');
+    await world.pass('wordcount');
+    await snapshot();
+    expect(hashOf(await world.pod('wordcount-executor-1'))).not.toBe(oldHash);
+
+    // Executor 0 is not touched until the replacement is ready and registered.
+    await world.pass('wordcount');
+    expect(world.coordination.executorState(job, 'wordcount-executor-0')).toBe('active');
+    await world.bringUp('wordcount');
+    await world.pass('wordcount');
+    expect(world.coordination.executorState(job, 'wordcount-executor-0')).toBe('draining');
+    expect((await world.status('wordcount')).phase).toBe('Running');
+    await world.pass('wordcount');
+    world.coordination.removeExecutor(job, 'wordcount-executor-0');
+    await world.pass('wordcount');
+    await snapshot();
+
+    // The driver goes last, once both executors are updated and ready.
+    await world.pass('wordcount');
+    expect(hashOf(await world.pod('wordcount-driver'))).toBe(oldDriverHash);
+    await world.bringUp('wordcount');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    await snapshot();
+
+    expect(log).toEqual([
+      'wordcount-driver:old wordcount-executor-0:old wordcount-executor-1:old',
+      'wordcount-driver:old wordcount-executor-0:old wordcount-executor-1:new',
+      'wordcount-driver:old wordcount-executor-0:new wordcount-executor-1:new',
+      'wordcount-driver:new wordcount-executor-0:new wordcount-executor-1:new',
+    ]);
+  });
+
+  it('does not restart pods when only config or params change: the new config goes to ZooKeeper', async () => {
+    await runningJob();
+    const before = await world.podNames();
+    const uids = (await world.pods()).map((pod) => pod.metadata.uid);
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, config: { 'window.size': '30' } }));
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(before);
+    expect((await world.pods()).map((pod) => pod.metadata.uid)).toEqual(uids);
+    expect(world.coordination.mirroredConfig(job)?.generation).toBe(2);
+    expect(await world.eventReasons()).toContain('ConfigUpdated');
+  });
+});
+
+describe('suspend and resume', () => {
+  it('stops the driver first, then drains and stops the executors, keeping ZooKeeper state; resuming brings the pods back', async () => {
+    await runningJob();
+    world.coordination.setHolding(job, 'wordcount-executor-0', 1);
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, suspend: true }));
+
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-executor-0', 'wordcount-executor-1']);
+    expect(world.coordination.callsOf('drain')).toEqual([]);
+
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-executor-0']);
+    world.coordination.setHolding(job, 'wordcount-executor-0', 0);
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual([]);
+
+    const status = await world.status('wordcount');
+    expect(status.phase).toBe('Suspended');
+    expect(status.executors?.summary).toBe('0/0');
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
+    expect(world.coordination.hasJob(job)).toBe(true);
+    expect(world.coordination.callsOf('deleteJob')).toEqual([]);
+    expect((await world.pass('wordcount')).requeueAfterMs).toBeUndefined();
+
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, suspend: false }));
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+    expect(await world.eventReasons()).toEqual(expect.arrayContaining(['Suspended', 'Resumed']));
+  });
+});
+
+describe('an invalid spec', () => {
+  const invalid = sampleSpec({ processor: { builtin: 'filter', params: { regex: '(' } } });
+
+  it('is reported as Failed with Ready=False reason InvalidSpec naming the field, a Warning Event, and no pods', async () => {
+    await world.createJob('wordcount', invalid);
+    const result = await world.pass('wordcount');
+
+    expect(await world.podNames()).toEqual([]);
+    expect(world.coordination.calls).toEqual([]);
+    const status = await world.status('wordcount');
+    expect(status.phase).toBe('Failed');
+    const ready = await world.condition('wordcount', 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(ready?.message).toContain('spec.processor.params[regex]');
+    expect(await world.condition('wordcount', 'Stalled')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    const warnings = (await world.events()).filter((e) => e.type === 'Warning' && e.reason === 'InvalidSpec');
+    expect(warnings).toHaveLength(1);
+    expect(result).toEqual({});
+    expect((await world.job('wordcount')).metadata.finalizers).toEqual([finalizer]);
+  });
+
+  it('is terminal until the spec changes: later passes write nothing and repeat no Event', async () => {
+    await world.createJob('wordcount', invalid);
+    await world.pass('wordcount');
+    const writes = world.statusWrites();
+    const events = (await world.events()).length;
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(world.statusWrites()).toBe(writes);
+    expect((await world.events()).length).toBe(events);
+
+    await world.updateSpec('wordcount', () => sampleSpec());
+    await world.pass('wordcount');
+    expect((await world.status('wordcount')).phase).toBe('Pending');
+    expect(await world.podNames()).toHaveLength(3);
+  });
+
+  it('leaves the pods of the last valid spec running untouched', async () => {
+    await runningJob();
+    const uids = (await world.pods()).map((pod) => pod.metadata.uid);
+    await world.updateSpec('wordcount', (spec) => ({ ...spec, processor: { builtin: 'filter', params: { regex: '(' } } }));
+    await world.pass('wordcount');
+    expect((await world.pods()).map((pod) => pod.metadata.uid)).toEqual(uids);
+    expect((await world.status('wordcount')).phase).toBe('Failed');
+    expect(world.coordination.mirroredConfig(job)?.generation).toBe(1);
+  });
+});
+
+describe('ZooKeeper trouble', () => {
+  it('reports the coordination as unavailable, creates no pods and fails the pass for a retry', async () => {
+    await world.createJob('wordcount');
+    world.coordination.failNext('ensureJob', new StreamkeeperError('SK_ZK_CONNECTION_LOSS', 'connection lost'));
+    const err = await world.failingPass('wordcount');
+    expect(err).toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS' });
+    expect(await world.podNames()).toEqual([]);
+    expect(await world.condition('wordcount', 'ConfigSynced')).toMatchObject({ status: 'Unknown', reason: 'CoordinationUnavailable' });
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'Unknown', reason: 'CoordinationUnavailable' });
+  });
+
+  it('refuses a config too large for a znode as an invalid spec, without retrying', async () => {
+    await world.createJob('wordcount');
+    world.coordination.failNext('ensureJob', new StreamkeeperError('SK_CONFIG_TOO_LARGE', 'the job configuration is 2000000 bytes', { field: 'spec.config' }));
+    const result = await world.pass('wordcount');
+    expect(result).toEqual({});
+    expect((await world.status('wordcount')).phase).toBe('Failed');
+    expect(await world.condition('wordcount', 'ConfigSynced')).toMatchObject({ status: 'False', reason: 'ConfigTooLarge' });
+    expect(await world.podNames()).toEqual([]);
+  });
+});
+
+describe('deleting a job', () => {
+  it('removes the ZooKeeper subtree, then the finalizer', async () => {
+    await runningJob();
+    await world.kube.delete('StreamingJob', { namespace, name: 'wordcount' });
+    await world.pass('wordcount');
+    expect(world.coordination.hasJob(job)).toBe(false);
+    await expect(world.job('wordcount')).rejects.toMatchObject({ code: 'SK_KUBE_NOT_FOUND' });
+    expect(world.phases.counts()).toEqual({});
+  });
+
+  it('keeps the finalizer while ZooKeeper cannot be reached', async () => {
+    await runningJob();
+    await world.kube.delete('StreamingJob', { namespace, name: 'wordcount' });
+    world.coordination.failNext('deleteJob', new StreamkeeperError('SK_ZK_CONNECTION_LOSS', 'lost'));
+    await world.failingPass('wordcount');
+    expect((await world.job('wordcount')).metadata.finalizers).toEqual([finalizer]);
+  });
+
+  it('is done when the job is gone', async () => {
+    expect(await world.pass('nothing-here')).toEqual({});
+  });
+});
+
+describe('Events', () => {
+  it('records a repeated error once, counting the repeats on it', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    await world.kube.delete('Pod', { namespace, name: 'wordcount-executor-0' });
+    world.kube.injectFault({ verbs: ['create'], kinds: ['Pod'], error: new StreamkeeperError('SK_KUBE_FORBIDDEN', 'pods is forbidden'), times: 3 });
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    const errors = (await world.events()).filter((e) => e.reason === 'ReconcileError');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.series?.count).toBe(3);
+    expect(errors[0]?.note).toContain('pods is forbidden');
+  });
+});

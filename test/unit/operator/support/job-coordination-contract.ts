@@ -1,0 +1,213 @@
+/**
+ * One contract for every JobCoordination: the in-memory port the reconciler's tests use, and
+ * the ZooKeeper adapter (on the in-memory ZooKeeper in unit tests, on a real ZooKeeper in
+ * integration tests). Each target supplies the job's side — executors, driver, tasks — in its
+ * own terms; the expectations are the same.
+ */
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import type { CoordinatedJob, CredentialIssuer, DesiredJobConfig, DigestCredential, JobCoordination } from '../../../../src/operator/job-coordination.js';
+
+export interface ExecutorProcess {
+  /** The process dies: its session (and so its registration) ends. */
+  crash(): Promise<void>;
+}
+
+export interface PortWorld {
+  readonly port: JobCoordination;
+  /** An executor of `job` starts under `pod` and registers, with the credential the port issued. */
+  startExecutor(job: CoordinatedJob, credential: DigestCredential | undefined, pod: string): Promise<ExecutorProcess>;
+  startDriver(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<void>;
+  /** The driver plans a batch of `count` tasks, all assigned to `owner`. */
+  assignTasks(job: CoordinatedJob, credential: DigestCredential | undefined, owner: string, count: number): Promise<void>;
+  /** `owner` completes every task it holds. */
+  finishTasks(job: CoordinatedJob, credential: DigestCredential | undefined, owner: string): Promise<void>;
+  /** The driver commits batch `id`. */
+  commitBatch(job: CoordinatedJob, credential: DigestCredential | undefined, id: number): Promise<void>;
+  /** Unfinished tasks `owner` holds. */
+  holding(job: CoordinatedJob, owner: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface PortTarget {
+  readonly credentials: 'per-job' | 'open';
+  open(): Promise<PortWorld>;
+}
+
+const policy = { maxTaskAttempts: 4 };
+
+export function config(generation = 1, values: Record<string, string> = { greeting: 'hello' }): DesiredJobConfig {
+  return {
+    generation,
+    content: {
+      config: values,
+      processor: { name: 'wordcount', params: {} },
+      batchInterval: '5s',
+      maxRecordsPerPartition: 1000,
+      maxTaskAttempts: 4,
+      source: { bootstrapServers: ['127.0.0.1:9092'], topics: ['in'], startingOffsets: 'earliest' },
+      sink: { bootstrapServers: ['127.0.0.1:9092'], topic: 'out', delivery: 'exactlyOnce' },
+      failurePolicy: { onTaskExhausted: 'fail', poisonRecords: 'fail' },
+    },
+  };
+}
+
+/** Polls `check` until it passes (watches deliver asynchronously on a real server). */
+async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
+
+export function describeJobCoordinationContract(name: string, target: () => PortTarget): void {
+  describe(`the JobCoordination contract: ${name}`, () => {
+    let world: PortWorld;
+    let credentials: 'per-job' | 'open';
+    const issued: DigestCredential[] = [];
+    const issue: CredentialIssuer = (credential) => {
+      issued.push(credential);
+      return Promise.resolve();
+    };
+    const newJob = (): CoordinatedJob => ({ namespace: 'team-a', name: `job-${randomBytes(3).toString('hex')}`, uid: randomBytes(8).toString('hex') });
+    /** A set-up job and the credential its pods hold. */
+    const setUp = async (): Promise<{ job: CoordinatedJob; credential: DigestCredential | undefined }> => {
+      const job = newJob();
+      const before = issued.length;
+      await world.port.ensureJob(job, config(), issue);
+      return { job, credential: issued.length > before ? issued[issued.length - 1] : undefined };
+    };
+
+    beforeEach(async () => {
+      const t = target();
+      credentials = t.credentials;
+      world = await t.open();
+      issued.length = 0;
+    });
+
+    afterEach(async () => {
+      await world.close();
+    });
+
+    it('issues a credential once, before the subtree is set up, when ACLs are per job', async () => {
+      const job = newJob();
+      const first = await world.port.ensureJob(job, config(), issue);
+      const second = await world.port.ensureJob(job, config(), issue);
+      expect(world.port.credentials).toBe(credentials);
+      expect(first.credentialIssued).toBe(credentials === 'per-job');
+      expect(second.credentialIssued).toBe(false);
+      expect(issued).toHaveLength(credentials === 'per-job' ? 1 : 0);
+      if (credentials === 'per-job') expect(issued[0]?.user).toBe(`job.${job.namespace}.${job.name}`);
+    });
+
+    it('sets nothing up when the credential cannot be stored, and issues a new one next time', async () => {
+      if (credentials === 'open') return;
+      const job = newJob();
+      await expect(world.port.ensureJob(job, config(), () => Promise.reject(new Error('secrets is forbidden')))).rejects.toThrow('forbidden');
+      expect((await world.port.jobProgress(job)).executors.size).toBe(0);
+      const result = await world.port.ensureJob(job, config(), issue);
+      expect(result.credentialIssued).toBe(true);
+    });
+
+    it('mirrors the configuration only when it changed', async () => {
+      const job = newJob();
+      const first = await world.port.ensureJob(job, config(1), issue);
+      const same = await world.port.ensureJob(job, config(2), issue);
+      const changed = await world.port.ensureJob(job, config(3, { greeting: 'bonjour' }), issue);
+      expect(first.configWritten).toBe(true);
+      expect(same).toMatchObject({ configWritten: false, configHash: first.configHash });
+      expect(changed.configWritten).toBe(true);
+      expect(changed.configHash).not.toBe(first.configHash);
+      expect(first.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    });
+
+    it('reports registered executors, the driver and the last committed batch', async () => {
+      const { job, credential } = await setUp();
+      expect(await world.port.jobProgress(job)).toMatchObject({ driverRegistered: false, lastCommittedBatch: undefined, failedBatches: [] });
+      await world.startExecutor(job, credential, 'job-executor-0');
+      await world.startDriver(job, credential);
+      await world.commitBatch(job, credential, 41);
+      const progress = await world.port.jobProgress(job);
+      expect([...progress.executors.keys()]).toEqual(['job-executor-0']);
+      expect(progress.executors.get('job-executor-0')?.state).toBe('active');
+      expect(progress.driverRegistered).toBe(true);
+      expect(progress.lastCommittedBatch?.id).toBe(41);
+    });
+
+    it('drains an executor: draining while it holds tasks, drained once it finished them', async () => {
+      const { job, credential } = await setUp();
+      await world.startExecutor(job, credential, 'job-executor-0');
+      await world.startExecutor(job, credential, 'job-executor-1');
+      await world.assignTasks(job, credential, 'job-executor-1', 2);
+      const first = await world.port.drain(job, 'job-executor-1', policy);
+      expect(first).toEqual({ drained: false, holding: 2 });
+      expect((await world.port.jobProgress(job)).executors.get('job-executor-1')?.state).toBe('draining');
+      await world.finishTasks(job, credential, 'job-executor-1');
+      expect(await world.port.drain(job, 'job-executor-1', policy)).toEqual({ drained: true, holding: 0 });
+    });
+
+    it('reports an executor that never registered as drained', async () => {
+      const { job } = await setUp();
+      expect(await world.port.drain(job, 'job-executor-5', policy)).toEqual({ drained: true, holding: 0 });
+    });
+
+    it('moves a terminated executor\'s tasks to a live one when told its pod terminated', async () => {
+      const { job, credential } = await setUp();
+      await world.startExecutor(job, credential, 'job-executor-0');
+      await world.startExecutor(job, credential, 'job-executor-1');
+      await world.assignTasks(job, credential, 'job-executor-1', 3);
+      await world.port.executorGone(job, 'job-executor-1', policy);
+      expect(await world.holding(job, 'job-executor-0')).toBe(3);
+      expect(await world.holding(job, 'job-executor-1')).toBe(0);
+      expect([...(await world.port.jobProgress(job)).executors.keys()]).toEqual(['job-executor-0']);
+      await world.port.executorGone(job, 'job-executor-1', policy);
+      expect(await world.holding(job, 'job-executor-0')).toBe(3);
+    });
+
+    it('moves the tasks of an executor whose session ended on the next reschedule, and says so', async () => {
+      const { job, credential } = await setUp();
+      await world.startExecutor(job, credential, 'job-executor-0');
+      const victim = await world.startExecutor(job, credential, 'job-executor-1');
+      await world.assignTasks(job, credential, 'job-executor-1', 2);
+      const notified: string[] = [];
+      const off = world.port.onMembershipChange((changed) => notified.push(`${changed.namespace}/${changed.name}`));
+      await victim.crash();
+      await eventually(() => {
+        expect(notified).toContain(`${job.namespace}/${job.name}`);
+      });
+      off();
+      const summary = await world.port.rescheduleTasks(job, policy);
+      expect(summary.moved).toBe(2);
+      expect(summary.waiting).toBe(0);
+      expect(await world.holding(job, 'job-executor-0')).toBe(2);
+    });
+
+    it('keeps tasks waiting while no executor is alive', async () => {
+      const { job, credential } = await setUp();
+      const only = await world.startExecutor(job, credential, 'job-executor-0');
+      await world.assignTasks(job, credential, 'job-executor-0', 2);
+      await only.crash();
+      await eventually(async () => {
+        expect((await world.port.jobProgress(job)).executors.size).toBe(0);
+      });
+      expect((await world.port.rescheduleTasks(job, policy)).waiting).toBe(2);
+    });
+
+    it('removes everything of a deleted job; setting it up again issues a new credential', async () => {
+      const { job, credential } = await setUp();
+      await world.startDriver(job, credential);
+      await world.commitBatch(job, credential, 3);
+      await world.port.deleteJob(job);
+      await world.port.deleteJob(job);
+      const again = await world.port.ensureJob(job, config(), issue);
+      expect(again.credentialIssued).toBe(credentials === 'per-job');
+      expect((await world.port.jobProgress(job)).lastCommittedBatch).toBeUndefined();
+    });
+  });
+}

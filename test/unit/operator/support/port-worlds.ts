@@ -1,0 +1,136 @@
+/**
+ * The two kinds of world the JobCoordination contract runs in: the in-memory port, and the
+ * ZooKeeper adapter on any ZooKeeper (a connector and connect string: the in-memory server in
+ * unit tests, a real one in integration tests), with real executor and driver sessions.
+ */
+import { randomBytes } from 'node:crypto';
+import { AclScheme, readJobAcl } from '../../../../src/coordination/acl.js';
+import { CoordinationLayout, batchId, taskId } from '../../../../src/coordination/layout.js';
+import { ExecutorMembership } from '../../../../src/coordination/membership.js';
+import { ZooKeeperSession } from '../../../../src/coordination/session.js';
+import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
+import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
+import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
+import { silentLogger } from '../../../../src/logging/logger.js';
+import { ZooKeeperJobCoordination } from '../../../../src/operator/coordination-adapter.js';
+import { InMemoryJobCoordination } from '../../../../src/operator/in-memory-job-coordination.js';
+import type { CoordinatedJob } from '../../../../src/operator/job-coordination.js';
+import type { ExecutorProcess, PortTarget, PortWorld } from './job-coordination-contract.js';
+
+export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'): PortTarget {
+  return {
+    credentials,
+    open: () => {
+      const port = new InMemoryJobCoordination(credentials);
+      const world: PortWorld = {
+        port,
+        startExecutor: (job, _credential, pod) => {
+          port.registerExecutor(job, pod);
+          return Promise.resolve({
+            crash: async () => {
+              await Promise.resolve();
+              port.removeExecutor(job, pod);
+            },
+          });
+        },
+        startDriver: async (job) => {
+          await Promise.resolve();
+          port.setDriverRegistered(job, true);
+        },
+        assignTasks: async (job, _credential, owner, count) => {
+          await Promise.resolve();
+          port.setHolding(job, owner, (port.holding(job, owner) ?? 0) + count);
+        },
+        finishTasks: async (job, _credential, owner) => {
+          await Promise.resolve();
+          port.setHolding(job, owner, 0);
+        },
+        commitBatch: async (job, _credential, id) => {
+          await Promise.resolve();
+          port.commitBatch(job, id, new Date().toISOString());
+        },
+        holding: (job, owner) => Promise.resolve(port.holding(job, owner) ?? 0),
+        close: () => port.close(),
+      };
+      return Promise.resolve(world);
+    },
+  };
+}
+
+export interface ZooKeeperTarget {
+  readonly connector: ZooKeeperConnector;
+  readonly connectString: string;
+}
+
+/** The adapter, on a fresh root for each world so worlds never see each other's jobs. */
+export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credentials: 'per-job' | 'open' = 'per-job'): PortTarget {
+  return {
+    credentials,
+    open: async () => {
+      const { connector, connectString } = zookeeper();
+      const layout = new CoordinationLayout(`/sk-${randomBytes(4).toString('hex')}`);
+      const operatorCredential = generateCredential('streamkeeper-operator');
+      const acls = credentials === 'open' ? AclScheme.insecureOpen(silentLogger()) : AclScheme.digest(operatorCredential);
+      const sessions: ZooKeeperSession[] = [];
+      const open = async (credential: DigestCredential | undefined): Promise<ZooKeeperSession> => {
+        const session = await ZooKeeperSession.open({ connector, connectString, sessionTimeoutMs: 4000, auth: credential === undefined ? [] : [digestAuth(credential)], backoff: { initialMs: 10, maxMs: 250 } });
+        sessions.push(session);
+        return session;
+      };
+      const operator = await open(credentials === 'open' ? undefined : operatorCredential);
+      const port = new ZooKeeperJobCoordination({ session: operator, layout, acls });
+      const drivers = new Map<string, ZooKeeperSession>();
+      const driverOf = async (job: CoordinatedJob, credential: DigestCredential | undefined): Promise<ZooKeeperSession> => {
+        const key = `${job.namespace}/${job.name}`;
+        let session = drivers.get(key);
+        if (session === undefined) {
+          session = await open(credential);
+          drivers.set(key, session);
+        }
+        return session;
+      };
+      let sequence = 0;
+      const world: PortWorld = {
+        port,
+        startExecutor: async (job, credential, pod): Promise<ExecutorProcess> => {
+          const session = await open(credential);
+          const acl = await readJobAcl(session, layout, job);
+          await new ExecutorMembership(session, layout).register(job, pod, acl);
+          return { crash: () => session.close() };
+        },
+        startDriver: async (job, credential) => {
+          const session = await driverOf(job, credential);
+          await session.registerEphemeral(layout.driver(job), Buffer.from('{}'), await readJobAcl(session, layout, job));
+        },
+        assignTasks: async (job, credential, owner, count) => {
+          const session = await driverOf(job, credential);
+          const acl = await readJobAcl(session, layout, job);
+          const ledger = new TaskLedger(session, layout);
+          const ranges = Array.from({ length: count }, (_, partition) => ({ topic: 'in', partition, from: '0', to: '10' }));
+          const batch = await ledger.recordBatch(job, batchId(sequence++), ranges, acl);
+          await ledger.createTasks(job, batch.record, new Map(ranges.map((_r, i) => [taskId(batch.record.id, i), owner])), acl);
+        },
+        finishTasks: async (job, credential, owner) => {
+          const ledger = new TaskLedger(await open(credential), layout);
+          for (const task of await ledger.readTasks(job)) {
+            if (task.record.owner === owner && task.record.state === 'assigned') {
+              await ledger.complete(job, task.record.id, { owner, attempt: task.record.attempt }, { outcome: 'succeeded' });
+            }
+          }
+        },
+        commitBatch: async (job, credential, id) => {
+          const session = await driverOf(job, credential);
+          const ledger = new TaskLedger(session, layout);
+          const current = await ledger.readOffsets(job);
+          await ledger.writeOffsets(job, { batch: batchId(id), partitions: [] }, current?.version ?? null, await readJobAcl(session, layout, job));
+        },
+        holding: async (job, owner) => (await new TaskLedger(operator, layout).readTasks(job)).filter((t) => t.record.owner === owner && t.record.state === 'assigned').length,
+        close: async () => {
+          await port.close();
+          await Promise.all(sessions.map((session) => session.close()));
+        },
+      };
+      return world;
+    },
+  };
+}
