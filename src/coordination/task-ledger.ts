@@ -34,6 +34,11 @@ export interface BatchRecord {
   readonly plannedAt: string;
   /** Exhausted tasks, when `failed`. */
   readonly failedTasks?: readonly string[];
+  /**
+   * What the driver planned the batch with (the config generation and hash, the processing
+   * settings), so that every attempt of every task runs with the same settings. Opaque here.
+   */
+  readonly plannedWith?: Readonly<Record<string, unknown>>;
 }
 
 export interface VersionedBatch {
@@ -52,6 +57,23 @@ export interface OffsetsRecord {
   /** The last batch whose offsets these are. */
   readonly batch: string | null;
   readonly partitions: readonly PartitionOffset[];
+  /** The driver's progress report, for readers without Kafka access (the operator). */
+  readonly progress?: DriverProgress;
+}
+
+/** Written by the driver with the offsets: what the operator shows in the job's status. */
+export interface DriverProgress {
+  /** When `batch` was committed (ISO time). */
+  readonly committedAt?: string;
+  /**
+   * The newest batch whose outcome these offsets settle: `batch`, or a later batch that failed
+   * (its ranges kept for a retry, or parked). Batch ids continue after it and are never reused.
+   */
+  readonly lastBatch?: string;
+  /** Records in the source topics beyond these offsets, summed over partitions, when last measured. */
+  readonly totalLag?: number;
+  /** When `totalLag` was measured (ISO time). */
+  readonly lagObservedAt?: string;
 }
 
 export type TransitionResult =
@@ -100,9 +122,9 @@ export class TaskLedger {
    * restarted driver) returns the recorded one; different ranges under the same id are refused:
    * a recorded batch is finished, never re-planned.
    */
-  async recordBatch(job: JobRef, id: string, ranges: readonly OffsetRange[], acl: readonly Acl[]): Promise<VersionedBatch> {
+  async recordBatch(job: JobRef, id: string, ranges: readonly OffsetRange[], acl: readonly Acl[], plannedWith?: Readonly<Record<string, unknown>>): Promise<VersionedBatch> {
     const path = this.layout.batch(job, id);
-    const record: BatchRecord = { id, state: 'planned', ranges, plannedAt: new Date(this.clock.now()).toISOString() };
+    const record: BatchRecord = { id, state: 'planned', ranges, plannedAt: new Date(this.clock.now()).toISOString(), ...(plannedWith === undefined ? {} : { plannedWith }) };
     try {
       await this.session.create(path, Buffer.from(JSON.stringify(record)), 'persistent', acl);
       return { record, version: 0 };

@@ -4,6 +4,8 @@
  * owner exists, so a rate() over a never-seen outcome is 0 and not "no data".
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { sessionStates, type ConfigMirrorOutcome, type CoordinationObserver, type ExecutorGoneReason, type RescheduleOutcome, type RescheduleReason } from '../coordination/observer.js';
+import { batchOutcomeLabels, poisonActions, taskOutcomes, type DriverObserver, type ExecutorObserver } from '../runtime/observer.js';
 
 export const registry = new Registry();
 
@@ -124,6 +126,150 @@ export const leader = new Gauge({
 });
 leader.set(0);
 
+/** Sets `streamkeeper_jobs` from a count per phase (phases not given are 0). */
+export function setJobPhaseCounts(counts: Readonly<Partial<Record<JobPhaseLabel, number>>>): void {
+  for (const phase of jobPhases) jobs.set({ phase }, counts[phase] ?? 0);
+}
+
+// ------------------------------------------------------------------ the StreamingJob reconciler ----
+
+export const podComponents = ['driver', 'executor'] as const;
+/** Why the operator deleted a pod (the `reason` label). */
+export const podDeleteReasons = ['terminated', 'suspend', 'scale-down', 'rolling-update', 'replace-draining', 'stray'] as const;
+export type PodDeleteReasonLabel = (typeof podDeleteReasons)[number];
+
+export const podsCreatedTotal = new Counter({
+  name: 'streamkeeper_pods_created_total',
+  help: 'Driver and executor pods the operator created.',
+  labelNames: ['component'] as const,
+  registers: [registry],
+});
+
+export const podsDeletedTotal = new Counter({
+  name: 'streamkeeper_pods_deleted_total',
+  help: 'Driver and executor pods the operator deleted, by reason.',
+  labelNames: ['component', 'reason'] as const,
+  registers: [registry],
+});
+
+export const drainRequestsTotal = new Counter({
+  name: 'streamkeeper_executor_drain_requests_total',
+  help: 'Executors asked to hand back their tasks before their pod is deleted (scale-down, rolling update, suspend).',
+  registers: [registry],
+});
+
+export const statusWriteResults = ['written', 'unchanged', 'conflict'] as const;
+
+export const statusWritesTotal = new Counter({
+  name: 'streamkeeper_status_writes_total',
+  help: 'StreamingJob status updates per reconcile pass: written, skipped because unchanged, or refused as stale (409).',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+
+export const eventOutcomes = ['created', 'aggregated', 'failed'] as const;
+
+export const eventsTotal = new Counter({
+  name: 'streamkeeper_events_total',
+  help: 'Kubernetes Events about jobs: created, counted on an earlier identical Event, or failed to write.',
+  labelNames: ['type', 'outcome'] as const,
+  registers: [registry],
+});
+
+for (const component of podComponents) {
+  podsCreatedTotal.inc({ component }, 0);
+  for (const reason of podDeleteReasons) podsDeletedTotal.inc({ component, reason }, 0);
+}
+drainRequestsTotal.inc(0);
+for (const result of statusWriteResults) statusWritesTotal.inc({ result }, 0);
+for (const type of ['Normal', 'Warning']) for (const outcome of eventOutcomes) eventsTotal.inc({ type, outcome }, 0);
+
+// ------------------------------------------------------------------ coordination ----
+
+export const executorFailureReasons: readonly ExecutorGoneReason[] = ['znode-gone', 'pod-terminated'];
+const rescheduleReasons: readonly RescheduleReason[] = ['owner-dead', 'released', 'failed'];
+const rescheduleOutcomes: readonly RescheduleOutcome[] = ['assigned', 'exhausted'];
+const configMirrorOutcomes: readonly ConfigMirrorOutcome[] = ['written', 'unchanged', 'too-large'];
+
+export const executorFailuresTotal = new Counter({
+  name: 'streamkeeper_executor_failures_total',
+  help: 'Executors found dead, by the signal seen first: their ZooKeeper node went, or their pod terminated.',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const tasksRescheduledTotal = new Counter({
+  name: 'streamkeeper_tasks_rescheduled_total',
+  help: 'Tasks moved to another executor (or exhausted), by why they moved.',
+  labelNames: ['reason', 'outcome'] as const,
+  registers: [registry],
+});
+
+export const rescheduleDurationSeconds = new Histogram({
+  name: 'streamkeeper_reschedule_duration_seconds',
+  help: 'From an executor death being observed to all of its tasks being moved.',
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+  registers: [registry],
+});
+
+export const configMirrorTotal = new Counter({
+  name: 'streamkeeper_config_mirror_total',
+  help: 'Job configuration publications to ZooKeeper: written, unchanged, or refused as too large.',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const zookeeperSessionState = new Gauge({
+  name: 'streamkeeper_zookeeper_session_state',
+  help: '1 for the state the ZooKeeper session is in, 0 for the others.',
+  labelNames: ['state'] as const,
+  registers: [registry],
+});
+
+export const zookeeperSessionExpirationsTotal = new Counter({
+  name: 'streamkeeper_zookeeper_session_expirations_total',
+  help: 'ZooKeeper sessions that expired (a new session was established and state restored).',
+  registers: [registry],
+});
+
+export const zookeeperReconnectsTotal = new Counter({
+  name: 'streamkeeper_zookeeper_reconnects_total',
+  help: 'Times the ZooKeeper connection came back after a loss or an expiry.',
+  registers: [registry],
+});
+
+for (const reason of executorFailureReasons) executorFailuresTotal.inc({ reason }, 0);
+for (const reason of rescheduleReasons) for (const outcome of rescheduleOutcomes) tasksRescheduledTotal.inc({ reason, outcome }, 0);
+for (const outcome of configMirrorOutcomes) configMirrorTotal.inc({ outcome }, 0);
+for (const state of sessionStates) zookeeperSessionState.set({ state }, 0);
+zookeeperSessionExpirationsTotal.inc(0);
+zookeeperReconnectsTotal.inc(0);
+
+/** The coordination layer's metric hooks, implemented once on this registry. */
+export const coordinationMetrics: CoordinationObserver = {
+  sessionState(state) {
+    for (const candidate of sessionStates) zookeeperSessionState.set({ state: candidate }, candidate === state ? 1 : 0);
+  },
+  reconnected() {
+    zookeeperReconnectsTotal.inc();
+  },
+  sessionExpired() {
+    zookeeperSessionExpirationsTotal.inc();
+  },
+  executorFailed(reason) {
+    executorFailuresTotal.inc({ reason });
+  },
+  tasksRescheduled(reason, outcome, count) {
+    tasksRescheduledTotal.inc({ reason, outcome }, count);
+  },
+  rescheduleDuration(seconds) {
+    rescheduleDurationSeconds.observe(seconds);
+  },
+  configMirror(outcome) {
+    configMirrorTotal.inc({ outcome });
+  },
+};
+
 // ------------------------------------------------------------------ process ----
 
 let processMetricsEnabled = false;
@@ -137,3 +283,167 @@ export function enableProcessMetrics(): void {
   processMetricsEnabled = true;
   collectDefaultMetrics({ register: registry, prefix: 'streamkeeper_' });
 }
+
+// ------------------------------------------------------------------ streaming runtime (driver and executors) ----
+// Served by the driver and executor pods themselves (`--metrics-addr`), not by the operator. One
+// process belongs to one job, so no job label: Prometheus adds the pod's labels when scraping.
+
+export const executorRecordsReadTotal = new Counter({
+  name: 'streamkeeper_executor_records_read_total',
+  help: 'Source records read by this executor (read_committed), retried tasks included.',
+  registers: [registry],
+});
+
+export const executorRecordsWrittenTotal = new Counter({
+  name: 'streamkeeper_executor_records_written_total',
+  help: 'Output records this executor wrote to the sink topic in committed tasks (exactly-once) or sends (at-least-once).',
+  registers: [registry],
+});
+
+export const executorPoisonRecordsTotal = new Counter({
+  name: 'streamkeeper_executor_poison_records_total',
+  help: 'Records the processor rejected or threw on, by what happened to them (failurePolicy.poisonRecords skip or deadLetter).',
+  labelNames: ['action'] as const,
+  registers: [registry],
+});
+
+export const executorTasksTotal = new Counter({
+  name: 'streamkeeper_executor_tasks_total',
+  help: 'Task attempts this executor finished, by outcome: succeeded, already-committed (an earlier attempt had committed), failed, stale (the task moved on), released (handed back while draining).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const executorTaskRetriesTotal = new Counter({
+  name: 'streamkeeper_executor_task_retries_total',
+  help: 'Task attempts this executor started that were not the first attempt of their task.',
+  registers: [registry],
+});
+
+export const executorTaskDurationSeconds = new Histogram({
+  name: 'streamkeeper_executor_task_duration_seconds',
+  help: 'Time one task attempt took: read, process, write and commit.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [registry],
+});
+
+export const driverBatchesTotal = new Counter({
+  name: 'streamkeeper_driver_batches_total',
+  help: 'Batches settled by the driver: committed, failed (onTaskExhausted fail: planning stops) or parked (onTaskExhausted degrade: exhausted ranges skipped, recorded).',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const driverEmptyBatchesTotal = new Counter({
+  name: 'streamkeeper_driver_empty_batches_total',
+  help: 'Batch intervals that found no new records; no batch was recorded.',
+  registers: [registry],
+});
+
+export const driverBatchDurationSeconds = new Histogram({
+  name: 'streamkeeper_driver_batch_duration_seconds',
+  help: 'From a batch being recorded to its outcome settled in the offsets.',
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+  registers: [registry],
+});
+
+export const driverPlanningDelaySeconds = new Histogram({
+  name: 'streamkeeper_driver_planning_delay_seconds',
+  help: 'How late a batch was planned after it was due (the previous batch overran the batch interval).',
+  buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+export const driverConsumerLag = new Gauge({
+  name: 'streamkeeper_driver_consumer_lag',
+  help: 'Records in a source partition beyond the job\'s committed position (last stable offset minus position).',
+  labelNames: ['topic', 'partition'] as const,
+  registers: [registry],
+});
+
+export const driverTotalLag = new Gauge({
+  name: 'streamkeeper_driver_total_lag',
+  help: 'Consumer lag summed over the job\'s source partitions.',
+  registers: [registry],
+});
+
+export const driverParkedOffsetsTotal = new Counter({
+  name: 'streamkeeper_driver_parked_offsets_total',
+  help: 'Source offsets in exhausted ranges the job went past without processing (onTaskExhausted degrade); each range is recorded in its failed batch.',
+  registers: [registry],
+});
+
+export const driverOffsetsLostToRetentionTotal = new Counter({
+  name: 'streamkeeper_driver_offsets_lost_to_retention_total',
+  help: 'Source offsets that Kafka retention deleted before the job processed them.',
+  registers: [registry],
+});
+
+export const driverLastCommittedBatchTimestampSeconds = new Gauge({
+  name: 'streamkeeper_driver_last_committed_batch_timestamp_seconds',
+  help: 'When the last batch was committed (Unix time); 0 before the first.',
+  registers: [registry],
+});
+
+for (const action of poisonActions) executorPoisonRecordsTotal.inc({ action }, 0);
+for (const outcome of taskOutcomes) executorTasksTotal.inc({ outcome }, 0);
+for (const outcome of batchOutcomeLabels) driverBatchesTotal.inc({ outcome }, 0);
+executorRecordsReadTotal.inc(0);
+executorRecordsWrittenTotal.inc(0);
+executorTaskRetriesTotal.inc(0);
+driverEmptyBatchesTotal.inc(0);
+driverTotalLag.set(0);
+driverParkedOffsetsTotal.inc(0);
+driverOffsetsLostToRetentionTotal.inc(0);
+driverLastCommittedBatchTimestampSeconds.set(0);
+
+/** The executor's metric hooks, on this registry. */
+export const executorMetrics: ExecutorObserver = {
+  recordsRead(count) {
+    executorRecordsReadTotal.inc(count);
+  },
+  recordsWritten(count) {
+    executorRecordsWrittenTotal.inc(count);
+  },
+  poisonRecords(action, count) {
+    executorPoisonRecordsTotal.inc({ action }, count);
+  },
+  taskRetried() {
+    executorTaskRetriesTotal.inc();
+  },
+  taskFinished(outcome, seconds) {
+    executorTasksTotal.inc({ outcome });
+    if (outcome !== 'released') executorTaskDurationSeconds.observe(seconds);
+  },
+};
+
+/** The driver's metric hooks, on this registry. */
+export const driverMetrics: DriverObserver = {
+  batchFinished(outcome, seconds) {
+    driverBatchesTotal.inc({ outcome });
+    driverBatchDurationSeconds.observe(seconds);
+  },
+  emptyBatchSkipped() {
+    driverEmptyBatchesTotal.inc();
+  },
+  planningDelay(seconds) {
+    driverPlanningDelaySeconds.observe(seconds);
+  },
+  consumerLag(partitions) {
+    let total = 0;
+    for (const { topic, partition, lag } of partitions) {
+      driverConsumerLag.set({ topic, partition: String(partition) }, lag);
+      total += lag;
+    }
+    driverTotalLag.set(total);
+  },
+  parkedOffsets(count) {
+    driverParkedOffsetsTotal.inc(count);
+  },
+  offsetsLostToRetention(count) {
+    driverOffsetsLostToRetentionTotal.inc(count);
+  },
+  lastCommittedBatch(committedAtSeconds) {
+    driverLastCommittedBatchTimestampSeconds.set(committedAtSeconds);
+  },
+};

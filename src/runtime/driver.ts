@@ -1,0 +1,549 @@
+/**
+ * The driver process: one per job (its ephemeral `driver` node keeps a second one waiting). Every
+ * batch interval it plans a batch from the source partitions' offsets, records it write-ahead,
+ * splits it into one task per partition for the live executors, waits until every task is final
+ * and then settles the batch in the `offsets` znode. A restarted driver finishes the recorded
+ * batch instead of planning a new one. Config changes apply between batches.
+ */
+import { readJobAcl } from '../coordination/acl.js';
+import { assignTasks, currentLoad } from '../coordination/assignment.js';
+import { systemClock, type Clock } from '../coordination/clock.js';
+import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
+import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
+import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
+import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
+import { TaskLedger, nextBatchId, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
+import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
+import { anyVersion, type Acl } from '../coordination/zookeeper/client.js';
+import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import type { KafkaClientFactory } from './executor.js';
+import { decodePlanContext, jobSettings, planContext, type JobSettings } from './job-settings.js';
+import type { KafkaClient } from './kafka/index.js';
+import { consumerGroupId } from './kafka-names.js';
+import { noopDriverObserver, type DriverObserver } from './observer.js';
+import {
+  advanceOffsets,
+  batchProgress,
+  lagAfter,
+  lastSettledBatch,
+  nextBatchDue,
+  partitionKey,
+  planBatch,
+  positionsOf,
+  settleFailedBatch,
+  totalLag,
+  type PartitionLag,
+  type SourceTopic,
+} from './planning.js';
+
+export interface DriverOptions {
+  readonly session: ZooKeeperSession;
+  readonly layout: CoordinationLayout;
+  readonly job: JobRef;
+  readonly pod: string;
+  readonly kafka: KafkaClientFactory;
+  readonly observer?: DriverObserver;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** How often the lag is written to the `offsets` znode while no batch commits. */
+  readonly progressIntervalMs?: number;
+  /** After a stop request, how long to wait for the running batch before leaving it to the next driver. */
+  readonly stopGraceMs?: number;
+}
+
+interface LoopState {
+  /** When the last batch was due. */
+  due: number | undefined;
+}
+
+interface Offsets {
+  readonly record: OffsetsRecord | null;
+  readonly version: number | null;
+}
+
+/** A function, so the compiler does not keep a narrowing of `signal.aborted` across awaits. */
+function aborted(signal: AbortSignal): boolean {
+  return signal.aborted;
+}
+
+function rangeSize(ranges: readonly OffsetRange[]): number {
+  return ranges.reduce((sum, r) => sum + Number(r.to) - Number(r.from), 0);
+}
+
+function describeRanges(ranges: readonly OffsetRange[]): string[] {
+  return ranges.map((r) => `${r.topic}/${r.partition} [${r.from}, ${r.to})`);
+}
+
+/** A batch that failed with `fail` whose exhausted ranges are still ahead of their positions. */
+function retainedRanges(batch: VersionedBatch, offsets: OffsetsRecord | null): OffsetRange[] {
+  const positions = positionsOf(offsets);
+  return batch.record.ranges.filter((r) => (positions.get(partitionKey(r.topic, r.partition)) ?? Number(r.from)) < Number(r.to));
+}
+
+export class Driver {
+  private readonly logger: Logger;
+  private readonly observer: DriverObserver;
+  private readonly clock: Clock;
+  private readonly ledger: TaskLedger;
+  private readonly membership: ExecutorMembership;
+  private readonly progressIntervalMs: number;
+  private readonly stopGraceMs: number;
+  private settings: JobSettings | undefined;
+  private executors: ExecutorSet = new Map();
+  private readonly subscriptions: Subscription[] = [];
+  /** Wakes the planning loop early: a config or membership change. */
+  private wake: (() => void) | undefined;
+  private clients: { key: string; source: KafkaClient; sink: KafkaClient } | undefined;
+  private acl: Acl[] = [];
+  private lastLag: { total: number; writtenAt: number } | undefined;
+  private latestLag: readonly PartitionLag[] = [];
+  /** Failed batches found when this driver started: each is retried once. */
+  private failedAtStart: Set<string> | undefined;
+  private idleReason: string | undefined;
+  private registered = false;
+
+  constructor(private readonly options: DriverOptions) {
+    this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job) });
+    this.observer = options.observer ?? noopDriverObserver;
+    this.clock = options.clock ?? systemClock;
+    this.ledger = new TaskLedger(options.session, options.layout, { clock: this.clock });
+    this.membership = new ExecutorMembership(options.session, options.layout, { clock: this.clock });
+    this.progressIntervalMs = options.progressIntervalMs ?? 10_000;
+    this.stopGraceMs = options.stopGraceMs ?? 20_000;
+  }
+
+  /** True once the driver holds its `driver` node (a second driver waits for the first one's to go). */
+  get isRegistered(): boolean {
+    return this.registered;
+  }
+
+  /** Plans and commits batches until `signal` aborts; the batch in flight is finished first. */
+  async run(signal: AbortSignal): Promise<number> {
+    const { session, layout, job } = this.options;
+    try {
+      this.acl = await readJobAcl(session, layout, job);
+      const registration = await session.registerEphemeral(layout.driver(job), Buffer.from(JSON.stringify({ pod: this.options.pod, startedAt: new Date(this.clock.now()).toISOString() })), this.acl);
+      this.registered = true;
+      this.logger.info({ pod: this.options.pod }, 'driver registered');
+      this.subscriptions.push(
+        watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
+          this.logger.error({ err: classify(err).message }, 'cannot read the job configuration');
+        }),
+        this.membership.watch(job, (executors) => {
+          this.executors = executors;
+          this.wakeUp();
+        }),
+      );
+      try {
+        await this.loop(signal);
+      } finally {
+        await registration.remove().catch(() => undefined);
+      }
+      return 0;
+    } finally {
+      for (const subscription of this.subscriptions.splice(0)) subscription.close();
+      await this.closeClients();
+    }
+  }
+
+  private onConfig(doc: JobConfigDocument | null): void {
+    if (doc === null) return;
+    try {
+      const settings = jobSettings(doc);
+      const previous = this.settings;
+      this.settings = settings;
+      this.logger.info({ generation: settings.generation, hash: settings.hash, batchIntervalMs: settings.planning.batchIntervalMs, maxRecordsPerPartition: settings.planning.maxRecordsPerPartition }, previous === undefined ? 'job configuration loaded' : 'job configuration changed; it applies from the next batch');
+    } catch (err) {
+      this.logger.error({ err: classify(err).message, generation: doc.generation }, 'the job configuration cannot be used; keeping the previous one');
+    }
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Sleeps until `until`, a wake-up (config or membership change) or `signal`. */
+  private async pause(until: number, signal: AbortSignal): Promise<void> {
+    const ms = until - this.clock.now();
+    if (ms <= 0 || signal.aborted) return;
+    const interrupt = new AbortController();
+    const onAbort = (): void => { interrupt.abort(); };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.wake = () => { interrupt.abort(); };
+    try {
+      await this.clock.sleep(ms, interrupt.signal);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      this.wake = undefined;
+    }
+  }
+
+  private kafkaClients(settings: JobSettings): { source: KafkaClient; sink: KafkaClient } {
+    const key = `${settings.sourceBrokers.join(',')}|${settings.sinkBrokers.join(',')}`;
+    if (this.clients?.key !== key) {
+      const old = this.clients;
+      this.clients = { key, source: this.options.kafka('source', settings.sourceBrokers), sink: this.options.kafka('sink', settings.sinkBrokers) };
+      if (old !== undefined) void Promise.allSettled([old.source.close(), old.sink.close()]);
+    }
+    return this.clients;
+  }
+
+  private async closeClients(): Promise<void> {
+    const clients = this.clients;
+    this.clients = undefined;
+    if (clients !== undefined) await Promise.allSettled([clients.source.close(), clients.sink.close()]);
+  }
+
+  private async readOffsets(): Promise<Offsets> {
+    const read = await this.ledger.readOffsets(this.options.job);
+    return read === null ? { record: null, version: null } : read;
+  }
+
+  private async writeOffsets(offsets: Offsets, record: OffsetsRecord): Promise<Offsets> {
+    try {
+      const version = await this.ledger.writeOffsets(this.options.job, record, offsets.version, this.acl);
+      return { record, version };
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_ZK_BAD_VERSION') || isStreamkeeperError(err, 'SK_ZK_NODE_EXISTS')) {
+        throw new StreamkeeperError('SK_ZK_BAD_VERSION', 'the offsets node changed under this driver: another driver of the job is running; stopping', { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `step` until stopped. A transient failure (ZooKeeper or Kafka unreachable for a while)
+   * is logged and the step tried again; anything else ends the driver, to be replaced.
+   */
+  private async loop(signal: AbortSignal): Promise<void> {
+    const state: LoopState = { due: undefined };
+    for (let failures = 0; !signal.aborted; ) {
+      try {
+        await this.step(signal, state);
+        failures = 0;
+      } catch (err) {
+        const classified = classify(err);
+        if (classified.kind !== 'transient' || isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
+        failures += 1;
+        const delay = this.options.session.retryDelay(Math.min(failures + 2, 8));
+        this.logger.warn({ err: classified.message, retryInMs: delay }, 'driver step failed; trying again');
+        await this.pause(this.clock.now() + delay, signal);
+      }
+    }
+  }
+
+  private async step(signal: AbortSignal, state: LoopState): Promise<void> {
+    if (this.failedAtStart === undefined) this.failedAtStart = new Set((await this.ledger.readBatches(this.options.job)).filter((b) => b.record.state === 'failed').map((b) => b.record.id));
+    const settings = this.settings;
+    if (settings === undefined) {
+      this.idle('waiting for the job configuration');
+      await this.pause(this.clock.now() + 1000, signal);
+      return;
+    }
+    const batches = await this.ledger.readBatches(this.options.job);
+    await this.cleanUpCommitted(batches);
+    const unfinished = batches.findLast((b) => b.record.state === 'planned');
+    if (unfinished !== undefined) {
+      this.logger.info({ batch: unfinished.record.id }, 'finishing the recorded batch');
+      await this.finishBatch(unfinished, signal);
+      return;
+    }
+    if (await this.blockedByFailedBatch(settings, batches)) {
+      this.idle('a batch failed (failurePolicy.onTaskExhausted: fail); waiting for a configuration change or a driver restart to retry it');
+      await this.refreshLag(settings);
+      await this.pause(this.clock.now() + this.progressIntervalMs, signal);
+      return;
+    }
+    const next = nextBatchDue(state.due, settings.planning.batchIntervalMs, this.clock.now());
+    await this.pause(next.due, signal);
+    if (aborted(signal) || this.clock.now() < next.due) return; // stopped, or woken early: read the settings again
+    state.due = next.due;
+    if (activeExecutors(this.executors).length === 0) {
+      this.idle('no live executor to run tasks; not planning');
+      await this.refreshLag(settings);
+      return;
+    }
+    this.observer.planningDelay?.(next.delayMs / 1000);
+    const batch = await this.plan(settings, batches);
+    if (batch !== undefined) await this.finishBatch(batch, signal);
+  }
+
+  private idle(reason: string): void {
+    if (this.idleReason === reason) return;
+    this.idleReason = reason;
+    this.logger.info(reason);
+  }
+
+  /** Committed batches left behind by a driver that stopped halfway through cleaning up. */
+  private async cleanUpCommitted(batches: readonly VersionedBatch[]): Promise<void> {
+    for (const batch of batches) {
+      if (batch.record.state !== 'committed') continue;
+      await this.ledger.deleteBatchTasks(this.options.job, batch.record.id);
+      await this.ledger.deleteBatch(this.options.job, batch.record.id);
+    }
+  }
+
+  private async sourceTopics(settings: JobSettings): Promise<SourceTopic[]> {
+    const { source } = this.kafkaClients(settings);
+    const topics: SourceTopic[] = [];
+    for (const topic of settings.planning.topics) {
+      try {
+        topics.push({ topic, partitions: await source.admin.topicOffsets(topic) });
+      } catch (err) {
+        this.logger.warn({ topic, err: classify(err).message }, 'cannot read the source topic\'s offsets; planning without it');
+      }
+    }
+    return topics;
+  }
+
+  /** Plans the next batch and records it; undefined when there is nothing new to process. */
+  private async plan(settings: JobSettings, batches: readonly VersionedBatch[]): Promise<VersionedBatch | undefined> {
+    const { job } = this.options;
+    const topics = await this.sourceTopics(settings);
+    let offsets = await this.readOffsets();
+    const positions = positionsOf(offsets.record);
+    let fallback: Map<string, number> | undefined;
+    const unknown = topics.some((t) => t.partitions.some((p) => !positions.has(partitionKey(t.topic, p.partition))));
+    if (unknown && settings.processing.delivery === 'exactlyOnce') fallback = await this.groupOffsets(settings, topics);
+    const plan = planBatch({
+      topics,
+      positions,
+      ...(fallback === undefined ? {} : { fallback }),
+      newPartitionStart: offsets.record === null ? settings.planning.startingOffsets : 'earliest',
+      maxRecordsPerPartition: settings.planning.maxRecordsPerPartition,
+    });
+    this.latestLag = plan.lag;
+    this.observer.consumerLag?.(plan.lag);
+    for (const lost of plan.lostToRetention) {
+      const count = Number(lost.to) - Number(lost.from);
+      this.observer.offsetsLostToRetention?.(count);
+      this.logger.error({ topic: lost.topic, partition: lost.partition, from: lost.from, to: lost.to }, `retention deleted ${count} offsets of the source partition before the job processed them; continuing from the earliest offset still in the log`);
+    }
+    for (const beyond of plan.beyondEnd) {
+      this.logger.error(beyond, 'the job\'s position is beyond the end of the source partition (was the topic deleted and created again?); not planning it');
+    }
+    if (plan.newPositions.length > 0) {
+      // Recorded first: a partition starting at `latest` must not move on while it waits.
+      offsets = await this.writeOffsets(offsets, advanceOffsets(offsets.record, { positions: plan.newPositions }));
+      this.logger.info({ partitions: plan.newPositions }, 'start positions recorded for partitions seen for the first time');
+    }
+    if (plan.ranges.length === 0) {
+      this.observer.emptyBatchSkipped?.();
+      await this.refreshLag(settings);
+      return undefined;
+    }
+    this.idleReason = undefined;
+    const id = nextBatchId(batches.map((b) => b.record.id), lastSettledBatch(offsets.record));
+    const batch = await this.ledger.recordBatch(job, id, plan.ranges, this.acl, { ...planContext(settings) });
+    this.logger.debug({ batch: id, tasks: plan.ranges.length, offsets: rangeSize(plan.ranges) }, 'batch recorded');
+    return batch;
+  }
+
+  /** The job's committed group offsets, for partitions the `offsets` znode does not know (a recreated subtree). */
+  private async groupOffsets(settings: JobSettings, topics: readonly SourceTopic[]): Promise<Map<string, number>> {
+    const { sink } = this.kafkaClients(settings);
+    const found = new Map<string, number>();
+    for (const { topic } of topics) {
+      try {
+        for (const [partition, offset] of await sink.admin.committedOffsets(consumerGroupId(this.options.job), topic)) found.set(partitionKey(topic, partition), offset);
+      } catch (err) {
+        this.logger.warn({ topic, err: classify(err).message }, 'cannot read the job\'s committed group offsets');
+      }
+    }
+    return found;
+  }
+
+  /** Creates the batch's missing tasks for the active executors, then waits until every task is final. */
+  private async finishBatch(batch: VersionedBatch, signal: AbortSignal): Promise<void> {
+    const id = batch.record.id;
+    const started = Date.parse(batch.record.plannedAt);
+    const offsets = await this.readOffsets();
+    const settled = lastSettledBatch(offsets.record);
+    if (settled !== null && settled >= id) {
+      // Settled in the offsets before the previous driver stopped: only the bookkeeping is left.
+      await this.closeBatch(batch, offsets.record?.batch === id ? 'committed' : 'failed');
+      return;
+    }
+    const expected = batch.record.ranges.length;
+    if (!(await this.ensureTasks(batch, signal))) return;
+    const tasks = await this.waitForTasks(id, expected, signal);
+    if (tasks === undefined) return;
+    const progress = batchProgress(tasks, expected);
+    if (progress.state === 'succeeded') await this.commit(batch, offsets, started);
+    else if (progress.state === 'failed') await this.fail(batch, offsets, tasks, progress.exhausted, started);
+  }
+
+  private async ensureTasks(batch: VersionedBatch, signal: AbortSignal): Promise<boolean> {
+    const { job } = this.options;
+    const ids = batch.record.ranges.map((_range, index) => taskId(batch.record.id, index));
+    for (;;) {
+      const existing = await this.ledger.readTasks(job);
+      const have = new Set(existing.map((t) => t.record.id));
+      if (ids.every((id) => have.has(id))) return true;
+      const active = activeExecutors(this.executors);
+      if (active.length > 0) {
+        const owners = assignTasks(ids.filter((id) => !have.has(id)), currentLoad(existing.map((t) => t.record), active));
+        for (const t of existing) owners.set(t.record.id, t.record.owner);
+        await this.ledger.createTasks(job, batch.record, owners, this.acl);
+        return true;
+      }
+      this.idle('no live executor to give the recorded batch\'s tasks to; waiting');
+      await this.pause(this.clock.now() + 1000, signal);
+      if (aborted(signal)) return false;
+    }
+  }
+
+  /** Every task of batch `id` once they are all final; undefined when stopped first. */
+  private async waitForTasks(id: string, expected: number, signal: AbortSignal): Promise<TaskRecord[] | undefined> {
+    let subscription: Subscription | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      return await new Promise<TaskRecord[] | undefined>((resolve) => {
+        subscription = this.ledger.watchTasks(this.options.job, (all) => {
+          const tasks = [...all.values()].map((t) => t.record).filter((t) => t.batch === id);
+          if (batchProgress(tasks, expected).state !== 'running') resolve(tasks);
+        }, (err) => {
+          this.logger.warn({ err: classify(err).message }, 'cannot read the batch\'s tasks');
+        });
+        onAbort = () => {
+          this.logger.info({ batch: id, graceMs: this.stopGraceMs }, 'stop requested; waiting for the batch in flight');
+          timer = setTimeout(() => {
+            this.logger.info({ batch: id }, 'the batch did not finish in time; the next driver finishes it');
+            resolve(undefined);
+          }, this.stopGraceMs);
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      });
+    } finally {
+      subscription?.close();
+      if (timer !== undefined) clearTimeout(timer);
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async commit(batch: VersionedBatch, offsets: Offsets, started: number): Promise<void> {
+    const id = batch.record.id;
+    const now = this.clock.now();
+    const committedAt = new Date(now).toISOString();
+    let record = advanceOffsets(offsets.record, { advance: batch.record.ranges, committedBatch: id, progress: { committedAt, lastBatch: id } });
+    const lag = lagAfter(this.latestLag, record);
+    record = advanceOffsets(record, { progress: { totalLag: totalLag(lag), lagObservedAt: committedAt } });
+    await this.writeOffsets(offsets, record);
+    this.lastLag = { total: totalLag(lag), writtenAt: now };
+    this.observer.consumerLag?.(lag);
+    this.observer.batchFinished?.('committed', Number.isNaN(started) ? 0 : (now - started) / 1000);
+    this.observer.lastCommittedBatch?.(now / 1000);
+    await this.closeBatch(batch, 'committed');
+    this.logger.debug({ batch: id }, 'batch committed');
+  }
+
+  private async fail(batch: VersionedBatch, offsets: Offsets, tasks: readonly TaskRecord[], exhausted: readonly string[], started: number): Promise<void> {
+    const id = batch.record.id;
+    const policy = this.settings?.planning.onTaskExhausted ?? 'fail';
+    const settlement = settleFailedBatch(tasks, policy);
+    const now = this.clock.now();
+    await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id } }));
+    const errors = tasks.filter((t) => t.state === 'exhausted').map((t) => ({ task: t.id, range: describeRanges([t.range])[0], error: t.error }));
+    if (policy === 'degrade') {
+      const parked = rangeSize(settlement.parked);
+      this.observer.parkedOffsets?.(parked);
+      this.observer.batchFinished?.('parked', (now - started) / 1000);
+      this.logger.error({ batch: id, parked: describeRanges(settlement.parked), offsets: parked, tasks: errors }, 'batch failed: its exhausted ranges are parked — NOT processed — and recorded in the failed batch; the job goes on (failurePolicy.onTaskExhausted: degrade)');
+    } else {
+      this.observer.batchFinished?.('failed', (now - started) / 1000);
+      this.logger.error({ batch: id, retained: describeRanges(settlement.retained), tasks: errors }, 'batch failed: planning stops; its unprocessed ranges are processed again when the configuration changes or the driver restarts (failurePolicy.onTaskExhausted: fail)');
+    }
+    await this.closeBatch(batch, 'failed', exhausted);
+  }
+
+  /** Marks the batch and removes what is no longer needed: all tasks of a committed batch, the succeeded ones of a failed batch. */
+  private async closeBatch(batch: VersionedBatch, state: 'committed' | 'failed', exhausted?: readonly string[]): Promise<void> {
+    const { job } = this.options;
+    const id = batch.record.id;
+    if (batch.record.state === 'planned') {
+      const failedTasks = exhausted ?? (state === 'failed' ? (await this.ledger.readTasks(job, id)).filter((t) => t.record.state === 'exhausted').map((t) => t.record.id) : undefined);
+      await this.ledger.setBatchState(job, batch, state, failedTasks);
+    }
+    if (state === 'committed') {
+      await this.ledger.deleteBatchTasks(job, id);
+      await this.ledger.deleteBatch(job, id);
+      return;
+    }
+    // A failed batch keeps its exhausted tasks (they carry the errors) for as long as it is kept.
+    for (const task of await this.ledger.readTasks(job, id)) {
+      if (task.record.state === 'succeeded') await this.deleteTask(task.record.id);
+    }
+  }
+
+  private async deleteTask(id: string): Promise<void> {
+    try {
+      await this.options.session.delete(this.options.layout.task(this.options.job, id), anyVersion);
+    } catch (err) {
+      if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE')) throw err;
+    }
+  }
+
+  /**
+   * Whether a batch failed with `fail` still holds back its ranges. It is retried — deleted, so
+   * that planning takes its ranges again from the unchanged positions — once when a driver starts
+   * and after a configuration change since it failed; with `degrade` configured now, it is parked.
+   */
+  private async blockedByFailedBatch(settings: JobSettings, batches: readonly VersionedBatch[]): Promise<boolean> {
+    const { job } = this.options;
+    const failed = batches.filter((b) => b.record.state === 'failed');
+    if (failed.length === 0) return false;
+    let offsets = await this.readOffsets();
+    let blocked = false;
+    for (const batch of failed) {
+      const retained = retainedRanges(batch, offsets.record);
+      if (retained.length === 0) continue; // parked: kept as the record of what was skipped
+      const plannedWith = decodePlanContext(batch.record.plannedWith);
+      if (settings.planning.onTaskExhausted === 'degrade') {
+        offsets = await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: retained }));
+        this.observer.parkedOffsets?.(rangeSize(retained));
+        this.logger.error({ batch: batch.record.id, parked: describeRanges(retained) }, 'a failed batch is parked now that failurePolicy.onTaskExhausted is degrade: its exhausted ranges are NOT processed');
+        continue;
+      }
+      const configChanged = plannedWith !== undefined && plannedWith.config.hash !== settings.hash;
+      const startedSince = this.failedAtStart?.delete(batch.record.id) ?? false;
+      if (startedSince || configChanged) {
+        this.logger.info({ batch: batch.record.id, ranges: describeRanges(retained), reason: configChanged ? 'configuration changed' : 'driver started' }, 'retrying a failed batch: its ranges are planned again');
+        await this.ledger.deleteBatchTasks(job, batch.record.id);
+        await this.ledger.deleteBatch(job, batch.record.id);
+        continue;
+      }
+      blocked = true;
+    }
+    return blocked;
+  }
+
+  /** Publishes the lag in the `offsets` znode while no batch commits (at most every progressIntervalMs, when it changed). */
+  private async refreshLag(settings: JobSettings): Promise<void> {
+    const now = this.clock.now();
+    if (this.lastLag !== undefined && now - this.lastLag.writtenAt < this.progressIntervalMs) return;
+    try {
+      const offsets = await this.readOffsets();
+      if (offsets.record === null) return;
+      const topics = await this.sourceTopics(settings);
+      const plan = planBatch({ topics, positions: positionsOf(offsets.record), newPartitionStart: 'earliest', maxRecordsPerPartition: 1 });
+      this.latestLag = plan.lag;
+      this.observer.consumerLag?.(plan.lag);
+      const total = totalLag(plan.lag);
+      if (this.lastLag?.total === total && offsets.record.progress?.totalLag === total) {
+        this.lastLag = { total, writtenAt: now };
+        return;
+      }
+      await this.writeOffsets(offsets, advanceOffsets(offsets.record, { progress: { totalLag: total, lagObservedAt: new Date(now).toISOString() } }));
+      this.lastLag = { total, writtenAt: now };
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
+      this.logger.warn({ err: classify(err).message }, 'could not publish the lag');
+    }
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * An executor process: registers its ephemeral node, watches the job's tasks and runs the ones
+ * assigned to it (a few at a time), each with the settings its batch was planned with, and
+ * completes each with its claim (owner, attempt). Draining — asked by the operator through its
+ * node, or SIGTERM — hands back every task not started, finishes the running ones and ends.
+ */
+import { readJobAcl } from '../coordination/acl.js';
+import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
+import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
+import { ExecutorMembership, type ExecutorRegistrationHandle } from '../coordination/membership.js';
+import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
+import { TaskLedger, type VersionedTask } from '../coordination/task-ledger.js';
+import type { TaskClaim, TaskRecord } from '../coordination/task-state.js';
+import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { decodePlanContext, jobSettings, type JobSettings, type ProcessingSettings } from './job-settings.js';
+import type { KafkaClient } from './kafka/index.js';
+import { noopExecutorObserver, type ExecutorObserver, type TaskOutcome } from './observer.js';
+import { ProcessorRegistry } from './processors/processor-runner.js';
+import { TaskRunner, type TaskResult } from './task-runner.js';
+
+/** Builds a Kafka client for one side of the job (source or sink) and its brokers. */
+export type KafkaClientFactory = (side: 'source' | 'sink', brokers: readonly string[]) => KafkaClient;
+
+export interface ExecutorOptions {
+  readonly session: ZooKeeperSession;
+  readonly layout: CoordinationLayout;
+  readonly job: JobRef;
+  readonly pod: string;
+  readonly kafka: KafkaClientFactory;
+  /** Tasks run at once (they wait on Kafka much more than on the CPU). */
+  readonly maxConcurrentTasks?: number;
+  readonly processors?: ProcessorRegistry;
+  readonly observer?: ExecutorObserver;
+  readonly logger?: Logger;
+  readonly readTimeoutMs?: number;
+}
+
+/** Config documents kept by hash, so a batch planned before a change still finds its config. */
+const configHistory = 16;
+/** Batches whose plan context is kept (tasks of one batch arrive together). */
+const batchCacheSize = 64;
+/** Runs of one attempt on this executor after transient failures, before it is reported failed. */
+const localAttempts = 3;
+
+function claimKey(task: TaskRecord): string {
+  return `${task.id}#${task.attempt}`;
+}
+
+interface RunningTask {
+  readonly claim: TaskClaim;
+  lost: boolean;
+}
+
+interface ResolvedTask {
+  readonly settings: ProcessingSettings;
+  readonly config: Readonly<Record<string, string>>;
+  readonly document: JobSettings;
+}
+
+export class Executor {
+  private readonly logger: Logger;
+  private readonly observer: ExecutorObserver;
+  private readonly ledger: TaskLedger;
+  private readonly membership: ExecutorMembership;
+  private readonly processors: ProcessorRegistry;
+  private readonly maxConcurrent: number;
+  private readonly configs = new Map<string, JobSettings>();
+  private current: JobSettings | undefined;
+  private readonly batchContexts = new Map<string, Promise<ResolvedTask | undefined>>();
+  private readonly runners = new Map<string, TaskRunner>();
+  /** Claims taken up (queued, running or done): each is processed once, however often it is delivered. */
+  private readonly taken = new Set<string>();
+  private queue: TaskRecord[] = [];
+  private readonly running = new Map<string, RunningTask>();
+  private readonly subscriptions: Subscription[] = [];
+  private registration: ExecutorRegistrationHandle | undefined;
+  private draining = false;
+  private stopped = false;
+  private drained: (() => void) | undefined;
+
+  constructor(private readonly options: ExecutorOptions) {
+    this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job), pod: options.pod });
+    this.observer = options.observer ?? noopExecutorObserver;
+    this.ledger = new TaskLedger(options.session, options.layout);
+    this.membership = new ExecutorMembership(options.session, options.layout);
+    this.processors = options.processors ?? new ProcessorRegistry();
+    this.maxConcurrent = options.maxConcurrentTasks ?? 4;
+    if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) throw new RangeError(`maxConcurrentTasks must be a positive integer (got ${this.maxConcurrent})`);
+  }
+
+  /** Tasks running now and waiting to run, for readiness and tests. */
+  get load(): { readonly running: number; readonly queued: number } {
+    return { running: this.running.size, queued: this.queue.length };
+  }
+
+  get isRegistered(): boolean {
+    return this.registration !== undefined;
+  }
+
+  /**
+   * Registers and processes tasks until a drain completes (asked by the operator, or by `signal`,
+   * e.g. SIGTERM). Resolves with the exit code: 0 once drained.
+   */
+  async run(signal: AbortSignal): Promise<number> {
+    const { session, layout, job, pod } = this.options;
+    const finished = new Promise<void>((resolve) => {
+      this.drained = resolve;
+    });
+    const onAbort = (): void => {
+      void this.drain('stop requested (SIGTERM)');
+    };
+    try {
+      const acl = await readJobAcl(session, layout, job);
+      this.subscriptions.push(
+        watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
+          this.logger.error({ err: classify(err).message }, 'cannot read the job configuration');
+        }),
+      );
+      this.registration = await this.membership.register(job, pod, acl);
+      this.logger.info('executor registered');
+      this.registration.onDrainRequested(() => {
+        void this.drain('the operator asked this executor to drain');
+      });
+      this.subscriptions.push(
+        this.ledger.watchTasks(job, (tasks) => { this.onTasks(tasks); }, (err) => {
+          this.logger.warn({ err: classify(err).message }, 'cannot read the job\'s tasks');
+        }),
+      );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      await finished;
+      this.logger.info('drained: every task finished or handed back');
+      return 0;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await this.shutdown();
+    }
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    for (const subscription of this.subscriptions.splice(0)) subscription.close();
+    await this.registration?.deregister().catch((err: unknown) => {
+      this.logger.warn({ err: classify(err).message }, 'could not remove the executor registration');
+    });
+    this.registration = undefined;
+    const runners = [...this.runners.values()];
+    this.runners.clear();
+    await Promise.all(runners.map((r) => r.close()));
+  }
+
+  /** Stops taking tasks, hands back the queued ones, and ends once nothing runs. */
+  private async drain(reason: string): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.logger.info({ reason, running: this.running.size, queued: this.queue.length }, 'draining');
+    try {
+      await this.registration?.markDraining();
+    } catch (err) {
+      this.logger.warn({ err: classify(err).message }, 'could not mark the registration as draining');
+    }
+    const queued = this.queue.splice(0);
+    await Promise.all(queued.map((task) => this.release(task)));
+    this.checkDrained();
+  }
+
+  private checkDrained(): void {
+    if (this.draining && this.running.size === 0 && this.queue.length === 0) this.drained?.();
+  }
+
+  private async release(task: TaskRecord): Promise<void> {
+    try {
+      await this.ledger.release(this.options.job, task.id, { owner: task.owner, attempt: task.attempt });
+      this.observer.taskFinished?.('released', 0);
+      this.logger.info({ task: task.id, attempt: task.attempt }, 'task handed back (draining)');
+    } catch (err) {
+      if (!isStreamkeeperError(err, 'SK_TASK_STALE')) this.logger.warn({ task: task.id, err: classify(err).message }, 'could not hand a task back; the operator moves it when this executor is gone');
+    }
+  }
+
+  private onConfig(doc: JobConfigDocument | null): void {
+    if (doc === null) return;
+    try {
+      const settings = jobSettings(doc);
+      this.configs.delete(settings.hash);
+      this.configs.set(settings.hash, settings);
+      while (this.configs.size > configHistory) this.configs.delete(this.configs.keys().next().value as string);
+      this.current = settings;
+      this.logger.info({ generation: settings.generation, hash: settings.hash }, 'job configuration loaded');
+    } catch (err) {
+      this.logger.error({ err: classify(err).message, generation: doc.generation }, 'the job configuration cannot be used; keeping the previous one');
+    }
+    this.pump();
+  }
+
+  private onTasks(tasks: ReadonlyMap<string, VersionedTask>): void {
+    if (this.stopped) return;
+    const { pod } = this.options;
+    const held = (task: TaskRecord | undefined, claim: TaskClaim): boolean => task?.state === 'assigned' && task.owner === claim.owner && task.attempt === claim.attempt;
+    for (const [id, running] of this.running) {
+      if (!running.lost && !held(tasks.get(id)?.record, running.claim)) {
+        running.lost = true;
+        this.logger.warn({ task: id, attempt: running.claim.attempt }, 'this executor no longer holds a running task; its attempt aborts before committing');
+      }
+    }
+    // Queued tasks that moved away (after a session expiry) are dropped.
+    this.queue = this.queue.filter((task) => held(tasks.get(task.id)?.record, task));
+    const present = new Set<string>();
+    for (const { record } of tasks.values()) {
+      present.add(claimKey(record));
+      if (record.owner !== pod || record.state !== 'assigned' || this.taken.has(claimKey(record))) continue;
+      this.taken.add(claimKey(record));
+      if (this.draining) void this.release(record);
+      else this.queue.push(record);
+    }
+    for (const key of this.taken) if (!present.has(key) && !this.running.has(key.slice(0, key.lastIndexOf('#')))) this.taken.delete(key);
+    this.queue.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.current === undefined || this.stopped) return;
+    while (!this.draining && this.running.size < this.maxConcurrent) {
+      const next = this.queue.shift();
+      if (next === undefined) break;
+      if (this.running.has(next.id)) {
+        // An earlier attempt of the same task is still running here (it lost the task): wait.
+        this.queue.unshift(next);
+        break;
+      }
+      const entry: RunningTask = { claim: { owner: next.owner, attempt: next.attempt }, lost: false };
+      this.running.set(next.id, entry);
+      void this.runTask(next).finally(() => {
+        this.running.delete(next.id);
+        this.pump();
+        this.checkDrained();
+      });
+    }
+  }
+
+  /** The settings and config the task's batch was planned with. */
+  private resolve(task: TaskRecord): Promise<ResolvedTask | undefined> {
+    let cached = this.batchContexts.get(task.batch);
+    if (cached === undefined) {
+      cached = (async () => {
+        const current = this.current;
+        if (current === undefined) return undefined;
+        const batch = await this.ledger.readBatch(this.options.job, task.batch);
+        const plan = decodePlanContext(batch?.record.plannedWith);
+        if (plan === undefined) {
+          this.logger.warn({ batch: task.batch }, 'the batch records no plan context; using the current configuration');
+          return { settings: current.processing, config: current.config, document: current };
+        }
+        const planned = this.configs.get(plan.config.hash);
+        if (planned === undefined) {
+          // Started after the change: the processing settings are in the batch, the config map is not.
+          this.logger.warn({ batch: task.batch, plannedGeneration: plan.config.generation, currentGeneration: current.generation }, 'the config map the batch was planned with is no longer available here; processors get the current one');
+        }
+        return { settings: plan.processing, config: (planned ?? current).config, document: planned ?? current };
+      })();
+      cached.catch(() => this.batchContexts.delete(task.batch));
+      this.batchContexts.set(task.batch, cached);
+      while (this.batchContexts.size > batchCacheSize) this.batchContexts.delete(this.batchContexts.keys().next().value as string);
+    }
+    return cached;
+  }
+
+  private runnerFor(document: JobSettings): TaskRunner {
+    const key = `${document.sourceBrokers.join(',')}|${document.sinkBrokers.join(',')}`;
+    let runner = this.runners.get(key);
+    if (runner === undefined) {
+      runner = new TaskRunner({
+        source: this.options.kafka('source', document.sourceBrokers),
+        sink: this.options.kafka('sink', document.sinkBrokers),
+        processors: this.processors,
+        logger: this.logger,
+        observer: this.observer,
+        ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
+      });
+      this.runners.set(key, runner);
+    }
+    return runner;
+  }
+
+  private async stillHeld(task: TaskRecord): Promise<boolean> {
+    const current = await this.ledger.readTask(this.options.job, task.id);
+    return current?.record.state === 'assigned' && current.record.owner === task.owner && current.record.attempt === task.attempt;
+  }
+
+  private async runTask(task: TaskRecord): Promise<void> {
+    const started = Date.now();
+    const logger = this.logger.child({ task: task.id, attempt: task.attempt });
+    if (task.attempt > 1) this.observer.taskRetried?.();
+    let outcome: TaskOutcome;
+    try {
+      const result = await this.attempt(task, logger);
+      await this.complete(task, { outcome: 'succeeded' });
+      outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
+      logger.debug({ result, ms: Date.now() - started }, 'task done');
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_TASK_STALE')) {
+        outcome = 'stale';
+        logger.info({ reason: err.message }, 'task attempt superseded; its result is discarded');
+      } else {
+        const message = classify(err).message;
+        logger.error({ err: message, range: task.range }, 'task failed');
+        outcome = await this.complete(task, { outcome: 'failed', error: message.slice(0, 2048) }).then(
+          () => 'failed' as const,
+          (completion: unknown) => {
+            if (isStreamkeeperError(completion, 'SK_TASK_STALE')) return 'stale' as const;
+            logger.error({ err: classify(completion).message }, 'could not report the task failure; the operator moves the task when this executor is gone');
+            return 'failed' as const;
+          },
+        );
+      }
+    }
+    this.observer.taskFinished?.(outcome, (Date.now() - started) / 1000);
+  }
+
+  /**
+   * Runs the task, trying again here after a transient failure (a broker or ZooKeeper hiccup)
+   * before reporting it failed: a reported failure counts against maxTaskAttempts.
+   */
+  private async attempt(task: TaskRecord, logger: Logger): Promise<TaskResult> {
+    for (let local = 1; ; local++) {
+      try {
+        const resolved = await this.resolve(task);
+        if (resolved === undefined) throw new Error('no job configuration yet');
+        return await this.runnerFor(resolved.document).run({ job: this.options.job, task, settings: resolved.settings, config: resolved.config, stillHeld: () => this.stillHeld(task) });
+      } catch (err) {
+        if (isStreamkeeperError(err, 'SK_TASK_STALE') || classify(err).kind !== 'transient' || local >= localAttempts || this.stopped) throw err;
+        if (!(await this.stillHeld(task).catch(() => true))) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} moved on while attempt ${task.attempt} was retried after: ${classify(err).message}`);
+        const delay = this.options.session.retryDelay(local + 2);
+        logger.warn({ err: classify(err).message, retryInMs: delay }, 'task hit a transient failure; trying again');
+        await this.options.session.sleep(delay);
+      }
+    }
+  }
+
+  /**
+   * Records the outcome with the attempt's claim. Transient ZooKeeper failures are retried until
+   * the write lands or the task is found to have moved on (stale): a finished task must not stay
+   * held by a live executor.
+   */
+  private async complete(task: TaskRecord, result: { outcome: 'succeeded' } | { outcome: 'failed'; error: string }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ledger.complete(this.options.job, task.id, { owner: task.owner, attempt: task.attempt }, result);
+        return;
+      } catch (err) {
+        if (isStreamkeeperError(err, 'SK_TASK_STALE') || classify(err).kind !== 'transient' || this.options.session.isClosed) throw err;
+        this.logger.warn({ task: task.id, err: classify(err).message }, 'could not record the task outcome; retrying');
+        await this.options.session.sleep(this.options.session.retryDelay(Math.min(attempt, 6)));
+      }
+    }
+  }
+}

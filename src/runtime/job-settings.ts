@@ -1,0 +1,122 @@
+/**
+ * The runtime's reading of the job configuration the operator mirrors to ZooKeeper: what the
+ * driver plans with, and what every task of a batch is processed with. The processing settings
+ * are recorded in each batch (`plannedWith`), so every attempt of a task — on whichever executor,
+ * before or after a config change — runs with the settings its batch was planned with.
+ */
+import { parseDuration } from '../api/v1alpha1/index.js';
+import type { DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
+import { StreamkeeperError } from '../errors/index.js';
+
+/** How a batch's records are processed and where the output goes. */
+export interface ProcessingSettings {
+  /** A builtin's name, or the absolute path of a processor module. */
+  readonly processor: string;
+  readonly params: Readonly<Record<string, string>>;
+  readonly sinkTopic: string;
+  readonly delivery: DeliveryGuarantee;
+  readonly poisonRecords: PoisonRecordPolicy;
+  readonly deadLetterTopic?: string;
+}
+
+/** What the driver needs to plan batches. */
+export interface PlanningSettings {
+  readonly batchIntervalMs: number;
+  readonly maxRecordsPerPartition: number;
+  readonly topics: readonly string[];
+  readonly startingOffsets: 'earliest' | 'latest';
+  readonly onTaskExhausted: TaskExhaustionPolicy;
+}
+
+export interface JobSettings {
+  readonly generation: number;
+  readonly hash: string;
+  readonly planning: PlanningSettings;
+  readonly processing: ProcessingSettings;
+  readonly sourceBrokers: readonly string[];
+  readonly sinkBrokers: readonly string[];
+  /** The spec's free-form `config` map, handed to processors. */
+  readonly config: Readonly<Record<string, string>>;
+}
+
+/** What a batch records about the configuration it was planned with. */
+export interface BatchPlanContext {
+  readonly config: { readonly generation: number; readonly hash: string };
+  readonly processing: ProcessingSettings;
+}
+
+function invalidConfig(field: string, message: string): StreamkeeperError {
+  return new StreamkeeperError('SK_INVALID_SPEC', message, { field });
+}
+
+function stringMap(value: Readonly<Record<string, unknown>> | undefined): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value ?? {})) map[key] = typeof v === 'string' ? v : JSON.stringify(v);
+  return map;
+}
+
+/** Reads a config document; throws SK_INVALID_SPEC naming the field that cannot be used. */
+export function jobSettings(document: JobConfigDocument): JobSettings {
+  const { content } = document;
+  const batchIntervalMs = parseDuration(content.batchInterval);
+  if (batchIntervalMs === undefined || batchIntervalMs <= 0) throw invalidConfig('spec.batchInterval', `"${content.batchInterval}" is not a duration`);
+  if (!Number.isSafeInteger(content.maxRecordsPerPartition) || content.maxRecordsPerPartition < 1) {
+    throw invalidConfig('spec.source.kafka.maxRecordsPerPartition', `must be a positive integer (got ${String(content.maxRecordsPerPartition)})`);
+  }
+  if (content.source.topics.length === 0) throw invalidConfig('spec.source.kafka.topics', 'at least one source topic is needed');
+  if (content.processor.name === '') throw invalidConfig('spec.processor', 'no processor is set');
+  const policy = content.failurePolicy;
+  if (policy.poisonRecords === 'deadLetter' && (policy.deadLetterTopic === undefined || policy.deadLetterTopic === '')) {
+    throw invalidConfig('spec.failurePolicy.deadLetterTopic', 'poisonRecords: deadLetter needs a deadLetterTopic');
+  }
+  return {
+    generation: document.generation,
+    hash: document.hash,
+    planning: {
+      batchIntervalMs,
+      maxRecordsPerPartition: content.maxRecordsPerPartition,
+      topics: [...content.source.topics],
+      startingOffsets: content.source.startingOffsets === 'earliest' ? 'earliest' : 'latest',
+      onTaskExhausted: policy.onTaskExhausted === 'degrade' ? 'degrade' : 'fail',
+    },
+    processing: {
+      processor: content.processor.name,
+      params: stringMap(content.processor.params),
+      sinkTopic: content.sink.topic,
+      delivery: content.sink.delivery === 'atLeastOnce' ? 'atLeastOnce' : 'exactlyOnce',
+      poisonRecords: policy.poisonRecords,
+      ...(policy.poisonRecords === 'deadLetter' && policy.deadLetterTopic !== undefined ? { deadLetterTopic: policy.deadLetterTopic } : {}),
+    },
+    sourceBrokers: [...content.source.bootstrapServers],
+    sinkBrokers: [...content.sink.bootstrapServers],
+    config: stringMap(content.config),
+  };
+}
+
+export function planContext(settings: JobSettings): BatchPlanContext {
+  return { config: { generation: settings.generation, hash: settings.hash }, processing: settings.processing };
+}
+
+const deliveries: readonly string[] = ['exactlyOnce', 'atLeastOnce'];
+const poisonPolicies: readonly string[] = ['fail', 'skip', 'deadLetter'];
+
+/** The plan context a batch recorded, or undefined when it holds none this version can read. */
+export function decodePlanContext(value: Readonly<Record<string, unknown>> | undefined): BatchPlanContext | undefined {
+  const config = value?.config as { generation?: unknown; hash?: unknown } | undefined;
+  const processing = value?.processing as Partial<Record<keyof ProcessingSettings, unknown>> | undefined;
+  if (typeof config?.generation !== 'number' || typeof config.hash !== 'string' || processing === undefined) return undefined;
+  const { processor, params, sinkTopic, delivery, poisonRecords, deadLetterTopic } = processing;
+  if (typeof processor !== 'string' || typeof sinkTopic !== 'string' || typeof delivery !== 'string' || typeof poisonRecords !== 'string') return undefined;
+  if (!deliveries.includes(delivery) || !poisonPolicies.includes(poisonRecords) || typeof params !== 'object' || params === null) return undefined;
+  return {
+    config: { generation: config.generation, hash: config.hash },
+    processing: {
+      processor,
+      params: stringMap(params as Record<string, unknown>),
+      sinkTopic,
+      delivery: delivery as DeliveryGuarantee,
+      poisonRecords: poisonRecords as PoisonRecordPolicy,
+      ...(typeof deadLetterTopic === 'string' ? { deadLetterTopic } : {}),
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The names a job uses in Kafka. They must never collide between jobs or partitions: a shared
+ * transactional id would let one job fence the other, a shared group would mix their offsets.
+ * Kubernetes names and Kafka topic names may both contain dots but never `/`, so `/` separates.
+ */
+import type { JobRef } from '../coordination/layout.js';
+
+/** The consumer group whose offsets a job commits inside its transactions (on the sink cluster). */
+export function consumerGroupId(job: JobRef): string {
+  return `streamkeeper/${job.namespace}/${job.name}`;
+}
+
+/**
+ * One transactional id per job and source partition: every attempt of every task on that
+ * partition uses it, so opening a producer for a retry fences the previous attempt's zombie.
+ */
+export function transactionalId(job: JobRef, topic: string, partition: number): string {
+  return `streamkeeper/${job.namespace}/${job.name}/${topic}/${partition}`;
+}
+
+export function clientId(job: JobRef, role: 'driver' | 'executor', pod: string): string {
+  return `streamkeeper-${role}-${job.namespace}-${job.name}-${pod}`;
+}

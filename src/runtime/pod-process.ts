@@ -1,0 +1,55 @@
+/**
+ * What the driver and executor commands share: a ZooKeeper session authenticated as the job,
+ * Kafka clients built from the mirrored brokers plus the pod's TLS and SASL settings, and the
+ * /metrics endpoint.
+ */
+import type { JobRef } from '../coordination/layout.js';
+import { ZooKeeperSession } from '../coordination/session.js';
+import { digestAuth } from '../coordination/zookeeper/digest.js';
+import { NativeZooKeeperClient } from '../coordination/zookeeper/native-client.js';
+import type { Logger } from '../logging/logger.js';
+import { coordinationMetrics } from '../metrics/index.js';
+import { MetricsServer, type HealthCheck } from '../operator/machinery/metrics-server.js';
+import type { KafkaClientFactory } from './executor.js';
+import { createKafkajsClient } from './kafka/index.js';
+import { clientId } from './kafka-names.js';
+import type { PodEnvironment } from './pod-environment.js';
+
+/** Where the driver and executors serve /metrics unless told otherwise. */
+export const defaultMetricsAddr = ':9090';
+
+export function openPodSession(env: PodEnvironment, logger: Logger, sessionTimeoutMs?: number): Promise<ZooKeeperSession> {
+  return ZooKeeperSession.open({
+    connector: (options) => NativeZooKeeperClient.connect(options, logger),
+    connectString: env.zkConnect,
+    auth: env.credential === undefined ? [] : [digestAuth(env.credential)],
+    observer: coordinationMetrics,
+    logger,
+    ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
+  });
+}
+
+export function podKafkaClients(env: PodEnvironment, job: JobRef, role: 'driver' | 'executor', logger: Logger): KafkaClientFactory {
+  return (side, brokers) => {
+    const access = side === 'source' ? env.source : env.sink;
+    return createKafkajsClient({ brokers, clientId: clientId(job, role, env.pod), ...access }, { logger: logger.child({ kafka: side }) });
+  };
+}
+
+/**
+ * Serves /metrics, /healthz and /readyz. When the address is taken — pods run as plain processes
+ * on one machine in the local cluster — a free port is used instead, and logged.
+ */
+export async function startMetricsServer(address: string, logger: Logger, readinessChecks: Readonly<Record<string, HealthCheck>>): Promise<MetricsServer> {
+  const server = new MetricsServer({ address, logger, readinessChecks });
+  try {
+    await server.start();
+    return server;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
+    const fallback = new MetricsServer({ address: ':0', logger, readinessChecks });
+    const bound = await fallback.start();
+    logger.warn({ wanted: address, port: bound.port }, 'the metrics address is in use; serving on a free port instead');
+    return fallback;
+  }
+}

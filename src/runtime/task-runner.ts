@@ -1,0 +1,390 @@
+/**
+ * One task attempt, Kafka side: read exactly [from, until) of the source partition
+ * (read_committed), run the processor, write the output (and dead letters) to the sink.
+ *
+ * Exactly-once: output, dead letters and the partition's offset advance go into ONE Kafka
+ * transaction under the partition's transactional id. Opening that producer fences every earlier
+ * holder of the id (a zombie attempt) and settles its pending transaction; only then is the
+ * job's committed group offset read, and the attempt processes only what is not committed yet —
+ * nothing if an earlier attempt already committed the range. Right before committing, the claim
+ * is checked once more in ZooKeeper, so an attempt that lost its task aborts instead.
+ *
+ * At-least-once: the idempotent producer, no transaction; a retried task writes its output again.
+ */
+import type { JobRef } from '../coordination/layout.js';
+import type { TaskRecord } from '../coordination/task-state.js';
+import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import type { ProcessingSettings } from './job-settings.js';
+import type { ConsumedRecord, KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
+import { consumerGroupId, transactionalId } from './kafka-names.js';
+import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
+import { sinkPartition } from './partitioner.js';
+import type { InputRecord } from './processors/api.js';
+import { runProcessor, type PoisonRecord, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
+
+export interface TaskAssignment {
+  readonly job: JobRef;
+  readonly task: TaskRecord;
+  readonly settings: ProcessingSettings;
+  /** The job's `spec.config` map. */
+  readonly config: Readonly<Record<string, string>>;
+  /** Re-reads the task in ZooKeeper: true while this attempt still holds it. */
+  readonly stillHeld: () => Promise<boolean>;
+}
+
+export type TaskResult =
+  | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number }
+  /** An earlier attempt committed the range (exactly-once): nothing was done again. */
+  | { readonly kind: 'already-committed'; readonly committed: number };
+
+export interface TaskRunnerOptions {
+  /** The runner owns both clients: `close` closes them. */
+  readonly source: KafkaClient;
+  readonly sink: KafkaClient;
+  readonly processors: ProcessorRegistry;
+  readonly logger?: Logger;
+  readonly observer?: ExecutorObserver;
+  /** How long a range read may wait for offsets to become stable. */
+  readonly readTimeoutMs?: number;
+  /** Transactional producers kept open between tasks (least recently used are closed). */
+  readonly maxOpenProducers?: number;
+  readonly transactionTimeoutMs?: number;
+}
+
+/** Bounds of one produce request: well under the broker's default 1 MiB batch limit. */
+const maxSendRecords = 5000;
+const maxSendBytes = 768 * 1024;
+const partitionCountTtlMs = 30_000;
+/** Fenced by a newer producer while working: re-open (fencing it in turn) and start over, this often. */
+const maxFencedRestarts = 3;
+const maxErrorHeaderChars = 4096;
+
+export const deadLetterHeaders = {
+  error: 'streamkeeper.error',
+  source: 'streamkeeper.source',
+  job: 'streamkeeper.job',
+  batch: 'streamkeeper.batch',
+  task: 'streamkeeper.task',
+} as const;
+
+function estimatedBytes(record: OutgoingRecord): number {
+  let bytes = 32 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const h of record.headers ?? []) bytes += h.key.length + h.value.length + 8;
+  return bytes;
+}
+
+/** Splits one partition's records into produce requests, in order. */
+export function chunkRecords(records: readonly OutgoingRecord[]): OutgoingRecord[][] {
+  const chunks: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = estimatedBytes(record);
+    if (current.length > 0 && (current.length >= maxSendRecords || bytes + size > maxSendBytes)) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function toInput(record: ConsumedRecord): InputRecord {
+  return record;
+}
+
+function outgoing(record: SinkRecord): OutgoingRecord {
+  return { key: record.key, value: record.value, headers: record.headers, ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }) };
+}
+
+export function deadLetterRecord(poison: PoisonRecord, job: JobRef, task: TaskRecord): OutgoingRecord {
+  const { record, error } = poison;
+  const text = (value: string): Buffer => Buffer.from(value, 'utf8');
+  return {
+    key: record.key,
+    value: record.value,
+    timestamp: record.timestamp,
+    headers: [
+      ...record.headers,
+      { key: deadLetterHeaders.error, value: text(error.slice(0, maxErrorHeaderChars)) },
+      { key: deadLetterHeaders.source, value: text(`${record.topic}/${record.partition}@${record.offset}`) },
+      { key: deadLetterHeaders.job, value: text(`${job.namespace}/${job.name}`) },
+      { key: deadLetterHeaders.batch, value: text(task.batch) },
+      { key: deadLetterHeaders.task, value: text(task.id) },
+    ],
+  };
+}
+
+/** Runs `action` for one key at a time (two attempts of one partition never share a producer). */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  async run<T>(key: string, action: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(action);
+    this.tails.set(key, current);
+    try {
+      return await current;
+    } finally {
+      if (this.tails.get(key) === current) this.tails.delete(key);
+    }
+  }
+}
+
+/** Transactional producers by transactional id; beyond `max`, idle ones are closed, least recently used first. */
+class TransactionalProducers {
+  private readonly open = new Map<string, TransactionalProducer>();
+  private readonly inUse = new Set<string>();
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly max: number,
+    private readonly transactionTimeoutMs: number | undefined,
+  ) {}
+
+  /** The producer for `id`; `fresh` closes a kept one first, so opening fences and settles again. */
+  async acquire(id: string, fresh: boolean): Promise<TransactionalProducer> {
+    const kept = this.open.get(id);
+    if (kept !== undefined) {
+      this.open.delete(id);
+      if (!fresh) {
+        this.open.set(id, kept);
+        return kept;
+      }
+      await kept.close().catch(() => undefined);
+    }
+    const producer = await this.client.transactionalProducer(id, this.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: this.transactionTimeoutMs });
+    this.open.set(id, producer);
+    const idle = [...this.open.keys()].filter((key) => key !== id && !this.inUse.has(key));
+    for (const key of idle.slice(0, Math.max(0, this.open.size - this.max))) {
+      const victim = this.open.get(key);
+      this.open.delete(key);
+      await victim?.close().catch(() => undefined);
+    }
+    return producer;
+  }
+
+  /** Runs `action` with `id` marked in use, so that it is not closed to make room. */
+  async using<T>(id: string, action: () => Promise<T>): Promise<T> {
+    this.inUse.add(id);
+    try {
+      return await action();
+    } finally {
+      this.inUse.delete(id);
+    }
+  }
+
+  async discard(id: string): Promise<void> {
+    const producer = this.open.get(id);
+    this.open.delete(id);
+    await producer?.close().catch(() => undefined);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((p) => p.close().catch(() => undefined)));
+  }
+}
+
+export class TaskRunner {
+  private readonly logger: Logger;
+  private readonly observer: ExecutorObserver;
+  private readonly producers: TransactionalProducers;
+  private readonly mutex = new KeyedMutex();
+  /** The end of the last range this process committed, per transactional id. */
+  private readonly ownCommits = new Map<string, number>();
+  private readonly partitionCounts = new Map<string, { count: number; readAt: number }>();
+  /**
+   * Admin requests go one at a time: kafkajs 2.2.4's fetchTopicOffsets fails when calls overlap
+   * (tulios/kafkajs#461), and concurrent tasks would otherwise ask together.
+   */
+  private adminTail: Promise<unknown> = Promise.resolve();
+  private reader: Promise<RangeReader> | undefined;
+  private producer: Promise<RecordProducer> | undefined;
+
+  constructor(private readonly options: TaskRunnerOptions) {
+    this.logger = options.logger ?? silentLogger();
+    this.observer = options.observer ?? noopExecutorObserver;
+    this.producers = new TransactionalProducers(options.sink, options.maxOpenProducers ?? 16, options.transactionTimeoutMs);
+  }
+
+  async run(assignment: TaskAssignment): Promise<TaskResult> {
+    const { task } = assignment;
+    if (assignment.settings.delivery === 'atLeastOnce') return this.runAtLeastOnce(assignment);
+    const id = transactionalId(assignment.job, task.range.topic, task.range.partition);
+    return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id)));
+  }
+
+  async close(): Promise<void> {
+    const reader = this.reader;
+    const producer = this.producer;
+    this.reader = undefined;
+    this.producer = undefined;
+    await Promise.allSettled([this.producers.closeAll(), reader?.then((r) => r.close()), producer?.then((p) => p.close())]);
+    await Promise.allSettled([this.options.source.close(), this.options.sink.close()]);
+  }
+
+  private rangeReader(): Promise<RangeReader> {
+    this.reader ??= this.options.source.rangeReader();
+    this.reader.catch(() => {
+      this.reader = undefined;
+    });
+    return this.reader;
+  }
+
+  private idempotentProducer(): Promise<RecordProducer> {
+    this.producer ??= this.options.sink.producer();
+    this.producer.catch(() => {
+      this.producer = undefined;
+    });
+    return this.producer;
+  }
+
+  private admin<T>(request: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+    const result = this.adminTail.catch(() => undefined).then(() => request(this.options.sink.admin));
+    this.adminTail = result;
+    return result;
+  }
+
+  private async partitionsOf(topic: string): Promise<number> {
+    const cached = this.partitionCounts.get(topic);
+    if (cached !== undefined && Date.now() - cached.readAt < partitionCountTtlMs) return cached.count;
+    const count = (await this.admin((admin) => admin.topicOffsets(topic))).length;
+    if (count === 0) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `topic ${topic} has no partitions`);
+    this.partitionCounts.set(topic, { count, readAt: Date.now() });
+    return count;
+  }
+
+  private async read(assignment: TaskAssignment, from: number, until: number): Promise<InputRecord[]> {
+    const { topic, partition } = assignment.task.range;
+    const reader = await this.rangeReader();
+    const records = await reader.readRange(topic, partition, from, until, this.options.readTimeoutMs === undefined ? {} : { timeoutMs: this.options.readTimeoutMs });
+    this.observer.recordsRead?.(records.length);
+    return records.map(toInput);
+  }
+
+  /** Runs the processor and sorts the output and dead letters by sink partition. */
+  private async process(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<{ sends: Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>; written: number; skipped: number; deadLettered: number }> {
+    const { task, settings, job } = assignment;
+    const processor = await this.options.processors.resolve(settings.processor, settings.params);
+    const result = await runProcessor(
+      processor,
+      records,
+      { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: logger.child({ processor: settings.processor }) },
+      settings.poisonRecords,
+    );
+    const sends = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
+    const add = (topic: string, partition: number, record: OutgoingRecord): void => {
+      const key = `${topic}/${partition}`;
+      let entry = sends.get(key);
+      if (entry === undefined) {
+        entry = { topic, partition, records: [] };
+        sends.set(key, entry);
+      }
+      entry.records.push(record);
+    };
+    if (result.outputs.length > 0) {
+      const partitions = await this.partitionsOf(settings.sinkTopic);
+      for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, task.range.partition, partitions), outgoing(output));
+    }
+    let skipped = 0;
+    let deadLettered = 0;
+    if (result.poison.length > 0) {
+      const offsets = result.poison.slice(0, 100).map((p) => p.record.offset);
+      const firstError = result.poison[0]?.error;
+      if (settings.poisonRecords === 'deadLetter' && settings.deadLetterTopic !== undefined) {
+        const partitions = await this.partitionsOf(settings.deadLetterTopic);
+        for (const poison of result.poison) add(settings.deadLetterTopic, sinkPartition(poison.record.key, task.range.partition, partitions), deadLetterRecord(poison, job, task));
+        deadLettered = result.poison.length;
+        logger.warn({ deadLetterTopic: settings.deadLetterTopic, count: deadLettered, offsets, firstError }, 'poison records sent to the dead-letter topic');
+      } else {
+        skipped = result.poison.length;
+        logger.warn({ count: skipped, offsets, firstError }, 'poison records skipped (failurePolicy.poisonRecords: skip)');
+      }
+    }
+    return { sends, written: result.outputs.length, skipped, deadLettered };
+  }
+
+  private async runAtLeastOnce(assignment: TaskAssignment): Promise<TaskResult> {
+    const { task } = assignment;
+    const logger = this.logger.child({ task: task.id, attempt: task.attempt });
+    const records = await this.read(assignment, Number(task.range.from), Number(task.range.to));
+    const processed = await this.process(assignment, records, logger);
+    const producer = await this.idempotentProducer();
+    for (const { topic, partition, records: out } of processed.sends.values()) {
+      for (const chunk of chunkRecords(out)) await producer.send(topic, partition, chunk);
+    }
+    this.report(processed);
+    return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
+  }
+
+  private report(processed: { written: number; skipped: number; deadLettered: number }): void {
+    this.observer.recordsWritten?.(processed.written);
+    if (processed.skipped > 0) this.observer.poisonRecords?.('skipped', processed.skipped);
+    if (processed.deadLettered > 0) this.observer.poisonRecords?.('dead-lettered', processed.deadLettered);
+  }
+
+  private async runExactlyOnce(assignment: TaskAssignment, id: string): Promise<TaskResult> {
+    const { task, job } = assignment;
+    const from = Number(task.range.from);
+    const until = Number(task.range.to);
+    const group = consumerGroupId(job);
+    const logger = this.logger.child({ task: task.id, attempt: task.attempt, transactionalId: id });
+    for (let restart = 0; ; restart++) {
+      // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
+      // and settles their transaction, so the group offset read next is final.
+      const producer = await this.producers.acquire(id, task.attempt > 1 || restart > 0);
+      const committedByGroup = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
+      const done = Math.max(committedByGroup, this.ownCommits.get(id) ?? -1);
+      if (done >= until) {
+        logger.info({ committed: done, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
+        return { kind: 'already-committed', committed: done };
+      }
+      // Part of the range may be committed already (an earlier attempt of a wider range): skip it.
+      const start = Math.max(from, done);
+      if (start > from) logger.info({ from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
+      const records = await this.read(assignment, start, until);
+      const processed = await this.process(assignment, records, logger);
+      let transaction: KafkaTransaction | undefined;
+      try {
+        transaction = await producer.begin();
+        for (const { topic, partition, records: out } of processed.sends.values()) {
+          for (const chunk of chunkRecords(out)) await transaction.send(topic, partition, chunk);
+        }
+        await transaction.commitOffsets(group, { topic: task.range.topic, partition: task.range.partition, offset: until });
+        if (!(await assignment.stillHeld())) {
+          throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; its transaction is aborted`);
+        }
+        await transaction.commit();
+      } catch (err) {
+        await this.endFailed(id, transaction, err);
+        if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
+          logger.warn({ err: (err as Error).message }, 'fenced by another producer with this transactional id; opening it again and starting over');
+          continue;
+        }
+        throw err;
+      }
+      this.ownCommits.set(id, until);
+      this.report(processed);
+      return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
+    }
+  }
+
+  /** Aborts what can be aborted; a producer left unusable is closed so the next use re-opens it. */
+  private async endFailed(id: string, transaction: KafkaTransaction | undefined, err: unknown): Promise<void> {
+    if (transaction !== undefined && !isStreamkeeperError(err, 'SK_KAFKA_FENCED')) {
+      try {
+        await transaction.abort();
+        if (!isStreamkeeperError(err, 'SK_KAFKA_TRANSACTION_STATE')) return;
+      } catch {
+        // falls through: the producer's state is unknown
+      }
+    }
+    await this.producers.discard(id);
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * The driver and executors together, in-process, on the in-memory ZooKeeper and Kafka: the
+ * protocol end to end, fast. The same scenarios run with real processes, servers and SIGKILL in
+ * test/integration/runtime.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ExecutorMembership } from '../../../src/coordination/membership.js';
+import type { ZooKeeperSession } from '../../../src/coordination/session.js';
+import { TaskLedger } from '../../../src/coordination/task-ledger.js';
+import { nextTaskState } from '../../../src/coordination/task-state.js';
+import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
+import { Driver } from '../../../src/runtime/driver.js';
+import { Executor } from '../../../src/runtime/executor.js';
+import { decodePlanContext } from '../../../src/runtime/job-settings.js';
+import { InMemoryKafka } from '../../../src/runtime/kafka/index.js';
+import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
+import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
+import { OperatorStandIn, jobConfig } from './support/operator-stand-in.js';
+
+async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${(JSON.stringify(value) as string | undefined)?.slice(0, 400) ?? ''})`);
+    await sleep(20);
+  }
+}
+
+/** Processors the tests steer: `hold` blocks every task until released. */
+class SteeredProcessors extends ProcessorRegistry {
+  held: Promise<void> | undefined;
+  started = 0;
+  private readonly releases: (() => void)[] = [];
+
+  /** Holds every task that starts from now on until the returned function is called (or the scenario closes). */
+  hold(): () => void {
+    let release!: () => void;
+    this.held = new Promise((resolve) => {
+      release = resolve;
+    });
+    this.releases.push(release);
+    return release;
+  }
+
+  releaseAll(): void {
+    this.held = undefined;
+    for (const release of this.releases.splice(0)) release();
+  }
+
+  override async resolve(name: string, params: Readonly<Record<string, string>>): Promise<ProcessFunction> {
+    const inner = await super.resolve(name, params);
+    return async (records, ctx) => {
+      this.started += 1;
+      await this.held;
+      return inner(records, ctx);
+    };
+  }
+}
+
+interface Running {
+  readonly stop: AbortController;
+  readonly done: Promise<number>;
+  readonly session: ZooKeeperSession;
+}
+
+class Scenario {
+  readonly zk = new InMemoryZooKeeper();
+  readonly kafka = new InMemoryKafka();
+  readonly job = { namespace: 'team-a', name: `job-${randomBytes(3).toString('hex')}` };
+  readonly operator = new OperatorStandIn(this.zk.connect, 'in-memory', this.job);
+  readonly processors = new SteeredProcessors();
+  readonly running: Running[] = [];
+  private readonly factory = () => this.kafka.client();
+
+  async start(config = jobConfig(), partitions = 2): Promise<void> {
+    this.kafka.createTopic('in', partitions);
+    this.kafka.createTopic('out', 2);
+    this.kafka.createTopic('dlq', 1);
+    await this.operator.start(config, 50);
+  }
+
+  async produce(partition: number, values: readonly string[]): Promise<void> {
+    const producer = await this.kafka.client().producer();
+    await producer.send('in', partition, values.map((v) => ({ key: null, value: Buffer.from(v) })));
+  }
+
+  async driver(): Promise<Running> {
+    const session = await this.operator.jobSession();
+    const stop = new AbortController();
+    const driver = new Driver({ session, layout: this.operator.layout, job: this.job, pod: 'driver', kafka: this.factory, progressIntervalMs: 200, stopGraceMs: 100 });
+    const running = { stop, session, done: driver.run(stop.signal) };
+    this.running.push(running);
+    return running;
+  }
+
+  async executor(pod: string): Promise<Running> {
+    const session = await this.operator.jobSession();
+    const stop = new AbortController();
+    const executor = new Executor({ session, layout: this.operator.layout, job: this.job, pod, kafka: this.factory, processors: this.processors });
+    const running = { stop, session, done: executor.run(stop.signal) };
+    this.running.push(running);
+    return running;
+  }
+
+  output(topic = 'out', partitions = 2): string[] {
+    return Array.from({ length: partitions }, (_v, p) => this.kafka.visibleRecords(topic, p).map((r) => `${r.key?.toString() ?? ''}=${r.value?.toString() ?? ''}`)).flat();
+  }
+
+  ledger(): TaskLedger {
+    return new TaskLedger(this.operator.operator, this.operator.layout);
+  }
+
+  async offsets(): Promise<Record<string, string>> {
+    const read = await this.ledger().readOffsets(this.job);
+    return Object.fromEntries((read?.record.partitions ?? []).map((p) => [`${p.topic}/${p.partition}`, p.next]));
+  }
+
+  async close(): Promise<void> {
+    this.processors.releaseAll();
+    for (const r of this.running) r.stop.abort();
+    await Promise.allSettled(this.running.map((r) => r.done));
+    await Promise.allSettled(this.running.map((r) => r.session.close()));
+    await this.operator.stop();
+  }
+}
+
+describe('driver and executors (in-memory servers)', () => {
+  let scenario: Scenario;
+  afterEach(async () => {
+    await scenario.close();
+  });
+
+  it('counts words once per batch and advances the offsets', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig({ processor: { name: 'wordcount', params: {} } }));
+    await scenario.produce(0, ['the cat', 'the hat']);
+    await scenario.produce(1, ['a cat']);
+    await scenario.executor('e-0');
+    await scenario.executor('e-1');
+    await scenario.driver();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2' && o['in/1'] === '1', 'offsets advanced');
+    expect(scenario.output().sort()).toEqual(['a=1', 'cat=1', 'cat=1', 'hat=1', 'the=2']);
+    const progress = (await scenario.ledger().readOffsets(scenario.job))?.record;
+    expect(progress).toMatchObject({ batch: '0000000000', progress: { lastBatch: '0000000000', totalLag: 0 } });
+    expect(await scenario.ledger().readBatches(scenario.job)).toEqual([]);
+    expect(await scenario.ledger().readTasks(scenario.job)).toEqual([]);
+  });
+
+  it('records nothing while there are no new records, and goes on when some arrive', async () => {
+    scenario = new Scenario();
+    await scenario.start();
+    await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '0', 'start positions recorded');
+    await sleep(300);
+    expect((await scenario.ledger().readOffsets(scenario.job))?.record.batch).toBeNull();
+    await scenario.produce(1, ['x']);
+    await eventually(() => scenario.offsets(), (o) => o['in/1'] === '1', 'the new record processed');
+    expect(scenario.output()).toEqual(['=x']);
+  });
+
+  it('starts a new job at the latest offsets with startingOffsets latest', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig({ source: { bootstrapServers: ['127.0.0.1:9092'], topics: ['in'], startingOffsets: 'latest' } }));
+    await scenario.produce(0, ['old']);
+    await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '1', 'start position recorded at the end');
+    await scenario.produce(0, ['new']);
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2', 'new record processed');
+    expect(scenario.output()).toEqual(['=new']);
+  });
+
+  it('moves a dead executor\'s task to a live one, which commits it exactly once', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.produce(0, ['a', 'b', 'c']);
+    const release = scenario.processors.hold();
+    const doomed = await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started on e-0');
+    await scenario.executor('e-1');
+    scenario.processors.held = undefined;
+    await doomed.session.close(); // its node goes: dead
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'batch committed');
+    release(); // the zombie attempt goes on, and must not commit
+    await sleep(100);
+    expect(scenario.output()).toEqual(['=a', '=b', '=c']);
+  });
+
+  it('aborts the attempt of an executor whose session expired while the task moved on, and keeps it registered', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.produce(0, ['a', 'b']);
+    const release = scenario.processors.hold();
+    const expiring = await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started on e-0');
+    scenario.processors.held = undefined;
+    await scenario.executor('e-1');
+    await eventually(async () => (await new ExecutorMembership(scenario.operator.operator, scenario.operator.layout).read(scenario.job)).size, (n) => n === 2, 'both registered');
+    const id = expiring.session.sessionId;
+    if (id !== undefined) scenario.zk.expire(id);
+    // The operator saw the node go before the new session registered again, and moved the task.
+    await scenario.ledger().transition(scenario.job, '0000000000-00000', (task) => nextTaskState(task, { type: 'reschedule', reason: 'owner-dead', to: 'e-1', maxTaskAttempts: 4 }));
+    release();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2', 'batch committed');
+    expect(scenario.output()).toEqual(['=a', '=b']);
+    await eventually(async () => (await new ExecutorMembership(scenario.operator.operator, scenario.operator.layout).read(scenario.job)).has('e-0'), (registered) => registered, 'e-0 registered again');
+  });
+
+  it('finishes the recorded batch after a driver restart instead of planning a new one', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.produce(0, ['a', 'b']);
+    const release = scenario.processors.hold();
+    await scenario.executor('e-0');
+    const first = await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started');
+    first.stop.abort();
+    await first.done;
+    await first.session.close();
+    const [recorded] = await scenario.ledger().readBatches(scenario.job);
+    expect(recorded?.record).toMatchObject({ id: '0000000000', state: 'planned', ranges: [{ topic: 'in', partition: 0, from: '0', to: '2' }] });
+    await scenario.produce(0, ['c']);
+    await scenario.driver();
+    release();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'both batches committed');
+    expect(scenario.output()).toEqual(['=a', '=b', '=c']);
+  });
+
+  it('parks an exhausted batch with degrade and goes on', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig({ processor: { name: 'filter', params: { field: 'level', equals: 'ERROR' } }, maxTaskAttempts: 2, failurePolicy: { onTaskExhausted: 'degrade', poisonRecords: 'fail' } }), 1);
+    await scenario.produce(0, ['not json']);
+    await scenario.executor('e-0');
+    await scenario.executor('e-1');
+    await scenario.driver();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '1', 'the failed range parked');
+    const [failed] = await scenario.ledger().readBatches(scenario.job);
+    expect(failed?.record).toMatchObject({ state: 'failed', ranges: [{ from: '0', to: '1' }], failedTasks: ['0000000000-00000'] });
+    await scenario.produce(0, ['{"level":"ERROR"}', '{"level":"INFO"}']);
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'the next batch committed');
+    expect(scenario.output()).toEqual(['={"level":"ERROR"}']);
+    const exhausted = await scenario.ledger().readTask(scenario.job, '0000000000-00000');
+    expect(exhausted?.record).toMatchObject({ state: 'exhausted', error: expect.stringContaining('SK_POISON_RECORD') });
+  });
+
+  it('stops planning after an exhausted batch with fail, and retries it after a config change', async () => {
+    scenario = new Scenario();
+    const failing = jobConfig({ processor: { name: 'filter', params: { field: 'level', equals: 'ERROR' } }, maxTaskAttempts: 2 });
+    await scenario.start(failing, 1);
+    await scenario.produce(0, ['not json', '{"level":"ERROR"}']);
+    await scenario.executor('e-0');
+    await scenario.executor('e-1');
+    await scenario.driver();
+    await eventually(async () => (await scenario.ledger().readBatches(scenario.job)).map((b) => b.record.state), (s) => s.includes('failed'), 'batch failed');
+    await scenario.produce(0, ['{"level":"ERROR"}']);
+    await sleep(400);
+    expect(await scenario.offsets()).toEqual({ 'in/0': '0' });
+    expect(scenario.output()).toEqual([]);
+    await scenario.operator.publish({ ...failing, failurePolicy: { onTaskExhausted: 'fail', poisonRecords: 'skip' } });
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'retried and committed');
+    expect(scenario.output()).toEqual(['={"level":"ERROR"}', '={"level":"ERROR"}']);
+    expect(await scenario.ledger().readBatches(scenario.job)).toEqual([]);
+  });
+
+  it('applies new params from the next batch, recording in each batch what it was planned with', async () => {
+    scenario = new Scenario();
+    const config = jobConfig({ processor: { name: 'filter', params: { regex: '^a' } } });
+    await scenario.start(config, 1);
+    const release = scenario.processors.hold();
+    await scenario.produce(0, ['apple', 'banana']);
+    await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'first batch running');
+    const [batch] = await scenario.ledger().readBatches(scenario.job);
+    expect(decodePlanContext(batch?.record.plannedWith)?.processing.params).toEqual({ regex: '^a' });
+    await scenario.operator.publish({ ...config, processor: { name: 'filter', params: { regex: '^b' } } });
+    await sleep(100);
+    scenario.processors.held = undefined;
+    release();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2', 'first batch committed');
+    await scenario.produce(0, ['avocado', 'blueberry']);
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '4', 'second batch committed');
+    expect(scenario.output()).toEqual(['=apple', '=blueberry']);
+  });
+
+  it('hands back queued tasks and ends when asked to drain', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    const executor = await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(async () => (await scenario.ledger().readTasks(scenario.job)).length, (n) => n === 0, 'idle');
+    executor.stop.abort();
+    expect(await executor.done).toBe(0);
+  });
+});

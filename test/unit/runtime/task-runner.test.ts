@@ -1,0 +1,181 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { TaskRecord } from '../../../src/coordination/task-state.js';
+import type { ProcessingSettings } from '../../../src/runtime/job-settings.js';
+import { InMemoryKafka } from '../../../src/runtime/kafka/index.js';
+import { consumerGroupId, transactionalId } from '../../../src/runtime/kafka-names.js';
+import type { ExecutorObserver, PoisonAction } from '../../../src/runtime/observer.js';
+import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
+import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
+import { TaskRunner, chunkRecords, deadLetterHeaders, type TaskAssignment } from '../../../src/runtime/task-runner.js';
+
+const job = { namespace: 'team-a', name: 'upper' };
+const group = consumerGroupId(job);
+
+/** Upper-cases values; rejects values that start with "!" as poison. A gate can hold it mid-task. */
+class TestProcessors extends ProcessorRegistry {
+  gate: Promise<void> | undefined;
+  calls = 0;
+
+  override resolve(name: string, params: Readonly<Record<string, string>>): Promise<ProcessFunction> {
+    if (name !== 'upper') return super.resolve(name, params);
+    const process: ProcessFunction = async (records, ctx) => {
+      this.calls += 1;
+      await this.gate;
+      return records.flatMap((r) => {
+        const text = r.value?.toString() ?? '';
+        if (text.startsWith('!')) {
+          ctx.reject(r, new Error(`cannot shout ${text}`));
+          return [];
+        }
+        return [{ key: r.key, value: text.toUpperCase() }];
+      });
+    };
+    return Promise.resolve(process);
+  }
+}
+
+class Counting implements ExecutorObserver {
+  read = 0;
+  written = 0;
+  readonly poison: Partial<Record<PoisonAction, number>> = {};
+  recordsRead(n: number): void {
+    this.read += n;
+  }
+  recordsWritten(n: number): void {
+    this.written += n;
+  }
+  poisonRecords(action: PoisonAction, n: number): void {
+    this.poison[action] = (this.poison[action] ?? 0) + n;
+  }
+}
+
+const settings = (overrides: Partial<ProcessingSettings> = {}): ProcessingSettings => ({ processor: 'upper', params: {}, sinkTopic: 'out', delivery: 'exactlyOnce', poisonRecords: 'fail', ...overrides });
+
+function task(from: number, to: number, attempt = 1, owner = 'e-0'): TaskRecord {
+  return { id: '0000000001-00000', batch: '0000000001', range: { topic: 'in', partition: 0, from: String(from), to: String(to) }, state: 'assigned', owner, attempt, failures: attempt - 1 };
+}
+
+function assignment(t: TaskRecord, overrides: Partial<ProcessingSettings> = {}, stillHeld = true): TaskAssignment {
+  return { job, task: t, settings: settings(overrides), config: {}, stillHeld: () => Promise.resolve(stillHeld) };
+}
+
+describe('TaskRunner', () => {
+  let kafka: InMemoryKafka;
+  let processors: TestProcessors;
+  let observer: Counting;
+  const runner = (): TaskRunner => new TaskRunner({ source: kafka.client(), sink: kafka.client(), processors, observer });
+  const output = (topic = 'out', partitions = topic === 'out' ? 2 : 1): string[] => Array.from({ length: partitions }, (_v, p) => p).flatMap((p) => kafka.visibleRecords(topic, p).map((r) => r.value?.toString() ?? ''));
+
+  beforeEach(async () => {
+    kafka = new InMemoryKafka();
+    processors = new TestProcessors();
+    observer = new Counting();
+    kafka.createTopic('in', 1);
+    kafka.createTopic('out', 2);
+    kafka.createTopic('dlq', 1);
+    const producer = await kafka.client().producer();
+    await producer.send('in', 0, ['a', 'b', '!c', 'd', 'e', 'f'].map((v, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(v) })));
+  });
+
+  it('commits the output and the partition\'s offset in one transaction', async () => {
+    const result = await runner().run(assignment(task(0, 2)));
+    expect(result).toEqual({ kind: 'processed', read: 2, written: 2, skipped: 0, deadLettered: 0 });
+    expect(output().sort()).toEqual(['A', 'B']);
+    expect(kafka.committedOffsets(group, 'in').get(0)).toBe(2);
+    expect(kafka.openTransactions()).toEqual([]);
+  });
+
+  it('does not process again a range whose commit went through although its reply was lost', async () => {
+    kafka.failNext('transaction.commit', { afterApplying: true });
+    await expect(runner().run(assignment(task(0, 2)))).rejects.toMatchObject({ code: 'SK_KAFKA_ERROR' });
+    const retry = await runner().run(assignment(task(0, 2, 2, 'e-1')));
+    expect(retry).toEqual({ kind: 'already-committed', committed: 2 });
+    expect(output().sort()).toEqual(['A', 'B']);
+  });
+
+  it('processes only the part of a range that an earlier attempt did not commit', async () => {
+    await runner().run(assignment(task(0, 2)));
+    const wider = await runner().run(assignment(task(0, 4, 2), { poisonRecords: 'skip' }));
+    expect(wider).toMatchObject({ kind: 'processed', read: 2, written: 1, skipped: 1 });
+    expect(output().sort()).toEqual(['A', 'B', 'D']);
+  });
+
+  it('fences a zombie attempt: its output never becomes visible and the range is committed once', async () => {
+    let release!: () => void;
+    processors.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const zombie = runner().run(assignment(task(0, 2, 1, 'e-0')));
+    while (processors.calls === 0) await new Promise((resolve) => setImmediate(resolve));
+    processors.gate = undefined;
+    // The task moved on (its owner was declared dead): the next attempt opens the id and commits.
+    expect(await runner().run(assignment(task(0, 2, 2, 'e-1')))).toMatchObject({ kind: 'processed', written: 2 });
+    release();
+    // The zombie is fenced when it sends; it opens the id again, finds the range committed, stops.
+    expect(await zombie).toEqual({ kind: 'already-committed', committed: 2 });
+    expect(output().sort()).toEqual(['A', 'B']);
+  });
+
+  it('aborts instead of committing when the attempt no longer holds its task', async () => {
+    await expect(runner().run(assignment(task(0, 2), {}, false))).rejects.toMatchObject({ code: 'SK_TASK_STALE' });
+    expect(output()).toEqual([]);
+    expect(kafka.committedOffsets(group, 'in').get(0)).toBeUndefined();
+    expect(kafka.openTransactions()).toEqual([]);
+  });
+
+  it('fails the task on a poison record with poisonRecords fail, writing nothing', async () => {
+    await expect(runner().run(assignment(task(0, 4)))).rejects.toMatchObject({ code: 'SK_POISON_RECORD', message: expect.stringContaining('in/0@2') });
+    expect(output()).toEqual([]);
+  });
+
+  it('skips poison records with poisonRecords skip, and counts them', async () => {
+    expect(await runner().run(assignment(task(0, 6), { poisonRecords: 'skip' }))).toMatchObject({ written: 5, skipped: 1 });
+    expect(observer.poison).toEqual({ skipped: 1 });
+    expect(observer).toMatchObject({ read: 6, written: 5 });
+  });
+
+  it('writes poison records to the dead-letter topic in the same transaction, with the error in headers', async () => {
+    kafka.failNext('transaction.commitOffsets');
+    const dead = assignment(task(0, 6), { poisonRecords: 'deadLetter', deadLetterTopic: 'dlq' });
+    await expect(runner().run(dead)).rejects.toMatchObject({ code: 'SK_KAFKA_ERROR' });
+    expect([...output(), ...output('dlq')]).toEqual([]);
+    expect(await runner().run({ ...dead, task: task(0, 6, 2) })).toMatchObject({ written: 5, deadLettered: 1 });
+    const [letter] = kafka.visibleRecords('dlq', 0);
+    expect(letter?.value?.toString()).toBe('!c');
+    expect(letter?.key?.toString()).toBe('k2');
+    const header = (key: string): string | undefined => letter?.headers.find((h) => h.key === key)?.value.toString();
+    expect(header(deadLetterHeaders.error)).toBe('cannot shout !c');
+    expect(header(deadLetterHeaders.source)).toBe('in/0@2');
+    expect(header(deadLetterHeaders.job)).toBe('team-a/upper');
+    expect(observer.poison).toEqual({ 'dead-lettered': 1 });
+  });
+
+  it('places keyed output like Kafka\'s default partitioner', async () => {
+    await runner().run(assignment(task(0, 2)));
+    const byPartition = [0, 1].map((p) => kafka.visibleRecords('out', p).map((r) => r.key?.toString()));
+    expect(byPartition.flat().sort()).toEqual(['k0', 'k1']);
+  });
+
+  it('writes at least once without a transaction: a retry writes again', async () => {
+    const once = assignment(task(0, 2), { delivery: 'atLeastOnce' });
+    await runner().run(once);
+    await runner().run({ ...once, task: task(0, 2, 2) });
+    expect(output().sort()).toEqual(['A', 'A', 'B', 'B']);
+    expect(kafka.committedOffsets(group, 'in').size).toBe(0);
+  });
+
+  it('uses one transactional id per job and source partition', () => {
+    expect(transactionalId(job, 'in', 3)).toBe('streamkeeper/team-a/upper/in/3');
+  });
+});
+
+describe('chunkRecords', () => {
+  it('splits large outputs into bounded produce requests, in order', () => {
+    const records = Array.from({ length: 12_000 }, (_v, i) => ({ key: null, value: Buffer.from(String(i)) }));
+    const chunks = chunkRecords(records);
+    expect(chunks.map((c) => c.length)).toEqual([5000, 5000, 2000]);
+    expect(chunks.flat()).toEqual(records);
+    const big = Array.from({ length: 4 }, () => ({ key: null, value: Buffer.alloc(300 * 1024) }));
+    expect(chunkRecords(big).map((c) => c.length)).toEqual([2, 2]);
+  });
+});
