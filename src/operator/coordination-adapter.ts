@@ -146,9 +146,8 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     return {
       executors: registered,
       driverRegistered: driver !== null,
-      lastCommittedBatch: lastCommitted(offsets),
+      ...driverProgress(offsets),
       failedBatches: batches.filter((b) => b.record.state === 'failed').map((b) => b.record.id),
-      totalLag: undefined,
     };
   }
 
@@ -264,14 +263,23 @@ export class ZooKeeperJobCoordination implements JobCoordination {
   }
 }
 
-/** The last committed batch: the offsets node names it; its last write is the commit time. */
-function lastCommitted(node: { data: Buffer; stat: { mtime: number } } | null): JobProgress['lastCommittedBatch'] {
-  if (node === null || node.data.length === 0) return undefined;
+/**
+ * What the driver reports in the offsets node: the last committed batch (its commit time from the
+ * driver's progress report; the node's mtime only as a fallback, since lag refreshes also write
+ * the node) and the total lag it last measured.
+ */
+export function driverProgress(node: { data: Buffer; stat: { mtime: number } } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag'> {
+  if (node === null || node.data.length === 0) return { lastCommittedBatch: undefined, totalLag: undefined };
+  let record: { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown } };
   try {
-    const record = JSON.parse(node.data.toString('utf8')) as { batch?: unknown };
-    if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return undefined;
-    return { id: Number(record.batch), committedAt: new Date(node.stat.mtime).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    record = JSON.parse(node.data.toString('utf8')) as typeof record;
   } catch {
-    return undefined;
+    return { lastCommittedBatch: undefined, totalLag: undefined };
   }
+  const lag = record.progress?.totalLag;
+  const totalLag = typeof lag === 'number' && Number.isInteger(lag) && lag >= 0 ? lag : undefined;
+  if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return { lastCommittedBatch: undefined, totalLag };
+  const reported = record.progress?.committedAt;
+  const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : node.stat.mtime;
+  return { lastCommittedBatch: { id: Number(record.batch), committedAt: new Date(committedMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }, totalLag };
 }

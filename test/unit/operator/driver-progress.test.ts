@@ -1,0 +1,37 @@
+import { describe, expect, it } from '@jest/globals';
+import { driverProgress } from '../../../src/operator/coordination-adapter.js';
+
+const node = (record: unknown, mtime = Date.parse('2026-01-02T03:04:05Z')): { data: Buffer; stat: { mtime: number } } => ({
+  data: Buffer.from(JSON.stringify(record)),
+  stat: { mtime },
+});
+
+describe('driver progress as the operator reads it from the offsets node', () => {
+  it('takes the last committed batch, its commit time and the total lag from the driver report', () => {
+    expect(driverProgress(node({ batch: '0000000042', partitions: [], progress: { committedAt: '2026-05-06T07:08:09.123Z', totalLag: 1500 } }))).toEqual({
+      lastCommittedBatch: { id: 42, committedAt: '2026-05-06T07:08:09Z' },
+      totalLag: 1500,
+    });
+  });
+
+  it('falls back to the node mtime when the driver reported no commit time', () => {
+    expect(driverProgress(node({ batch: '0000000007', partitions: [] }))).toEqual({ lastCommittedBatch: { id: 7, committedAt: '2026-01-02T03:04:05Z' }, totalLag: undefined });
+  });
+
+  it('reports lag even before the first batch commits', () => {
+    expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: 12 } }))).toEqual({ lastCommittedBatch: undefined, totalLag: 12 });
+  });
+
+  it.each([
+    ['no node', null],
+    ['an empty node', { data: Buffer.alloc(0), stat: { mtime: 0 } }],
+    ['malformed JSON', { data: Buffer.from('{'), stat: { mtime: 0 } }],
+  ])('reports nothing for %s', (_what, input) => {
+    expect(driverProgress(input)).toEqual({ lastCommittedBatch: undefined, totalLag: undefined });
+  });
+
+  it('ignores a lag that is not a non-negative integer', () => {
+    expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: -3 } })).totalLag).toBeUndefined();
+    expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: 'many' } })).totalLag).toBeUndefined();
+  });
+});
