@@ -10,19 +10,9 @@ import { saslMechanisms, type KafkaSaslSettings, type KafkaTlsSettings, type Sas
 import { usageError } from '../errors/index.js';
 import { podEnv } from '../operator/reconciler/pod-environment.js';
 
-/**
- * Variables the runtime reads beyond the operator's `podEnv`: settings that are not secret but
- * that the mirrored config does not carry (whether TLS is on, the SASL mechanism), and where to
- * serve metrics.
- */
+/** Variables the runtime reads beyond the operator's `podEnv`: where to serve metrics. */
 export const runtimeEnv = {
   ...podEnv,
-  /** `true` when the source cluster is reached over TLS (implied by a CA bundle). */
-  sourceTls: 'STREAMKEEPER_KAFKA_SOURCE_TLS',
-  /** `plain`, `scram-sha-256` or `scram-sha-512`; required with SASL credentials. */
-  sourceSaslMechanism: 'STREAMKEEPER_KAFKA_SOURCE_SASL_MECHANISM',
-  sinkTls: 'STREAMKEEPER_KAFKA_SINK_TLS',
-  sinkSaslMechanism: 'STREAMKEEPER_KAFKA_SINK_SASL_MECHANISM',
   /** `[HOST]:PORT` for /metrics, /healthz and /readyz (the `--metrics-addr` flag wins). */
   metricsAddr: 'STREAMKEEPER_METRICS_ADDR',
 } as const;

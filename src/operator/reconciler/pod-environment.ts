@@ -25,10 +25,15 @@ export const podEnv = {
   sourceSaslUsername: 'STREAMKEEPER_KAFKA_SOURCE_SASL_USERNAME',
   sourceSaslPassword: 'STREAMKEEPER_KAFKA_SOURCE_SASL_PASSWORD',
   sourceTlsCa: 'STREAMKEEPER_KAFKA_SOURCE_TLS_CA',
+  /** Not secret, so plain values: `true` when TLS is on, and the SASL mechanism. */
+  sourceTls: 'STREAMKEEPER_KAFKA_SOURCE_TLS',
+  sourceSaslMechanism: 'STREAMKEEPER_KAFKA_SOURCE_SASL_MECHANISM',
   /** The same for the sink's cluster, after the "same as the source" default is resolved. */
   sinkSaslUsername: 'STREAMKEEPER_KAFKA_SINK_SASL_USERNAME',
   sinkSaslPassword: 'STREAMKEEPER_KAFKA_SINK_SASL_PASSWORD',
   sinkTlsCa: 'STREAMKEEPER_KAFKA_SINK_TLS_CA',
+  sinkTls: 'STREAMKEEPER_KAFKA_SINK_TLS',
+  sinkSaslMechanism: 'STREAMKEEPER_KAFKA_SINK_SASL_MECHANISM',
 } as const;
 
 /** Keys of the job credential Secret (the same keys src/coordination reads). */

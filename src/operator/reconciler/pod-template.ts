@@ -58,11 +58,16 @@ function fieldEnv(name: string, fieldPath: string): EnvVar {
   return { name, valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath } } };
 }
 
-function kafkaEnv(sasl: KafkaSasl | undefined, tls: KafkaTls | undefined, names: { username: string; password: string; ca: string }): EnvVar[] {
+function kafkaEnv(sasl: KafkaSasl | undefined, tls: KafkaTls | undefined, names: { username: string; password: string; mechanism: string; tls: string; ca: string }): EnvVar[] {
   return [
     ...(sasl === undefined
       ? []
-      : [secretEnv(names.username, sasl.secretRef.name, sasl.secretRef.usernameKey), secretEnv(names.password, sasl.secretRef.name, sasl.secretRef.passwordKey)]),
+      : [
+          { name: names.mechanism, value: sasl.mechanism },
+          secretEnv(names.username, sasl.secretRef.name, sasl.secretRef.usernameKey),
+          secretEnv(names.password, sasl.secretRef.name, sasl.secretRef.passwordKey),
+        ]),
+    ...(tls?.enabled === true ? [{ name: names.tls, value: 'true' }] : []),
     ...(tls?.enabled === true && tls.caSecretRef !== undefined ? [secretEnv(names.ca, tls.caSecretRef.name, tls.caSecretRef.key)] : []),
   ];
 }
@@ -79,8 +84,8 @@ function environment(job: CoordinatedJob, spec: DefaultedStreamingJobSpec, setti
     ...(settings.credentials === 'per-job'
       ? [secretEnv(podEnv.zkUser, credentialSecretName(job.name), credentialSecretKeys.user), secretEnv(podEnv.zkPassword, credentialSecretName(job.name), credentialSecretKeys.password)]
       : [{ name: podEnv.zkInsecureOpenAcl, value: 'true' }]),
-    ...kafkaEnv(spec.source.kafka.sasl, spec.source.kafka.tls, { username: podEnv.sourceSaslUsername, password: podEnv.sourceSaslPassword, ca: podEnv.sourceTlsCa }),
-    ...kafkaEnv(sink.sasl, sink.tls, { username: podEnv.sinkSaslUsername, password: podEnv.sinkSaslPassword, ca: podEnv.sinkTlsCa }),
+    ...kafkaEnv(spec.source.kafka.sasl, spec.source.kafka.tls, { username: podEnv.sourceSaslUsername, password: podEnv.sourceSaslPassword, mechanism: podEnv.sourceSaslMechanism, tls: podEnv.sourceTls, ca: podEnv.sourceTlsCa }),
+    ...kafkaEnv(sink.sasl, sink.tls, { username: podEnv.sinkSaslUsername, password: podEnv.sinkSaslPassword, mechanism: podEnv.sinkSaslMechanism, tls: podEnv.sinkTls, ca: podEnv.sinkTlsCa }),
   ];
   const taken = new Set(ours.map((variable) => variable.name));
   const theirs = (overrides?.env ?? [])

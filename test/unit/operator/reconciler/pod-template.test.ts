@@ -61,7 +61,7 @@ describe('the pod template', () => {
     expect(env.some((v) => v.name === 'STREAMKEEPER_ZK_USER')).toBe(false);
   });
 
-  it('passes Kafka credentials and CA bundles as Secret references, the sink inheriting the source\'s', () => {
+  it('passes Kafka credentials and CA bundles as Secret references, the sink inheriting the source\'s, with the TLS flag and SASL mechanism as plain values', () => {
     const spec = sampleSpec({
       source: {
         kafka: {
@@ -80,6 +80,10 @@ describe('the pod template', () => {
         { name: 'STREAMKEEPER_KAFKA_SOURCE_TLS_CA', valueFrom: { secretKeyRef: { name: 'kafka-ca', key: 'ca.crt' } } },
         { name: 'STREAMKEEPER_KAFKA_SINK_SASL_USERNAME', valueFrom: { secretKeyRef: { name: 'kafka-user', key: 'u' } } },
         { name: 'STREAMKEEPER_KAFKA_SINK_TLS_CA', valueFrom: { secretKeyRef: { name: 'kafka-ca', key: 'ca.crt' } } },
+        { name: 'STREAMKEEPER_KAFKA_SOURCE_SASL_MECHANISM', value: 'scram-sha-512' },
+        { name: 'STREAMKEEPER_KAFKA_SOURCE_TLS', value: 'true' },
+        { name: 'STREAMKEEPER_KAFKA_SINK_SASL_MECHANISM', value: 'scram-sha-512' },
+        { name: 'STREAMKEEPER_KAFKA_SINK_TLS', value: 'true' },
       ]),
     );
     expect(env.some((v) => v.value !== undefined && /password/i.test(v.value))).toBe(false);
