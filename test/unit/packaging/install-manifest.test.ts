@@ -104,7 +104,10 @@ describe('manifests/install.yaml', () => {
       expect(operator.env?.map((e) => [e.name, e.valueFrom])).toEqual([
         ['POD_NAME', { fieldRef: { fieldPath: 'metadata.name' } }],
         ['POD_NAMESPACE', { fieldRef: { fieldPath: 'metadata.namespace' } }],
+        ['NODE_OPTIONS', undefined],
       ]);
+      // Heap limits that keep the operator under ~150 MiB at 1,000 jobs (bench/operator-scale.ts).
+      expect(operator.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-semi-space-size=2 --max-old-space-size=96');
     });
 
     it('connects to every server of the bundled ZooKeeper ensemble', () => {
