@@ -5,7 +5,6 @@
  * There is no kubelet and no scheduler: the node agent (node-agent.ts) plays both.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -16,6 +15,7 @@ import { KubeRest, type ManifestObject } from './kube-rest.js';
 import { writeOperatorKubeconfig } from './operator-access.js';
 import { base64File, createControlPlanePki, writeKubeconfig, type ControlPlanePki } from './pki.js';
 import { SupervisedProcess, logTail } from './supervised-process.js';
+import { httpOk, httpsOk } from './http-probe.js';
 
 /** The controllers the local cluster needs (docs/control-plane.md says why each, and why not others). */
 export const defaultControllers: readonly string[] = [
@@ -65,30 +65,6 @@ export interface ComponentInfo {
 
 const startAttempts = 3;
 
-/** GET over TLS verified against our CA: true on 200. */
-function httpsOk(url: string, ca: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(url, { ca, timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => {
-      resolve(false);
-    });
-    req.end();
-  });
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 /** The objects in a (possibly multi-document) YAML file. */
 export function readManifestFile(file: string): ManifestObject[] {

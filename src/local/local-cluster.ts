@@ -5,7 +5,6 @@
  * `status` checks each recorded process and endpoint; `logs` prints a pod's container log.
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StreamkeeperError } from '../errors/index.js';
@@ -20,6 +19,7 @@ import { containerLogName } from './node-agent.js';
 import { SupervisedProcess, isAlive, logTail } from './supervised-process.js';
 import { runDir } from './paths.js';
 import { fourLetterWord } from './zookeeper-server.js';
+import { httpOk, httpsOk } from './http-probe.js';
 
 export interface Output {
   (line: string): void;
@@ -256,29 +256,6 @@ export async function localDown(paths: LocalPaths, out: Output): Promise<number>
   return 0;
 }
 
-function httpsOk(url: string, ca: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = httpsRequest(url, { ca, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => {
-      resolve(false);
-    });
-    req.end();
-  });
-}
-
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
 
 function portOf(hostPort: string | undefined): number {
   return Number(hostPort?.split(',')[0]?.split(':')[1] ?? 0);
