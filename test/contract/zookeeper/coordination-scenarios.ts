@@ -381,6 +381,26 @@ export function describeCoordinationScenarios(name: string, target: () => Coordi
         subscription.close();
       });
 
+      it('removes a terminated pod\'s registration at once, so no new batch goes to it and its replacement registers without waiting out the session', async () => {
+        const w = await jobWithExecutors(world, operator, ['executor-1', 'victim']);
+        await w.plan(0, 4, ['victim', 'executor-1']);
+        const rescheduler = new Rescheduler(operator, world.layout);
+        const deadSession = w.executors.get('victim')?.sessionId;
+        // A SIGKILLed process: its pod has terminated but its session lives until it times out.
+        const gone = await rescheduler.executorGone(w.job, 'victim', 'pod-terminated', { maxTaskAttempts: 3 });
+        expect(gone.report?.moved.map((m) => m.to)).toEqual(['executor-1', 'executor-1']);
+        expect(await w.driver.exists(world.layout.executor(w.job, 'victim'))).toBeNull();
+        expect([...(await new ExecutorMembership(w.driver, world.layout).read(w.job)).keys()]).toEqual(['executor-1']);
+
+        const replacement = await world.open(w.credential);
+        await new ExecutorMembership(replacement, world.layout).register(w.job, 'victim', w.acl);
+        expect((await w.driver.exists(world.layout.executor(w.job, 'victim')))?.ephemeralOwner).toBe(replacement.sessionId);
+        // The second signal (the old session ending) changes nothing, and the replacement stays.
+        await w.executors.get('victim')?.close();
+        expect(await rescheduler.executorGone(w.job, 'victim', 'znode-gone', { maxTaskAttempts: 3 }, deadSession)).toEqual({ firstSignal: false, report: undefined });
+        expect((await w.driver.exists(world.layout.executor(w.job, 'victim')))?.ephemeralOwner).toBe(replacement.sessionId);
+      });
+
       it('never assigns a task twice when two reschedulers race', async () => {
         const w = await jobWithExecutors(world, operator, ['executor-1', 'executor-2', 'victim']);
         await w.plan(0, 200, ['victim']);

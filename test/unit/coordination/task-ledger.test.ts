@@ -79,8 +79,8 @@ describe('failure detection', () => {
     const first = await rescheduler.executorGone(job, 'executor-0', 'pod-terminated', { maxTaskAttempts: 3 });
     expect(first.firstSignal).toBe(true);
     expect(first.report?.moved.map((m) => m.to)).toEqual(['executor-1', 'executor-1', 'executor-1']);
-    // The dead pod's session has not timed out yet: its node is still there, but it gets nothing.
-    expect(await operator.exists(w.layout.executor(job, 'executor-0'))).not.toBeNull();
+    // The dead pod's session has not timed out yet, but its registration is removed at once.
+    expect(await operator.exists(w.layout.executor(job, 'executor-0'))).toBeNull();
     expect((await rescheduler.reconcile(job, { maxTaskAttempts: 3 })).moved).toEqual([]);
     // Whatever it still tries to complete is refused.
     await expect(new TaskLedger(zombie, w.layout).complete(job, taskId(batch.record.id, 0), { owner: 'executor-0', attempt: 1 }, { outcome: 'succeeded' })).rejects.toMatchObject({ code: 'SK_TASK_STALE' });
