@@ -18,7 +18,7 @@ import { Controller, type ReconcileResult } from '../operator/machinery/controll
 import { Informer, listerWatcher } from '../operator/machinery/informer.js';
 import { packageRoot, streamkeeperVersion } from '../package-info.js';
 import { containerArguments, containerEnvironment, envSources, imagePullMessage, isRunnableImage, unsupportedFeatures, type Container } from './pod-launch.js';
-import { podStatus, restartBackoffMs, restartPolicyOf, shouldRestart, statusChanged, terminatedReason, type ContainerRecord, type ContainerState, type Terminated } from './pod-status.js';
+import { containerIdOf, podStatus, restartBackoffMs, restartPolicyOf, shouldRestart, statusChanged, terminatedReason, type ContainerRecord, type ContainerState, type Terminated } from './pod-status.js';
 import { ReadinessProbe } from './readiness-probe.js';
 import { SupervisedProcess, shellExitCode } from './supervised-process.js';
 
@@ -375,7 +375,7 @@ export class NodeAgent {
     container.starts++;
     container.process = child;
     container.restartAt = undefined;
-    container.containerID = `streamkeeper-local://${child.pid}`;
+    container.containerID = containerIdOf(child.pid);
     container.state = { kind: 'running', startedAt: rfc3339(now) };
     this.logger.info({ pod: key, container: spec.name, pid: child.pid, args: command.args }, 'started container');
     void child.whenExited().then(() => {

@@ -13,6 +13,20 @@ type ContainerStatus = NonNullable<PodStatus['containerStatuses']>[number];
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed';
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 
+/** A container's ID names its process, so tools (the demo, tests) can find and signal it. */
+const containerIdScheme = 'streamkeeper-local://';
+
+export function containerIdOf(pid: number): string {
+  return `${containerIdScheme}${pid}`;
+}
+
+/** The process behind a container ID the node agent reported; undefined for any other ID. */
+export function processOfContainer(containerID: string | undefined): number | undefined {
+  if (containerID?.startsWith(containerIdScheme) !== true) return undefined;
+  const pid = Number(containerID.slice(containerIdScheme.length));
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
 export interface Terminated {
   readonly exitCode: number;
   /** The signal that ended the process, if one did. */

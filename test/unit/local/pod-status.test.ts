@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Pod } from '../../../src/kube/objects.js';
-import { podPhase, podStatus, restartBackoffMs, shouldRestart, statusChanged, type ContainerRecord, type ContainerState, type RestartPolicy } from '../../../src/local/pod-status.js';
+import { containerIdOf, podPhase, processOfContainer, podStatus, restartBackoffMs, shouldRestart, statusChanged, type ContainerRecord, type ContainerState, type RestartPolicy } from '../../../src/local/pod-status.js';
 
 const t0 = '2026-01-01T00:00:00Z';
 const t1 = '2026-01-01T00:01:00Z';
@@ -87,5 +87,15 @@ describe('pod status', () => {
     const echoed = JSON.parse(JSON.stringify({ qosClass: 'BestEffort', ...next, conditions: next.conditions?.map((c) => ({ lastProbeTime: null, ...c })) })) as Pod['status'];
     expect(statusChanged(echoed, next)).toBe(false);
     expect(statusChanged(echoed, { ...next, phase: 'Succeeded' })).toBe(true);
+  });
+});
+
+describe('container IDs', () => {
+  it('name the container\'s process, and nothing else parses as one', () => {
+    expect(processOfContainer(containerIdOf(4242))).toBe(4242);
+    expect(processOfContainer('containerd://4242')).toBeUndefined();
+    expect(processOfContainer('streamkeeper-local://abc')).toBeUndefined();
+    expect(processOfContainer('streamkeeper-local://0')).toBeUndefined();
+    expect(processOfContainer(undefined)).toBeUndefined();
   });
 });
