@@ -15,7 +15,6 @@ interface CodeEntry {
 /** The catalogue. Codes are part of the public contract (status reasons, Events, exit messages). */
 export const errorCatalogue = {
   SK_USAGE: { kind: 'usage', summary: 'the command line is not valid' },
-  SK_NOT_BUILT: { kind: 'permanent', summary: 'this part of streamkeeper is not available in this build' },
   SK_INVALID_SPEC: { kind: 'invalid-spec', summary: 'the StreamingJob spec is not valid' },
   SK_CONFIG_TOO_LARGE: { kind: 'invalid-spec', summary: 'the job config is larger than a znode may hold' },
   SK_PREREQUISITE_MISSING: { kind: 'permanent', summary: 'a program or server streamkeeper needs is missing' },
