@@ -48,8 +48,11 @@ const namespace = 'default';
 const partitions = 4;
 const executors = 2;
 const batchInterval = '2s';
-/** Lines produced per second: enough that every batch has work for every executor. */
-const linesPerSecond = 3000;
+/**
+ * The text is spread over this long, whatever its size, so batches keep coming while an executor
+ * is killed and replaced (the kill needs a batch in flight).
+ */
+const feedSeconds = 20;
 const chunkLines = 250;
 const progressEveryMs = 2000;
 
@@ -107,7 +110,7 @@ class TextFeed {
   produced = 0;
   readonly done: Promise<void>;
 
-  constructor(kafka: KafkaClient, topic: string, readonly lines: readonly string[], signal: AbortSignal) {
+  constructor(kafka: KafkaClient, topic: string, readonly lines: readonly string[], readonly linesPerSecond: number, signal: AbortSignal) {
     this.done = this.run(kafka, topic, signal);
   }
 
@@ -115,12 +118,14 @@ class TextFeed {
     const producer = await kafka.producer();
     try {
       const started = Date.now();
-      for (let offset = 0, chunk = 0; offset < this.lines.length; offset += chunkLines, chunk++) {
+      // Four sends a second at least, so even a small text arrives as a stream.
+      const size = Math.max(1, Math.min(chunkLines, Math.ceil(this.linesPerSecond / 4)));
+      for (let offset = 0, chunk = 0; offset < this.lines.length; offset += size, chunk++) {
         if (signal.aborted) throw new Interrupted('interrupted');
-        const records = this.lines.slice(offset, offset + chunkLines).map((line) => ({ key: null, value: Buffer.from(line) }));
+        const records = this.lines.slice(offset, offset + size).map((line) => ({ key: null, value: Buffer.from(line) }));
         await producer.send(topic, chunk % partitions, records);
         this.produced += records.length;
-        const due = started + (this.produced / linesPerSecond) * 1000;
+        const due = started + (this.produced / this.linesPerSecond) * 1000;
         if (due > Date.now()) await sleep(due - Date.now());
       }
     } finally {
@@ -248,8 +253,9 @@ export class Demo {
     await this.waitForRunning(world, ref);
 
     const lines = sampleLines(this.options.lines);
-    this.heading(`Producing ${formatCount(lines.length)} lines to ${job.source} at ${formatCount(linesPerSecond)} lines/s while the job runs`);
-    const feed = new TextFeed(world.kafka, job.source, lines, this.options.signal);
+    const rate = Math.ceil(lines.length / feedSeconds);
+    this.heading(`Producing ${formatCount(lines.length)} lines to ${job.source} at ${formatCount(rate)} lines/s while the job runs`);
+    const feed = new TextFeed(world.kafka, job.source, lines, rate, this.options.signal);
     const feedFailed = feed.done.then(
       () => undefined,
       (err: unknown) => err,
@@ -390,6 +396,34 @@ export class Demo {
    * step of the repair, timing each from the kill.
    */
   private async killAndObserve(world: DemoWorld, ref: JobRef): Promise<FailureObservation> {
+    const stopWatching = new AbortController();
+    try {
+      return await this.killAndObserveWith(world, ref, await this.watchTerminations(world, ref, stopWatching.signal));
+    } finally {
+      stopWatching.abort();
+    }
+  }
+
+  /**
+   * When each pod incarnation (by uid) was first seen terminated. A watch, not polling: the
+   * operator deletes a failed pod within milliseconds, faster than a poll would see the status.
+   */
+  private async watchTerminations(world: DemoWorld, ref: JobRef, signal: AbortSignal): Promise<ReadonlyMap<string, number>> {
+    const seen = new Map<string, number>();
+    const selector = `${labelKeys.instance}=${ref.name}`;
+    const { resourceVersion } = await world.kube.list('Pod', { namespace: ref.namespace, labelSelector: selector });
+    const follow = async (): Promise<void> => {
+      for await (const event of world.kube.watch('Pod', { namespace: ref.namespace, labelSelector: selector, resourceVersion, signal })) {
+        if (event.type !== 'BOOKMARK' && podTerminated(event.object) && !seen.has(event.object.metadata.uid)) seen.set(event.object.metadata.uid, Date.now());
+      }
+    };
+    follow().catch((err: unknown) => {
+      this.logger.debug({ err }, 'pod watch ended');
+    });
+    return seen;
+  }
+
+  private async killAndObserveWith(world: DemoWorld, ref: JobRef, terminations: ReadonlyMap<string, number>): Promise<FailureObservation> {
     const { signal } = this.options;
     const victim = await waitFor(
       signal,
@@ -432,11 +466,11 @@ export class Demo {
       `the repair of executor ${victim.pod}`,
       async () => {
         const pod = await ignoreNotFound(world.kube.get('Pod', { namespace: ref.namespace, name: victim.pod }));
-        if (failure.podTerminatedMs === undefined && pod?.metadata.uid === victim.uid && podTerminated(pod)) {
-          const ms = since();
+        const terminatedAt = terminations.get(victim.uid);
+        if (failure.podTerminatedMs === undefined && terminatedAt !== undefined) {
+          const ms = terminatedAt - victim.killedAt;
           failure = { ...failure, podTerminatedMs: ms };
-          const exit = pod.status?.containerStatuses?.[0]?.state?.terminated;
-          observed(ms, `the node reports pod ${victim.pod} terminated${exit === undefined ? '' : ` (${exit.reason ?? 'exit'} ${exit.exitCode})`}`);
+          observed(ms, `the node reports pod ${victim.pod} terminated`);
         }
         if (failure.operatorDetectedMs === undefined && Date.now() - lastEventCheck > 100) {
           lastEventCheck = Date.now();

@@ -14,7 +14,7 @@ import { loadKubeConfig } from '../kube/config.js';
 import { packageRoot } from '../package-info.js';
 import { canConnect } from './free-port.js';
 import { KubeRest } from './kube-rest.js';
-import { readState, type ComponentState, type LocalPaths, type LocalState } from './local-state.js';
+import { defaultLocalDir, readState, type ComponentState, type LocalPaths, type LocalState } from './local-state.js';
 import { containerLogName } from './node-agent.js';
 import { SupervisedProcess, isAlive, logTail } from './supervised-process.js';
 import { runDir } from './paths.js';
@@ -77,6 +77,11 @@ function removeRunFiles(paths: LocalPaths, keepLogs: boolean): void {
   if (!keepLogs) {
     for (const file of [paths.podLogs, paths.supervisorLog, paths.operatorLog]) rmSync(file, { recursive: true, force: true });
   }
+}
+
+/** ` --dir DIR` when the cluster is not in the default directory: hints must name it. */
+function dirFlagFor(paths: LocalPaths): string {
+  return paths.dir.endsWith(defaultLocalDir) ? '' : ` --dir ${paths.dir}`;
 }
 
 function indent(text: string): string {
@@ -179,14 +184,15 @@ async function followStartup(options: UpOptions, supervisor: SupervisedProcess):
   out(`Ready in ${((state?.timings?.total ?? 0) / 1000).toFixed(1)} s. Use it from a shell with:`);
   out(`  . ${paths.env}`);
   out('  "$KUBECTL" get nodes,pods -A');
-  out(`Stop it with \`streamkeeper local down\`. Pod logs: \`streamkeeper local logs POD [-n NAMESPACE]\`.`);
+  const dirFlag = dirFlagFor(paths);
+  out(`Stop it with \`streamkeeper local down${dirFlag}\`. Pod logs: \`streamkeeper local logs POD [-n NAMESPACE]${dirFlag}\`.`);
   if (failed.length > 0) {
     out('');
     for (const component of failed) {
       out(`FAILED: ${component.name}${component.logFile === undefined ? '' : ` (log ${component.logFile})`}:`);
       out(indent(component.message ?? 'see its log'));
     }
-    out('Everything else is running. Stop it with `streamkeeper local down`, or start without the failed part (e.g. `up --no-operator`).');
+    out(`Everything else is running. Stop it with \`streamkeeper local down${dirFlag}\`, or start without the failed part (e.g. \`up --no-operator\`).`);
     return 1;
   }
   return 0;
