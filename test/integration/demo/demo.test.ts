@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,18 @@ describe('streamkeeper demo', () => {
     expect(run.output).toContain('The cluster is still up (--keep)');
 
     expect(streamkeeper(['local', 'status', '--dir', dir]).status).toBe(0);
+    // What the README tells users to run against a job, on the job the demo left.
+    const kubectl = (args: readonly string[]): string => {
+      const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as { kubectl: string };
+      const result = spawnSync(state.kubectl, ['--kubeconfig', join(dir, 'kubeconfig'), ...args], { encoding: 'utf8', timeout: 60_000 });
+      expect(`${result.stderr}exit ${String(result.status)}`).toBe('exit 0');
+      return result.stdout;
+    };
+    expect(kubectl(['get', 'sj'])).toMatch(/^NAME +PHASE +READY +LAG +LAST BATCH +AGE\nwordcount +Running +2\/2 /);
+    kubectl(['wait', 'sj/wordcount', '--for=condition=Ready', '--timeout=60s']);
+    expect(kubectl(['events', '--for', 'streamingjob/wordcount'])).toContain('ExecutorFailed');
+    expect(kubectl(['describe', 'sj', 'wordcount'])).toMatch(/Type: +ExecutorsAvailable/);
+
     const down = streamkeeper(['local', 'down', '--dir', dir], 180_000);
     expect(down.status).toBe(0);
     expect(streamkeeper(['local', 'status', '--dir', dir]).status).toBe(1);

@@ -48,3 +48,18 @@ describe('the sample StreamingJobs', () => {
     expect(spec.failurePolicy).toMatchObject({ poisonRecords: 'deadLetter', deadLetterTopic: expect.any(String) });
   });
 });
+
+describe('the minimal StreamingJob in the README', () => {
+  it('is valid as written and matches the schema once defaulted', () => {
+    const readme = readFileSync(join(samplesDir, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## A minimal StreamingJob'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(block).toBeDefined();
+    const job = parse(block ?? '') as StreamingJob;
+    expect(validateStreamingJob(job)).toEqual([]);
+    const spec = applyDefaults(job.spec);
+    expect(Value.Check(StreamingJobSchema, { ...job, spec })).toBe(true);
+    // What the README says the defaults are.
+    expect(spec).toMatchObject({ batchInterval: '5s', source: { kafka: { startingOffsets: 'latest' } }, sink: { kafka: { delivery: 'exactlyOnce' } } });
+  });
+});
