@@ -3,6 +3,7 @@
  * the same lines and a failed verification can be replayed. Mixed case, punctuation and non-ASCII
  * letters exercise the word rules, not just the plumbing.
  */
+import { seededRandom } from '../coordination/clock.js';
 
 const vocabulary = [
   'the', 'The', 'stream', 'keeper', 'batch', 'Batch', 'executor', 'driver', 'offset', 'kafka',
@@ -13,17 +14,6 @@ const vocabulary = [
 
 const punctuation = ['', '', '', ',', '.', ';', '!', '?', ' —', ':'] as const;
 
-/** mulberry32: small, fast and good enough to vary text; not for anything secret. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)] as T;

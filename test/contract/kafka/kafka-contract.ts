@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { seededRandom } from '../../../src/coordination/clock.js';
 import { classify, type ErrorCode } from '../../../src/errors/index.js';
 import type { ConsumedRecord, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader } from '../../../src/runtime/kafka/kafka-client.js';
 
@@ -30,17 +31,6 @@ async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<v
   await expect(promise).rejects.toMatchObject({ code });
 }
 
-/** A small seeded generator (mulberry32), so a mixed workload is the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Whether a promise has settled yet, without waiting for it. */
 function watch(promise: Promise<unknown>): { settled: boolean } {

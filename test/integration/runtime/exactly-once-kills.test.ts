@@ -6,19 +6,9 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { seededRandom } from '../../../src/coordination/clock.js';
 import { RuntimeWorld, eventually, type PodProcess } from './support/runtime-world.js';
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed from its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function values(partition: number, from: number, count: number): string[] {
   return Array.from({ length: count }, (_v, i) => `p${partition}-${from + i}`);
@@ -33,7 +23,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
 
   it('delivers 100,000 records exactly once while executors are SIGKILLed at random moments', async () => {
     const seed = Number(process.env.SK_KILL_SEED ?? Date.now() % 1_000_000);
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     world = new RuntimeWorld();
     try {
       const partitions = 4;
