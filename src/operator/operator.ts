@@ -37,10 +37,6 @@ export interface OperatorRuntime {
   openCoordination(): Promise<CoordinationHandle>;
   readonly clock?: Clock;
   readonly logger?: Logger;
-  /** Leader election timings; defaults are client-go's (15 s / 10 s / 2 s). */
-  readonly leaseDurationMs?: number;
-  readonly renewDeadlineMs?: number;
-  readonly retryPeriodMs?: number;
   /** How long a stopping leader waits for passes in flight. Default 20 s. */
   readonly drainTimeoutMs?: number;
 }
@@ -123,9 +119,9 @@ export class Operator {
           client: this.kube,
           lease: { namespace: this.options.leaderElectionNamespace, name: this.options.leaderElectionId },
           identity: this.options.identity,
-          ...(this.runtime.leaseDurationMs === undefined ? {} : { leaseDurationMs: this.runtime.leaseDurationMs }),
-          ...(this.runtime.renewDeadlineMs === undefined ? {} : { renewDeadlineMs: this.runtime.renewDeadlineMs }),
-          ...(this.runtime.retryPeriodMs === undefined ? {} : { retryPeriodMs: this.runtime.retryPeriodMs }),
+          leaseDurationMs: this.options.leaseDurationMs,
+          renewDeadlineMs: this.options.renewDeadlineMs,
+          retryPeriodMs: this.options.retryPeriodMs,
           onStartedLeading: (leadership) => {
             this.leading = this.lead(leadership);
           },

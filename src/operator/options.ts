@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { usageError } from '../errors/index.js';
+import { jitterFactor } from './machinery/leader-elector.js';
 
 export interface OperatorOptions {
   /** Namespaces to watch; empty means all namespaces (cluster-wide mode). */
@@ -20,6 +21,12 @@ export interface OperatorOptions {
   readonly leaderElect: boolean;
   readonly leaderElectionNamespace: string;
   readonly leaderElectionId: string;
+  /** How long a standby waits on a Lease that is not renewed before it takes it over. */
+  readonly leaseDurationMs: number;
+  /** How long the leader keeps acting without a successful renewal; < leaseDurationMs. */
+  readonly renewDeadlineMs: number;
+  /** Time between the leader's renewals and the standbys' looks at the Lease. */
+  readonly retryPeriodMs: number;
   readonly identity: string;
   readonly workers: number;
   readonly resyncPeriodMs: number;
@@ -36,6 +43,9 @@ export const operatorOptionSpec = {
   'leader-elect': { type: 'string' },
   'leader-election-namespace': { type: 'string' },
   'leader-election-id': { type: 'string' },
+  'leader-election-lease-duration': { type: 'string' },
+  'leader-election-renew-deadline': { type: 'string' },
+  'leader-election-retry-period': { type: 'string' },
   identity: { type: 'string' },
   workers: { type: 'string' },
   'resync-period': { type: 'string' },
@@ -52,6 +62,9 @@ export const operatorFlagHelp: readonly (readonly [string, string])[] = [
   ['--leader-elect true|false', 'elect one active replica through a Lease (default true)'],
   ['--leader-election-namespace NS', 'namespace of the Lease (default $POD_NAMESPACE, else streamkeeper-system)'],
   ['--leader-election-id NAME', 'name of the Lease (default streamkeeper-operator)'],
+  ['--leader-election-lease-duration DURATION', 'a standby takes over a Lease not renewed for this long (default 15s)'],
+  ['--leader-election-renew-deadline DURATION', 'the leader stops acting when it could not renew for this long (default 10s; shorter than the lease duration)'],
+  ['--leader-election-retry-period DURATION', 'time between renewals and between looks at the Lease (default 2s; renew deadline > 1.2 × this)'],
   ['--identity NAME', 'this replica in the Lease (default $POD_NAME, else hostname-pid)'],
   ['--workers N', 'jobs reconciled in parallel (default 4)'],
   ['--resync-period DURATION', 'every job is reconciled at least this often (default 5m)'],
@@ -77,6 +90,28 @@ export function parseListenAddress(value: string, flag: string): { host: string;
   const port = Number(match?.[2]);
   if (match === null || !Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`${flag} must be [HOST]:PORT (got "${value}")`);
   return { host: match[1] === '' || match[1] === undefined ? '0.0.0.0' : match[1], port };
+}
+
+/**
+ * The Lease timings, checked together: the leader must give up (renew deadline) before a standby
+ * may take over (lease duration), and must get a few renewal attempts into its renew deadline.
+ */
+function leaderElectionTimings(values: Values): Pick<OperatorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'> {
+  const duration = (flag: string, fallback: string): number => {
+    const ms = parseDuration(text(values, flag) ?? fallback, `--${flag}`);
+    if (ms <= 0) throw usageError(`--${flag} must be longer than 0`);
+    return ms;
+  };
+  const leaseDurationMs = duration('leader-election-lease-duration', '15s');
+  const renewDeadlineMs = duration('leader-election-renew-deadline', '10s');
+  const retryPeriodMs = duration('leader-election-retry-period', '2s');
+  if (renewDeadlineMs >= leaseDurationMs) {
+    throw usageError(`--leader-election-renew-deadline (${renewDeadlineMs} ms) must be shorter than --leader-election-lease-duration (${leaseDurationMs} ms): the leader must stop acting before a standby may take over`);
+  }
+  if (retryPeriodMs * jitterFactor >= renewDeadlineMs) {
+    throw usageError(`--leader-election-retry-period (${retryPeriodMs} ms) must be shorter than --leader-election-renew-deadline (${renewDeadlineMs} ms) / ${jitterFactor}, so the leader gets to retry a failed renewal`);
+  }
+  return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
 function positiveInt(value: string, flag: string): number {
@@ -116,6 +151,7 @@ export function parseOperatorOptions(values: Values, env: NodeJS.ProcessEnv): Op
     leaderElect: bool(text(values, 'leader-elect') ?? 'true', '--leader-elect'),
     leaderElectionNamespace: text(values, 'leader-election-namespace') ?? env.POD_NAMESPACE ?? 'streamkeeper-system',
     leaderElectionId: text(values, 'leader-election-id') ?? 'streamkeeper-operator',
+    ...leaderElectionTimings(values),
     identity: text(values, 'identity') ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
     workers: positiveInt(text(values, 'workers') ?? '4', '--workers'),
     resyncPeriodMs: parseDuration(text(values, 'resync-period') ?? '5m', '--resync-period'),

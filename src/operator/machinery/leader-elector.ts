@@ -3,7 +3,10 @@
  * conditional on the resourceVersion read; another holder's lease counts as expired only when
  * its record has not changed for leaseDuration as measured on OUR clock (no trust in clock
  * agreement between replicas); a leader that cannot renew within renewDeadline stops acting —
- * before anyone else can take over, because renewDeadline < leaseDuration.
+ * before anyone else can take over, because renewDeadline < leaseDuration. One departure: a
+ * standby watching a held Lease looks every retryPeriod without jitter and wakes exactly at its
+ * expiry, so a crashed leader is replaced within leaseDuration + retryPeriod (client-go's jittered
+ * waits allow up to leaseDuration + 4.4 × retryPeriod).
  *
  * Use: `const elector = new LeaderElector({ ..., onStartedLeading, onStoppedLeading });
  * void elector.run();` and on shutdown `await elector.stop()`, which first stops the leader's
@@ -19,7 +22,7 @@ import { leader as leaderGauge } from '../../metrics/index.js';
 import { isAborted, sleep, systemClock, type Clock, type Timer } from './clock.js';
 
 /** client-go's jitter for acquire retries: wait between retryPeriod and 2.2 × retryPeriod. */
-const jitterFactor = 1.2;
+export const jitterFactor = 1.2;
 
 export interface LeaderElectorOptions {
   readonly client: Pick<KubeClient, 'get' | 'create' | 'update'>;
@@ -95,6 +98,8 @@ export class LeaderElector {
   private observedAt = 0;
   private observedLease: Stored<Lease> | undefined;
   private reportedLeader: string | undefined;
+  /** When the other holder's lease expires (our clock), as of the last failed attempt. */
+  private heldByOtherUntil: number | undefined;
   private stoppedLeading: Promise<void> | undefined;
 
   constructor(options: LeaderElectorOptions) {
@@ -144,11 +149,24 @@ export class LeaderElector {
       const acquired = await unlessAborted(this.tryAcquireOrRenew(), stop);
       if (acquired === true) break;
       if (isAborted(stop)) return;
-      await sleep(this.clock, this.retryPeriodMs * (1 + jitterFactor * this.random()), stop);
+      await sleep(this.clock, this.nextAttemptInMs(), stop);
     }
     if (isAborted(stop)) return;
     this.becomeLeader();
     await this.renewUntilLost();
+  }
+
+  /**
+   * When a standby looks again. While another replica holds the Lease: every retry period, so its
+   * last renewal is seen at most one retry period late, and exactly when that renewal expires — a
+   * crashed leader is replaced within leaseDuration + retryPeriod of its last renewal. Otherwise
+   * (the Lease was free or expired but the attempt failed: another candidate won, or the API
+   * server failed) client-go's jittered wait, so that candidates do not retry in lockstep.
+   */
+  private nextAttemptInMs(): number {
+    const remaining = this.heldByOtherUntil === undefined ? 0 : this.heldByOtherUntil - this.clock.now();
+    if (remaining > 0) return Math.min(this.retryPeriodMs, remaining);
+    return this.retryPeriodMs * (1 + jitterFactor * this.random());
   }
 
   private becomeLeader(): void {
@@ -214,6 +232,7 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = this.clock.now();
     const identity = this.options.identity;
+    this.heldByOtherUntil = undefined;
     const leaseDurationSeconds = Math.ceil(this.leaseDurationMs / 1000);
     let current: Stored<Lease>;
     try {
@@ -245,7 +264,10 @@ export class LeaderElector {
     }
     const holder = record.holderIdentity ?? '';
     const heldMs = (record.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
-    if (holder !== '' && holder !== identity && this.observedAt + heldMs > now) return false;
+    if (holder !== '' && holder !== identity && this.observedAt + heldMs > now) {
+      this.heldByOtherUntil = this.observedAt + heldMs;
+      return false;
+    }
     const ours = holder === identity;
     const next: Lease = {
       ...current,

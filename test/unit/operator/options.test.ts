@@ -19,7 +19,15 @@ describe('operator options', () => {
       identity: 'op-0',
       workers: 4,
       resyncPeriodMs: 300_000,
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      retryPeriodMs: 2_000,
     });
+  });
+
+  it('takes the Lease timings from flags', () => {
+    const options = parseOperatorOptions({ 'leader-election-lease-duration': '4s', 'leader-election-renew-deadline': '3s', 'leader-election-retry-period': '1s' }, env);
+    expect(options).toMatchObject({ leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 1_000 });
   });
 
   it('takes flags over the environment', () => {
@@ -37,6 +45,12 @@ describe('operator options', () => {
     [{ workers: '0' }, env, /positive integer/],
     [{ 'resync-period': '5 minutes' }, env, /duration/],
     [{ 'leader-elect': 'yes' }, env, /true or false/],
+    [{ 'leader-election-lease-duration': '15' }, env, /--leader-election-lease-duration must be a duration/],
+    [{ 'leader-election-retry-period': '0s' }, env, /--leader-election-retry-period must be longer than 0/],
+    [{ 'leader-election-lease-duration': '10s' }, env, /--leader-election-renew-deadline \(10000 ms\) must be shorter than --leader-election-lease-duration/],
+    [{ 'leader-election-renew-deadline': '20s' }, env, /--leader-election-renew-deadline \(20000 ms\) must be shorter than --leader-election-lease-duration/],
+    [{ 'leader-election-retry-period': '9s' }, env, /--leader-election-retry-period \(9000 ms\) must be shorter than --leader-election-renew-deadline/],
+    [{ 'leader-election-lease-duration': '4s', 'leader-election-renew-deadline': '3s', 'leader-election-retry-period': '2500ms' }, env, /--leader-election-retry-period/],
   ])('rejects %j with a usage error naming the flag', (values, environment, message) => {
     expect(() => parseOperatorOptions(values, environment)).toThrow(message);
     try {
