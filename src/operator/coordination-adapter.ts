@@ -4,29 +4,30 @@
  * turns membership and driver watches into "look at this job" notifications; a watch callback
  * only records what it saw and notifies — the work happens in the next reconcile pass.
  */
-import { decodeJobNode, newJobCredential, type AclScheme } from '../coordination/acl.js';
+import { decodeJobNode, encodeJobNode, jobUser, newJobCredential, type AclScheme } from '../coordination/acl.js';
 import { ConfigMirror } from '../coordination/config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, type ExecutorSet } from '../coordination/membership.js';
 import type { CoordinationObserver } from '../coordination/observer.js';
 import { Rescheduler } from '../coordination/rescheduler.js';
 import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
-import { deleteJobSubtree, ensureJobSubtree } from '../coordination/subtree.js';
+import { deleteJobSubtree, ensureJobSubtree, relockJobSubtree } from '../coordination/subtree.js';
 import { TaskLedger } from '../coordination/task-ledger.js';
 import type { Acl } from '../coordination/zookeeper/client.js';
 import { isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import type {
-  CoordinatedJob,
-  CredentialIssuer,
-  DesiredJobConfig,
-  DrainResult,
-  EnsureJobResult,
-  ExecutorRegistration,
-  JobCoordination,
-  JobProgress,
-  RescheduleSummary,
-  TaskPolicy,
+import {
+  credentialFingerprint,
+  type CoordinatedJob,
+  type CredentialIssuer,
+  type DesiredJobConfig,
+  type DrainResult,
+  type EnsureJobResult,
+  type ExecutorRegistration,
+  type JobCoordination,
+  type JobProgress,
+  type RescheduleSummary,
+  type TaskPolicy,
 } from './job-coordination.js';
 import type { Clock } from '../coordination/clock.js';
 
@@ -60,8 +61,8 @@ export class ZooKeeperJobCoordination implements JobCoordination {
   private readonly ledger: TaskLedger;
   private readonly rescheduler: Rescheduler;
   private readonly logger: Logger;
-  /** Jobs whose subtree this replica has set up, by key: the uid of the incarnation. */
-  private readonly ensured = new Map<string, string>();
+  /** Jobs whose subtree this replica has set up, by key: the incarnation and its credential. */
+  private readonly ensured = new Map<string, { readonly uid: string; readonly credential: string | undefined }>();
   private readonly watches = new Map<string, JobWatch>();
   /** Executor sessions this replica declared dead (their pod terminated), by job. */
   private readonly deadSessions = new Map<string, Set<string>>();
@@ -86,14 +87,17 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     const key = jobKey(ref);
     let credentialIssued = false;
     for (let attempt = 0; ; attempt += 1) {
-      if (this.ensured.get(key) !== job.uid) {
-        credentialIssued = (await this.ensureSubtree(ref, issue)) || credentialIssued;
-        this.ensured.set(key, job.uid);
+      let ensured = this.ensured.get(key);
+      if (ensured?.uid !== job.uid) {
+        const subtree = await this.ensureSubtree(ref, issue);
+        credentialIssued = subtree.issued || credentialIssued;
+        ensured = { uid: job.uid, credential: subtree.credential };
+        this.ensured.set(key, ensured);
         this.watch(ref);
       }
       try {
         const published = await this.mirror.publish(ref, config.generation, config.content);
-        return { configHash: published.hash, configWritten: published.outcome === 'written', credentialIssued };
+        return { configHash: published.hash, configWritten: published.outcome === 'written', credentialIssued, credential: ensured.credential };
       } catch (err) {
         // The subtree went away behind our back (a wiped ZooKeeper): set it up again, once.
         if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE') || attempt > 0) throw err;
@@ -102,8 +106,11 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     }
   }
 
-  /** Creates the subtree; issues a credential first when the job node records no ACL yet. */
-  private async ensureSubtree(ref: JobRef, issue: CredentialIssuer): Promise<boolean> {
+  /**
+   * Creates the subtree; issues a credential first when the job node records no ACL yet (a new
+   * job, or one whose credential was revoked).
+   */
+  private async ensureSubtree(ref: JobRef, issue: CredentialIssuer): Promise<{ issued: boolean; credential: string | undefined }> {
     let acl: Acl[];
     let issued = false;
     if (this.acls.open) {
@@ -121,7 +128,23 @@ export class ZooKeeperJobCoordination implements JobCoordination {
       }
     }
     await ensureJobSubtree(this.session, this.layout, ref, { ancestors: this.acls.ancestors(), job: acl });
-    return issued;
+    return { issued, credential: this.acls.open ? undefined : jobCredentialOf(acl, ref) };
+  }
+
+  async revokeCredential(job: CoordinatedJob): Promise<boolean> {
+    if (this.acls.open) return false;
+    const ref = toRef(job);
+    const path = this.layout.job(ref);
+    this.ensured.delete(jobKey(ref));
+    const node = await this.session.getIfExists(path);
+    const recorded = node === null ? undefined : decodeJobNode(node.data);
+    if (node === null || recorded === undefined || recorded.length === 0) return false;
+    // Every node first, the record last: a record saying "no credential" means none is admitted.
+    // The operator-only ACL is the one that fences a subtree being deleted.
+    const nodes = await relockJobSubtree(this.session, this.layout, ref, this.acls.fence());
+    await this.session.set(path, encodeJobNode([]), node.stat.version);
+    this.logger.warn({ job: jobKey(ref), nodes }, 'revoked the job\'s ZooKeeper credential: its subtree admits only the operator until a new one is issued');
+    return true;
   }
 
   async jobProgress(job: CoordinatedJob): Promise<JobProgress> {
@@ -261,6 +284,12 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     }
     return sessions;
   }
+}
+
+/** The fingerprint of the job's own entry in its subtree's ACL (the other is the operator's). */
+function jobCredentialOf(acl: readonly Acl[], ref: JobRef): string | undefined {
+  const entry = acl.find((e) => e.scheme === 'digest' && e.id.startsWith(`${jobUser(ref)}:`));
+  return entry === undefined ? undefined : credentialFingerprint(entry.id);
 }
 
 /**

@@ -6,20 +6,22 @@
  */
 import { randomBytes } from 'node:crypto';
 import { configHash } from '../coordination/config-mirror.js';
-import type {
-  CoordinatedJob,
-  CredentialIssuer,
-  DesiredJobConfig,
-  DrainResult,
-  EnsureJobResult,
-  ExecutorRegistrationState,
-  JobCoordination,
-  JobProgress,
-  RescheduleSummary,
-  TaskPolicy,
+import { digestId, type DigestCredential } from '../coordination/zookeeper/digest.js';
+import {
+  credentialFingerprint,
+  type CoordinatedJob,
+  type CredentialIssuer,
+  type DesiredJobConfig,
+  type DrainResult,
+  type EnsureJobResult,
+  type ExecutorRegistrationState,
+  type JobCoordination,
+  type JobProgress,
+  type RescheduleSummary,
+  type TaskPolicy,
 } from './job-coordination.js';
 
-export type CoordinationMethod = 'ensureJob' | 'jobProgress' | 'executorGone' | 'drain' | 'rescheduleTasks' | 'deleteJob';
+export type CoordinationMethod = 'ensureJob' | 'revokeCredential' | 'jobProgress' | 'executorGone' | 'drain' | 'rescheduleTasks' | 'deleteJob';
 
 export interface CoordinationCall {
   readonly method: CoordinationMethod;
@@ -38,7 +40,8 @@ interface JobEntry {
   uid: string;
   generation: number;
   hash: string;
-  credentialUser: string | undefined;
+  /** Fingerprint of the credential the subtree admits; undefined with open ACLs or once revoked. */
+  credential: string | undefined;
   readonly executors: Map<string, ExecutorEntry>;
   /** Tasks whose owner died with no live executor to take them. */
   waiting: number;
@@ -80,6 +83,19 @@ export class InMemoryJobCoordination implements JobCoordination {
   mirroredConfig(job: JobName): { hash: string; generation: number } | undefined {
     const entry = this.jobs.get(keyOf(job));
     return entry === undefined ? undefined : { hash: entry.hash, generation: entry.generation };
+  }
+
+  /** Fingerprint of the credential the job's subtree admits now (undefined: none). */
+  credentialOf(job: JobName): string | undefined {
+    return this.jobs.get(keyOf(job))?.credential;
+  }
+
+  /** Whether the job's subtree admits a session authenticated with `credential`. */
+  admits(job: JobName, credential: DigestCredential | undefined): boolean {
+    const entry = this.jobs.get(keyOf(job));
+    if (entry === undefined) return false;
+    if (this.credentials === 'open') return true;
+    return credential !== undefined && entry.credential === credentialFingerprint(digestId(credential));
   }
 
   /** An executor pod started and registered. */
@@ -139,37 +155,45 @@ export class InMemoryJobCoordination implements JobCoordination {
 
   async ensureJob(job: CoordinatedJob, config: DesiredJobConfig, issue: CredentialIssuer): Promise<EnsureJobResult> {
     await this.enter('ensureJob', job);
-    let entry = this.jobs.get(keyOf(job));
+    const existing = this.jobs.get(keyOf(job));
     let credentialIssued = false;
-    if (entry === undefined) {
-      let credentialUser: string | undefined;
-      if (this.credentials === 'per-job') {
-        const credential = { user: `job.${job.namespace}.${job.name}`, password: randomBytes(18).toString('base64url') };
-        await issue(credential);
-        credentialUser = credential.user;
-        credentialIssued = true;
-      }
-      entry = {
-        uid: job.uid,
-        generation: config.generation,
-        hash: '',
-        credentialUser,
-        executors: new Map(),
-        waiting: 0,
-        driverRegistered: false,
-        lastCommittedBatch: undefined,
-        failedBatches: [],
-        totalLag: undefined,
-      };
-      this.jobs.set(keyOf(job), entry);
+    let credential = existing?.credential;
+    // A new job, or one whose credential was revoked: the Secret first, then the subtree.
+    if (this.credentials === 'per-job' && credential === undefined) {
+      const issued = { user: `job.${job.namespace}.${job.name}`, password: randomBytes(18).toString('base64url') };
+      await issue(issued);
+      credential = credentialFingerprint(digestId(issued));
+      credentialIssued = true;
     }
+    const entry: JobEntry = existing ?? {
+      uid: job.uid,
+      generation: config.generation,
+      hash: '',
+      credential,
+      executors: new Map(),
+      waiting: 0,
+      driverRegistered: false,
+      lastCommittedBatch: undefined,
+      failedBatches: [],
+      totalLag: undefined,
+    };
+    entry.credential = credential;
+    this.jobs.set(keyOf(job), entry);
     const hash = configHash(config.content);
     const configWritten = entry.hash !== hash;
     if (configWritten) {
       entry.hash = hash;
       entry.generation = config.generation;
     }
-    return { configHash: hash, configWritten, credentialIssued };
+    return { configHash: hash, configWritten, credentialIssued, credential };
+  }
+
+  async revokeCredential(job: CoordinatedJob): Promise<boolean> {
+    await this.enter('revokeCredential', job);
+    const entry = this.jobs.get(keyOf(job));
+    if (entry?.credential === undefined) return false;
+    entry.credential = undefined;
+    return true;
   }
 
   async jobProgress(job: CoordinatedJob): Promise<JobProgress> {

@@ -5,6 +5,7 @@
  * to src/coordination; `InMemoryJobCoordination` backs the reconciler's unit tests, and one
  * contract suite holds both to the same behaviour.
  */
+import { createHash } from 'node:crypto';
 import type { JobConfigContent } from '../coordination/config-mirror.js';
 import type { DigestCredential } from '../coordination/zookeeper/digest.js';
 
@@ -33,6 +34,15 @@ export interface DesiredJobConfig {
  */
 export type CredentialIssuer = (credential: DigestCredential) => Promise<void>;
 
+/**
+ * A short name for a job credential that reveals nothing: a hash of its ZooKeeper digest id
+ * (`user:base64(sha1(user:password))`, what the subtree's ACL holds anyway). Pods carry it, so the
+ * operator can tell which credential a pod holds without ever reading the Secret.
+ */
+export function credentialFingerprint(digestId: string): string {
+  return createHash('sha256').update(digestId).digest('hex').slice(0, 16);
+}
+
 export interface EnsureJobResult {
   /** Hash of the configuration ZooKeeper now holds (`sha256:…`). */
   readonly configHash: string;
@@ -40,6 +50,11 @@ export interface EnsureJobResult {
   readonly configWritten: boolean;
   /** This call issued a new credential through the CredentialIssuer. */
   readonly credentialIssued: boolean;
+  /**
+   * `credentialFingerprint` of the credential the subtree admits now, which pods created from now
+   * on get from the Secret; undefined with open ACLs.
+   */
+  readonly credential: string | undefined;
 }
 
 export type ExecutorRegistrationState = 'active' | 'draining';
@@ -98,6 +113,14 @@ export interface JobCoordination {
    * (invalid spec) when the configuration cannot fit in a znode.
    */
   ensureJob(job: CoordinatedJob, config: DesiredJobConfig, issue: CredentialIssuer): Promise<EnsureJobResult>;
+  /**
+   * The job's credential is lost (its Secret is gone): the subtree is locked to the operator alone
+   * and recorded as having no credential, so that the next `ensureJob` issues a new one (Secret
+   * first, then the subtree unlocked for it). A crash anywhere in between leaves a state the next
+   * pass finishes from. Resolves true when a credential was revoked, false when the job has none
+   * (new, already revoked, or open ACLs).
+   */
+  revokeCredential(job: CoordinatedJob): Promise<boolean>;
   jobProgress(job: CoordinatedJob): Promise<JobProgress>;
   /** The pod of an executor terminated: its tasks move to live executors (a second signal is a no-op). */
   executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void>;

@@ -8,6 +8,7 @@ import { classify } from '../errors/index.js';
 import type { CustomObject, Stored } from '../kube/objects.js';
 import type { EventRegarding } from './event-recorder.js';
 import type { CoordinatedJob } from './job-coordination.js';
+import { driverRestarts, type DriverRestarts } from './reconciler/driver-restarts.js';
 import type { JobPods } from './reconciler/observed-pods.js';
 import type { PodPlan } from './reconciler/pod-plan.js';
 import type { CoordinationView, ErrorView, StatusInput } from './reconciler/status.js';
@@ -28,7 +29,8 @@ export class ReconcilePass {
   pods: JobPods = noPods;
   coordination: CoordinationView = { state: 'skipped' };
   plan: PodPlan | undefined;
-  driverRestarts = 0;
+  /** Fingerprint of the credential the job's subtree admits, once ZooKeeper was synced. */
+  credential: string | undefined;
   /** Executors asked to drain that still hold tasks. */
   draining = 0;
   readonly errors: ErrorView[] = [];
@@ -36,6 +38,11 @@ export class ReconcilePass {
   readonly actionEvents: JobEvent[] = [];
   /** The first failure worth retrying with backoff; thrown once the status is written. */
   retryable: Error | undefined;
+  /**
+   * Actions that must wait until the status is written, because the status records why they
+   * happen (a failed driver is deleted only once `status.restarts` counts it).
+   */
+  readonly afterStatus: { readonly doing: string; readonly run: () => Promise<void> }[] = [];
 
   constructor(
     public job: Stored<CustomObject>,
@@ -68,6 +75,12 @@ export class ReconcilePass {
     if (view.kind === 'transient' && this.retryable === undefined) this.retryable = err instanceof Error ? err : new Error(String(err));
   }
 
+  /** The driver restart count after this pass, and whether a failed driver may go before the status is written. */
+  driverRestarts(): DriverRestarts {
+    const failed = this.plan?.actions.some((action) => action.kind === 'retire' && action.component === 'driver' && action.reason === 'terminated') ?? false;
+    return driverRestarts({ recorded: this.previousStatus?.restarts ?? 0, driver: this.pods.driver, failed });
+  }
+
   statusInput(): StatusInput {
     return {
       jobName: this.identity.name,
@@ -79,7 +92,7 @@ export class ReconcilePass {
       pods: this.pods,
       plan: this.plan,
       coordination: this.coordination,
-      driverRestarts: this.driverRestarts,
+      restarts: this.driverRestarts().restarts,
       errors: this.errors,
     };
   }

@@ -21,6 +21,7 @@ import type { ReconcileContext, ReconcileResult, Reconciler } from './machinery/
 import { ReconcilePass, errorView } from './reconcile-pass.js';
 import { jobConfigContent } from './reconciler/job-config.js';
 import { credentialSecret, desiredDriverService, serviceChange } from './reconciler/job-objects.js';
+import { someOf } from './reconciler/conditions.js';
 import { credentialSecretName } from './reconciler/naming.js';
 import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods } from './reconciler/observed-pods.js';
 import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
@@ -55,6 +56,13 @@ interface SpecView {
   readonly hashes: Record<'driver' | 'executor', string> | undefined;
 }
 
+/**
+ * How often, at most, a job's credential Secret is checked for having been deleted: every pass
+ * would add an API request to each; this bounds it for jobs with many passes (rollouts, busy
+ * pods), while a Running job's 30 s requeue still looks about twice a minute.
+ */
+export const credentialCheckIntervalMs = 10_000;
+
 /** Rollout reasons with changes in flight (as opposed to waiting for pods to start). */
 const activeRollouts = new Set(['CreatingPods', 'ReplacingPods', 'RollingUpdate', 'ScalingDown', 'Suspending', 'WaitingForCoordination']);
 
@@ -68,6 +76,8 @@ export class StreamingJobReconciler implements Reconciler {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly specs = new Map<string, SpecView>();
+  /** When each job's credential Secret was last seen to exist (by this replica), per incarnation. */
+  private readonly secretsSeen = new Map<string, { readonly uid: string; readonly atMs: number }>();
   private readonly expectations: CreateExpectations | undefined;
 
   constructor(options: StreamingJobReconcilerOptions) {
@@ -87,6 +97,7 @@ export class StreamingJobReconciler implements Reconciler {
     if (job === undefined) {
       this.phases.forget(key);
       this.specs.delete(key);
+      this.secretsSeen.delete(key);
       return {};
     }
     if (job.metadata.deletionTimestamp !== undefined) return this.finalize(job, context.logger);
@@ -153,15 +164,56 @@ export class StreamingJobReconciler implements Reconciler {
   }
 
   private async syncCoordination(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
+    const secret = credentialSecretName(pass.identity.name);
+    let secretGone = false;
     try {
+      secretGone = await this.credentialSecretGone(pass);
+    } catch (err) {
+      pass.fail(err, `checking the credential Secret ${secret}`);
+    }
+    try {
+      // A lost credential is revoked before a new one is issued: the record in ZooKeeper that the
+      // job has none is what makes the next steps survive a crash (see revokeCredential).
+      if (secretGone && (await this.coordination.revokeCredential(pass.identity))) {
+        pass.actionEvents.push({
+          type: 'Warning',
+          reason: 'CredentialReissued',
+          action: 'ReissueCredential',
+          note: `the job's ZooKeeper credential Secret ${secret} was deleted: the credential it held no longer has access, a new one is issued in a new Secret, and the job's pods are replaced (they hold the old one)`,
+        });
+      }
       const issue: CredentialIssuer = (credential) => this.issueCredential(pass, credential);
       const synced = await this.coordination.ensureJob(pass.identity, { generation: pass.generation, content: jobConfigContent(spec) }, issue);
+      pass.credential = synced.credential;
+      if (synced.credentialIssued) this.secretsSeen.set(pass.key, { uid: pass.identity.uid, atMs: pass.now });
       const progress = await this.coordination.jobProgress(pass.identity);
       pass.coordination = { state: 'synced', configHash: synced.configHash, progress, reschedule: undefined };
     } catch (err) {
       pass.coordination = { state: 'failed', error: errorView(err) };
       pass.fail(err, 'ZooKeeper');
     }
+  }
+
+  /**
+   * Whether the job's credential Secret has been deleted (by hand: the job owns it). The operator
+   * may create and delete Secrets, never read them, so it asks with a delete that cannot succeed —
+   * preconditioned on the job's uid, which no Secret has: 409 says the Secret exists, 404 that it is
+   * gone. Not asked for a job whose status was never written (its first pass issues a credential
+   * anyway), nor more often than `credentialCheckIntervalMs`.
+   */
+  private async credentialSecretGone(pass: ReconcilePass): Promise<boolean> {
+    if (this.coordination.credentials !== 'per-job' || pass.previousStatus === undefined) return false;
+    const seen = this.secretsSeen.get(pass.key);
+    if (seen?.uid === pass.identity.uid && pass.now - seen.atMs < credentialCheckIntervalMs) return false;
+    try {
+      await this.kube.delete('Secret', { namespace: pass.identity.namespace, name: credentialSecretName(pass.identity.name) }, { uid: pass.identity.uid });
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_KUBE_NOT_FOUND')) return true;
+      if (!isStreamkeeperError(err, 'SK_KUBE_CONFLICT')) throw err;
+      this.secretsSeen.set(pass.key, { uid: pass.identity.uid, atMs: pass.now });
+      return false;
+    }
+    return true; // deleted: only a Secret carrying the job's own uid could be, which none does
   }
 
   /**
@@ -214,6 +266,7 @@ export class StreamingJobReconciler implements Reconciler {
       executorHash: hashes.executor,
       pods: pass.pods,
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
+      credential: pass.credential,
     };
     pass.plan = planPods(planInput);
     const policy: TaskPolicy = { maxTaskAttempts: spec.executors.maxTaskAttempts };
@@ -237,12 +290,22 @@ export class StreamingJobReconciler implements Reconciler {
           if (action.component === 'executor') {
             // The failure detector's pod signal: move its tasks before the name is reused.
             await this.coordination.executorGone(pass.identity, action.name, policy);
-            pass.actionEvents.push({ type: 'Warning', reason: 'ExecutorFailed', action: 'Reschedule', note: `executor pod ${action.name} terminated${exitText(action.exit)}; its tasks move to live executors and the pod is replaced` });
-          } else {
-            pass.driverRestarts += 1;
+            pass.actionEvents.push(
+              action.reason === 'terminated'
+                ? { type: 'Warning', reason: 'ExecutorFailed', action: 'Reschedule', note: `executor pod ${action.name} terminated${exitText(action.exit)}; its tasks move to live executors and the pod is replaced` }
+                : { type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted executor pod ${action.name} (${describeReason(action.reason)}); its tasks move to live executors and the pod is replaced` },
+            );
+          } else if (action.reason === 'terminated') {
             pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; it is replaced and finishes the recorded batch` });
+            // The failed pod is the evidence of the restart: it goes once the stored status counts it.
+            if (!pass.driverRestarts().failureRecorded) {
+              pass.afterStatus.push({ doing: `pod ${action.name}`, run: () => this.deletePod(pass, action.name, action.uid, 'driver', 'terminated') });
+              return;
+            }
+          } else {
+            pass.actionEvents.push({ type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted driver pod ${action.name} (${describeReason(action.reason)}); it is replaced and finishes the recorded batch` });
           }
-          await this.deletePod(pass, action.name, action.uid, action.component, 'terminated');
+          await this.deletePod(pass, action.name, action.uid, action.component, action.reason);
           return;
         case 'delete':
           await this.deletePod(pass, action.name, action.uid, action.component, action.reason);
@@ -283,10 +346,12 @@ export class StreamingJobReconciler implements Reconciler {
   private async createPods(pass: ReconcilePass, spec: DefaultedStreamingJobSpec, creates: readonly Extract<PodAction, { kind: 'create' }>[], hashes: Record<'driver' | 'executor', string>): Promise<Stored<Pod>[]> {
     if (creates.length === 0) return [];
     const templates = { driver: this.template(pass, spec, 'driver'), executor: this.template(pass, spec, 'executor') };
+    const driverRestarts = pass.driverRestarts().restarts;
     const created: Stored<Pod>[] = [];
     await Promise.all(
       creates.map(async (action) => {
-        const pod = podFromTemplate(pass.identity, templates[action.component], hashes[action.component], action.name);
+        const stamps = { credential: pass.credential, ...(action.component === 'driver' ? { driverRestarts } : {}) };
+        const pod = podFromTemplate(pass.identity, templates[action.component], hashes[action.component], action.name, stamps);
         try {
           created.push(await this.createExpected('Pod', pass.identity.namespace, action.name, () => this.kube.create('Pod', pod)));
           podsCreatedTotal.inc({ component: action.component });
@@ -299,7 +364,7 @@ export class StreamingJobReconciler implements Reconciler {
     );
     if (created.length > 0) {
       const names = created.map((pod) => pod.metadata.name).sort();
-      pass.actionEvents.push({ type: 'Normal', reason: 'CreatedPods', action: 'CreatePod', note: `created pod${names.length === 1 ? '' : 's'} ${names.join(', ')}` });
+      pass.actionEvents.push({ type: 'Normal', reason: 'CreatedPods', action: 'CreatePod', note: `created pod${names.length === 1 ? '' : 's'} ${someOf(names, 10)}` });
     }
     return created;
   }
@@ -347,6 +412,15 @@ export class StreamingJobReconciler implements Reconciler {
     } else {
       statusWritesTotal.inc({ result: 'unchanged' });
     }
+    for (const action of pass.afterStatus) {
+      try {
+        await action.run();
+      } catch (err) {
+        // The status already says why; the next pass finds the pod and finishes this.
+        this.logger.warn({ job: pass.key, err: errorView(err).message }, `${action.doing}: deferred action failed`);
+        pass.fail(err, action.doing);
+      }
+    }
     await Promise.all([actionEvents, this.sendEvents(pass, transitionEvents(previous, status))]);
     this.phases.set(pass.key, status.phase ?? 'Pending');
     if (pass.retryable !== undefined) throw pass.retryable;
@@ -381,6 +455,7 @@ export class StreamingJobReconciler implements Reconciler {
     }
     this.phases.forget(key);
     this.specs.delete(key);
+    this.secretsSeen.delete(key);
     return {};
   }
 }
@@ -397,6 +472,8 @@ function describeReason(reason: DeleteReason): string {
   switch (reason) {
     case 'terminated':
       return 'it terminated';
+    case 'revoked-credential':
+      return 'it holds a revoked ZooKeeper credential';
     case 'suspend':
       return 'the job is suspended';
     case 'scale-down':

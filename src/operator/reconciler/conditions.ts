@@ -18,9 +18,22 @@ export interface ConditionDecision {
 /** Condition messages are kept short: status stays small, and `kubectl describe` readable. */
 export const maxConditionMessage = 1024;
 
+/** At most `max` characters (UTF-16 units), ending in `…` when cut; never half a surrogate pair. */
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
-  return `${text.slice(0, max - 1)}…`;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * A list for a message that stays short however long the list: the first `shown` items and how
+ * many more (`4, 9, 12 and 40 more`).
+ */
+export function someOf(items: readonly string[], shown = 3): string {
+  const head = items.slice(0, shown).join(', ');
+  return items.length > shown ? `${head} and ${items.length - shown} more` : head;
 }
 
 function rfc3339(ms: number): string {

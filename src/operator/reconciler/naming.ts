@@ -10,6 +10,19 @@ import { labelKeys, labelValues, jobLabels, type Component } from '../../api/v1a
 /** Label holding the hash of the pod template a pod was created from (see pod-template.ts). */
 export const podTemplateHashLabel = 'streamkeeper.io/pod-template-hash';
 
+/**
+ * Annotation naming the job credential a pod was created to hold (`credentialFingerprint`, a
+ * hash of its digest: never the password). A pod whose fingerprint is no longer the job's holds a
+ * revoked credential and is replaced.
+ */
+export const credentialAnnotation = 'streamkeeper.io/zookeeper-credential';
+
+/**
+ * Annotation on a driver pod: how many times the driver had been recreated after failing when
+ * this pod was created. `status.restarts` is derived from it (see driver-restarts.ts).
+ */
+export const driverRestartsAnnotation = 'streamkeeper.io/driver-restarts';
+
 /** Selects every object the operator manages, whatever the job. */
 export const managedBySelector = `${labelKeys.managedBy}=${labelValues.managedBy}`;
 

@@ -6,7 +6,7 @@
 import { labelKeys, type Component } from '../../api/v1alpha1/index.js';
 import type { Pod, Stored } from '../../kube/objects.js';
 import type { ExecutorRegistration, ExecutorRegistrationState } from '../job-coordination.js';
-import { driverPodName, executorOrdinal, podTemplateHashLabel } from './naming.js';
+import { credentialAnnotation, driverPodName, driverRestartsAnnotation, executorOrdinal, podTemplateHashLabel } from './naming.js';
 
 /** `terminated`: the container exited (phase Succeeded or Failed); with restartPolicy Never it stays so. */
 export type PodLifecycle = 'pending' | 'running' | 'terminated';
@@ -24,6 +24,10 @@ export interface ObservedPod {
   readonly createdAtMs: number;
   /** How the container ended, for messages: `exit code 1 (Error)`. */
   readonly exit: string | undefined;
+  /** Fingerprint of the job credential the pod was created to hold (its annotation), if any. */
+  readonly credential: string | undefined;
+  /** A driver pod's restart count when it was created (its annotation), if any. */
+  readonly driverRestarts: number | undefined;
 }
 
 function lifecycleOf(phase: string | undefined): PodLifecycle {
@@ -51,9 +55,15 @@ function isReady(pod: Stored<Pod>, lifecycle: PodLifecycle): boolean {
   return statuses.length > 0 && statuses.every((s) => s.ready);
 }
 
+/** A count written by the operator; anything else (hand-edited, missing) reads as unknown. */
+function countOf(text: string | undefined): number | undefined {
+  return text !== undefined && /^(0|[1-9][0-9]{0,8})$/.test(text) ? Number(text) : undefined;
+}
+
 export function observePod(pod: Stored<Pod>): ObservedPod {
   const lifecycle = lifecycleOf(pod.status?.phase);
   const component = pod.metadata.labels?.[labelKeys.component];
+  const annotations = pod.metadata.annotations ?? {};
   const created = Date.parse(pod.metadata.creationTimestamp);
   return {
     name: pod.metadata.name,
@@ -65,6 +75,8 @@ export function observePod(pod: Stored<Pod>): ObservedPod {
     terminating: pod.metadata.deletionTimestamp !== undefined,
     createdAtMs: Number.isNaN(created) ? 0 : created,
     exit: lifecycle === 'terminated' ? exitOf(pod) : undefined,
+    credential: annotations[credentialAnnotation],
+    driverRestarts: countOf(annotations[driverRestartsAnnotation]),
   };
 }
 

@@ -11,18 +11,25 @@
  */
 import type { Component } from '../../api/v1alpha1/index.js';
 import type { ExecutorRegistrationState } from '../job-coordination.js';
+import { someOf } from './conditions.js';
 import { driverPodName, executorPodName } from './naming.js';
 import type { JobPods, ObservedPod } from './observed-pods.js';
 
-export type DeleteReason = 'terminated' | 'suspend' | 'scale-down' | 'rolling-update' | 'replace-draining' | 'stray';
+export type DeleteReason = 'terminated' | 'revoked-credential' | 'suspend' | 'scale-down' | 'rolling-update' | 'replace-draining' | 'stray';
+
+/** Why a pod is retired: it ended, or it holds a job credential that was revoked. */
+export type RetireReason = Extract<DeleteReason, 'terminated' | 'revoked-credential'>;
 
 export type PodAction =
   | { readonly kind: 'create'; readonly component: Component; readonly name: string }
   | { readonly kind: 'delete'; readonly component: Component | undefined; readonly name: string; readonly uid: string; readonly reason: DeleteReason }
   /** Ask the executor to hand back its tasks; delete the pod once it holds none. */
   | { readonly kind: 'drain-then-delete'; readonly name: string; readonly uid: string; readonly reason: DeleteReason; readonly wasActive: boolean }
-  /** The pod terminated: tell the failure detector (executors), then delete it for a replacement. */
-  | { readonly kind: 'retire'; readonly component: Component; readonly name: string; readonly uid: string; readonly exit: string | undefined };
+  /**
+   * The pod terminated, or cannot work any more (its credential was revoked): tell the failure
+   * detector (executors), then delete it for a replacement.
+   */
+  | { readonly kind: 'retire'; readonly component: Component; readonly name: string; readonly uid: string; readonly reason: RetireReason; readonly exit: string | undefined };
 
 /** Why the job's pods are not (yet) what the spec asks; the `Progressing` condition's reason. */
 export type RolloutReason =
@@ -48,6 +55,12 @@ export interface PodPlanInput {
    * then nothing that needs a drain or the failure detector is done.
    */
   readonly registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined;
+  /**
+   * Fingerprint of the credential the job's subtree admits (undefined with open ACLs). A pod
+   * annotated with another one holds a revoked credential: it can no longer reach its ZooKeeper
+   * data, so it is replaced at once — no drain, which it could not answer.
+   */
+  readonly credential: string | undefined;
 }
 
 export interface PodPlan {
@@ -87,19 +100,30 @@ export function planPods(input: PodPlanInput): PodPlan {
     else actions.push({ kind: 'drain-then-delete', name: pod.name, uid: pod.uid, reason, wasActive: state === 'active' });
   };
 
-  // Terminated pods are retired first: their names are needed for the replacements.
+  // Terminated pods, and pods holding a revoked credential, are retired first: their names are
+  // needed for the replacements.
   const retired = new Set<string>();
+  let revoked = 0;
   for (const pod of [...(pods.driver === undefined ? [] : [pods.driver]), ...pods.executors.values()]) {
-    if (pod.lifecycle !== 'terminated' || pod.component === undefined) continue;
+    if (pod.component === undefined) continue;
+    const terminated = pod.lifecycle === 'terminated';
+    const holdsRevoked = input.credential !== undefined && pod.credential !== undefined && pod.credential !== input.credential;
+    // A pod already being deleted is waited for; a terminated one is retired either way.
+    if (!terminated && (pod.terminating || !holdsRevoked)) continue;
     if (pod.component === 'executor' && !known) {
       waitingForCoordination = true;
       continue;
     }
-    // A suspended job's driver is not restarted, so its end is no failure to count.
-    if (pod.component === 'driver' && input.suspended) actions.push({ kind: 'delete', component: 'driver', name: pod.name, uid: pod.uid, reason: 'suspend' });
-    else actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, exit: pod.exit });
+    // A suspended job's driver is not restarted, so its end is no failure to count; nor is the
+    // end of a pod whose credential was revoked (which is likely why it ended).
+    if (terminated && pod.component === 'driver' && input.suspended) actions.push({ kind: 'delete', component: 'driver', name: pod.name, uid: pod.uid, reason: 'suspend' });
+    else actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: holdsRevoked ? 'revoked-credential' : 'terminated', exit: terminated ? pod.exit : undefined });
+    if (holdsRevoked) revoked += 1;
     retired.add(pod.name);
   }
+  if (revoked > 0) notes.push(`${plural(revoked, 'pod')} ${revoked === 1 ? 'holds' : 'hold'} a revoked ZooKeeper credential`);
+  /** Going away: ended, being deleted, or retired by this plan. */
+  const leaving = (pod: ObservedPod): boolean => isGone(pod) || retired.has(pod.name);
   for (const pod of pods.strays) {
     if (pod.terminating) continue;
     if (pod.component === 'executor' && pod.lifecycle !== 'terminated') stopExecutor(pod, 'stray');
@@ -108,13 +132,13 @@ export function planPods(input: PodPlanInput): PodPlan {
 
   // Suspending stops the driver first, so that no new batch is planned while executors drain.
   const driver = pods.driver;
-  const driverStopped = driver === undefined || isGone(driver);
+  const driverStopped = driver === undefined || leaving(driver);
   const executorsMayStop = !input.suspended || driverStopped;
 
   const byOrdinal = [...pods.executors].sort(([a], [b]) => b - a);
   let excess = 0;
   for (const [ordinal, pod] of byOrdinal) {
-    if (ordinal < wanted || isGone(pod)) continue;
+    if (ordinal < wanted || leaving(pod)) continue;
     excess += 1;
     if (executorsMayStop) stopExecutor(pod, input.suspended ? 'suspend' : 'scale-down');
   }
@@ -132,7 +156,7 @@ export function planPods(input: PodPlanInput): PodPlan {
       unsettled += 1;
       continue;
     }
-    if (isGone(pod)) {
+    if (leaving(pod)) {
       unsettled += 1;
       continue;
     }
@@ -159,18 +183,18 @@ export function planPods(input: PodPlanInput): PodPlan {
     }
   }
   const updatedReady = [...pods.executors]
-    .filter(([ordinal, pod]) => ordinal < wanted && pod.templateHash === input.executorHash && executorReady(pod, registrations))
+    .filter(([ordinal, pod]) => ordinal < wanted && !retired.has(pod.name) && pod.templateHash === input.executorHash && executorReady(pod, registrations))
     .length;
 
   // The driver: created with the executors, rolled only once every executor is on the new
   // template and ready (the driver last), or at once when it is not ready anyway.
   let driverPending = false;
   if (input.suspended) {
-    if (driver !== undefined && !isGone(driver)) actions.push({ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'suspend' });
+    if (driver !== undefined && !leaving(driver)) actions.push({ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'suspend' });
   } else if (driver === undefined) {
     actions.push({ kind: 'create', component: 'driver', name: driverPodName(job) });
     driverPending = true;
-  } else if (!isGone(driver)) {
+  } else if (!leaving(driver)) {
     if (driver.templateHash !== input.driverHash) {
       rolling = true;
       const executorsSettled = updatedReady === wanted && excess === 0 && !actions.some((a) => a.kind !== 'create' || a.component === 'executor');
@@ -220,7 +244,7 @@ function rolloutReason(facts: RolloutFacts): RolloutReason {
 
 function rolloutMessage(reason: RolloutReason, facts: { wanted: number; updatedReady: number; excess: number; outdated: number; notes: readonly string[]; actions: readonly PodAction[] }): string {
   const draining = facts.actions.filter((a) => a.kind === 'drain-then-delete').map((a) => a.name);
-  const tail = [...(draining.length === 0 ? [] : [`draining ${draining.join(', ')}`]), ...facts.notes].join('; ');
+  const tail = [...(draining.length === 0 ? [] : [`draining ${someOf(draining)}`]), ...facts.notes].join('; ');
   const withTail = (text: string): string => (tail === '' ? text : `${text}; ${tail}`);
   switch (reason) {
     case 'UpToDate':
@@ -236,9 +260,9 @@ function rolloutMessage(reason: RolloutReason, facts: { wanted: number; updatedR
     case 'ScalingDown':
       return withTail(`scaling down to ${plural(facts.wanted, 'executor')}: ${facts.excess} to drain and stop`);
     case 'ReplacingPods':
-      return withTail('replacing pods that terminated or were drained');
+      return withTail('replacing pods that terminated, were drained or lost their credential');
     case 'CreatingPods':
-      return withTail(`creating pods: ${facts.actions.filter((a) => a.kind === 'create').map((a) => a.name).join(', ')}`);
+      return withTail(`creating pods: ${someOf(facts.actions.filter((a) => a.kind === 'create').map((a) => a.name))}`);
     case 'WaitingForPods':
       return withTail(`waiting for pods to become ready: ${facts.updatedReady} of ${plural(facts.wanted, 'executor')} ready`);
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { apiVersion, kind, sinkCluster, type Component, type DefaultedStreamingJobSpec, type KafkaSasl, type KafkaTls, type PodTemplateOverrides, type ResourceRequirements } from '../../api/v1alpha1/index.js';
 import type { OwnerReference, Pod } from '../../kube/objects.js';
 import type { CoordinatedJob } from '../job-coordination.js';
-import { componentLabels, credentialSecretName, driverServiceName, podTemplateHashLabel } from './naming.js';
+import { componentLabels, credentialAnnotation, credentialSecretName, driverRestartsAnnotation, driverServiceName, podTemplateHashLabel } from './naming.js';
 import { credentialSecretKeys, podEnv, podUserId, scratchMountPath } from './pod-environment.js';
 
 export type PodSpec = NonNullable<Pod['spec']>;
@@ -175,9 +175,24 @@ export function controllerReference(job: CoordinatedJob): OwnerReference {
   return { apiVersion, kind, name: job.name, uid: job.uid, controller: true, blockOwnerDeletion: true };
 }
 
+/**
+ * What a pod records about its own creation, outside the template (changing it rolls nothing):
+ * the job credential it gets, and for a driver the restart count.
+ */
+export interface PodStamps {
+  /** `credentialFingerprint` of the job's credential; undefined with open ACLs. */
+  readonly credential?: string | undefined;
+  /** `status.restarts` when a driver pod is created. */
+  readonly driverRestarts?: number | undefined;
+}
+
 /** One pod of a template. */
-export function podFromTemplate(job: CoordinatedJob, template: PodTemplate, hash: string, name: string): Pod {
-  const annotations = { ...template.annotations };
+export function podFromTemplate(job: CoordinatedJob, template: PodTemplate, hash: string, name: string, stamps: PodStamps = {}): Pod {
+  const annotations = {
+    ...template.annotations,
+    ...(stamps.credential === undefined ? {} : { [credentialAnnotation]: stamps.credential }),
+    ...(stamps.driverRestarts === undefined ? {} : { [driverRestartsAnnotation]: String(stamps.driverRestarts) }),
+  };
   return {
     apiVersion: 'v1',
     kind: 'Pod',

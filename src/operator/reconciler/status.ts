@@ -9,7 +9,7 @@
 import { conditionTypes, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
 import type { ErrorKind } from '../../errors/index.js';
 import type { ExecutorRegistrationState, JobProgress, RescheduleSummary } from '../job-coordination.js';
-import { mergeConditions, truncate, type ConditionDecision } from './conditions.js';
+import { mergeConditions, someOf, truncate, type ConditionDecision } from './conditions.js';
 import { executorSelector } from './naming.js';
 import { allPods, currentRegistrations, type JobPods, type ObservedPod } from './observed-pods.js';
 import { executorReady, type PodPlan } from './pod-plan.js';
@@ -54,8 +54,8 @@ export interface StatusInput {
   readonly pods: JobPods;
   readonly plan: PodPlan | undefined;
   readonly coordination: CoordinationView;
-  /** Drivers recreated after they failed, this pass. */
-  readonly driverRestarts: number;
+  /** `status.restarts` after this pass, from `driverRestarts()` (driver-restarts.ts). */
+  readonly restarts: number;
   /** Errors from this pass's actions (pod create or delete, drains). */
   readonly errors: readonly ErrorView[];
 }
@@ -106,6 +106,11 @@ function failedBatchesOf(coordination: CoordinationView): string[] {
   return [...new Set([...coordination.progress.failedBatches, ...(coordination.reschedule?.failedBatches ?? [])])].sort();
 }
 
+/** Failed batches for a message: a job may fail thousands under `degrade`; a few are named. */
+export function describeFailedBatches(ids: readonly string[]): string {
+  return ids.length === 1 ? `batch ${ids[0] ?? ''}` : `${ids.length} batches (${someOf(ids)})`;
+}
+
 function decideHealth(input: StatusInput, counts: Counts): Health {
   const ready = (status: 'True' | 'False' | 'Unknown', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.ready, status, reason, message });
   const previousPhase = input.previous?.phase;
@@ -128,7 +133,7 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   if (failedBatches.length > 0 && spec.failurePolicy.onTaskExhausted === 'fail') {
     return {
       phase: 'Failed',
-      ready: ready('False', 'BatchFailed', `batch ${failedBatches.join(', ')} exhausted its task attempts (failurePolicy.onTaskExhausted: fail); processing stopped`),
+      ready: ready('False', 'BatchFailed', `${describeFailedBatches(failedBatches)} exhausted ${failedBatches.length === 1 ? 'its' : 'their'} task attempts (failurePolicy.onTaskExhausted: fail); processing stopped`),
     };
   }
 
@@ -152,7 +157,7 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   const rolling = input.plan?.rollout.reason === 'RollingUpdate' ? 1 : 0;
   const shortage = counts.desired - counts.ready - counts.starting - rolling;
   if (failedBatches.length > 0) {
-    return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues; batch ${failedBatches.join(', ')} failed and was skipped (failurePolicy.onTaskExhausted: degrade); ${summary}`) };
+    return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues; ${describeFailedBatches(failedBatches)} failed and ${failedBatches.length === 1 ? 'was' : 'were'} skipped (failurePolicy.onTaskExhausted: degrade); ${summary}`) };
   }
   if (shortage > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing with fewer executors than desired: ${summary}`) };
   return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}`) };
@@ -218,7 +223,7 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
   const lastCommittedBatch = progress?.lastCommittedBatch ?? previous?.lastCommittedBatch;
   const totalLag = progress?.totalLag ?? previous?.totalLag;
   const configHash = input.coordination.state === 'synced' ? input.coordination.configHash : previous?.configHash;
-  const restarts = (previous?.restarts ?? 0) + input.driverRestarts;
+  const restarts = input.restarts;
   const errors = input.errors.length === 0 ? '' : `; ${input.errors.map((e) => e.message).join('; ')}`;
   const headline = health.ready.status === 'True' && progressing.status === 'True' ? progressing.message : health.ready.message;
 

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { finalizer } from '../../../src/api/v1alpha1/index.js';
 import { StreamkeeperError } from '../../../src/errors/index.js';
 import type { Pod, Stored } from '../../../src/kube/objects.js';
-import { podTemplateHashLabel } from '../../../src/operator/reconciler/naming.js';
+import { credentialAnnotation, driverRestartsAnnotation, podTemplateHashLabel } from '../../../src/operator/reconciler/naming.js';
+import { credentialCheckIntervalMs } from '../../../src/operator/streaming-job-reconciler.js';
 import { ReconcilerWorld, namespace, sampleSpec } from './support/reconciler-world.js';
 
 let world: ReconcilerWorld;
@@ -168,8 +169,136 @@ describe('replacing pods', () => {
     await world.pass('wordcount');
     expect(await world.podNames()).toContain('wordcount-driver');
     expect((await world.status('wordcount')).restarts).toBe(1);
+    expect((await world.pod('wordcount-driver')).metadata.annotations?.[driverRestartsAnnotation]).toBe('1');
     expect(await world.eventReasons()).toContain('DriverFailed');
     expect(world.coordination.callsOf('executorGone')).toEqual([]);
+  });
+
+  it('keeps a failed driver until the status counts it, so a failed status write loses no restart', async () => {
+    await runningJob();
+    await world.terminatePod('wordcount-driver', 1);
+    world.kube.injectFault({ verbs: ['updateStatus'], kinds: ['StreamingJob'] });
+    await world.failingPass('wordcount');
+    expect((await world.pod('wordcount-driver')).status?.phase).toBe('Failed');
+    expect((await world.status('wordcount')).restarts).toBeUndefined();
+
+    await world.pass('wordcount');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+    expect(await world.podNames()).not.toContain('wordcount-driver');
+    await world.pass('wordcount');
+    expect((await world.pod('wordcount-driver')).metadata.annotations?.[driverRestartsAnnotation]).toBe('1');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+  });
+
+  it('counts a failed driver once when the operator stops between writing the status and deleting the pod', async () => {
+    await runningJob();
+    await world.terminatePod('wordcount-driver', 1);
+    world.kube.injectFault({ verbs: ['delete'], kinds: ['Pod'] });
+    await world.failingPass('wordcount');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+    expect((await world.pod('wordcount-driver')).status?.phase).toBe('Failed');
+
+    await world.pass('wordcount');
+    expect(await world.podNames()).not.toContain('wordcount-driver');
+    await world.pass('wordcount');
+    expect(await world.podNames()).toContain('wordcount-driver');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+  });
+});
+
+describe('the job\'s ZooKeeper credential', () => {
+  const credentialOf = (pod: Stored<Pod>): string | undefined => pod.metadata.annotations?.[credentialAnnotation];
+  const secretProbes = (): number => world.kube.actions.filter((a) => a.verb === 'delete' && a.kind === 'Secret').length;
+  const secretPassword = async (): Promise<string> => {
+    const secret = await world.kube.get('Secret', { namespace, name: 'wordcount-zookeeper' });
+    return Buffer.from(secret.data?.password ?? '', 'base64').toString('utf8');
+  };
+
+  it('stamps every pod with the fingerprint of the credential it gets, and the driver with the restart count', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    const fingerprint = world.coordination.credentialOf(job);
+    expect(fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    for (const pod of await world.pods()) expect(credentialOf(pod)).toBe(fingerprint);
+    expect((await world.pod('wordcount-driver')).metadata.annotations?.[driverRestartsAnnotation]).toBe('0');
+    expect((await world.pod('wordcount-executor-0')).metadata.annotations?.[driverRestartsAnnotation]).toBeUndefined();
+  });
+
+  it('re-issues a credential whose Secret was deleted, and replaces the pods holding the old one', async () => {
+    await runningJob();
+    const oldPassword = await secretPassword();
+    const oldFingerprint = world.coordination.credentialOf(job);
+    await world.kube.delete('Secret', { namespace, name: 'wordcount-zookeeper' });
+    world.now += credentialCheckIntervalMs;
+    await world.pass('wordcount');
+
+    expect(world.coordination.callsOf('revokeCredential')).toHaveLength(1);
+    const newPassword = await secretPassword();
+    expect(newPassword).not.toBe('');
+    expect(newPassword).not.toBe(oldPassword);
+    expect(world.coordination.credentialOf(job)).not.toBe(oldFingerprint);
+    expect(world.coordination.callsOf('executorGone').map((call) => call.pod).sort()).toEqual(['wordcount-executor-0', 'wordcount-executor-1']);
+    expect(await world.podNames()).toEqual([]);
+    const warning = (await world.events()).find((e) => e.reason === 'CredentialReissued');
+    expect(warning?.type).toBe('Warning');
+    expect(warning?.note).toContain('wordcount-zookeeper');
+
+    await world.pass('wordcount');
+    const pods = await world.pods();
+    expect(pods.map((pod) => pod.metadata.name).sort()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+    for (const pod of pods) expect(credentialOf(pod)).toBe(world.coordination.credentialOf(job));
+    // The replacement of a driver for its credential is no failure.
+    expect((await world.status('wordcount')).restarts).toBeUndefined();
+    const told = JSON.stringify([await world.events(), await world.status('wordcount')]);
+    expect(told).not.toContain(oldPassword);
+    expect(told).not.toContain(newPassword);
+  });
+
+  it('finishes a re-issue the operator stopped in, after revoking and before issuing', async () => {
+    await runningJob();
+    await world.kube.delete('Secret', { namespace, name: 'wordcount-zookeeper' });
+    await world.coordination.revokeCredential({ ...job, uid: (await world.job('wordcount')).metadata.uid });
+    world.now += credentialCheckIntervalMs;
+    await world.pass('wordcount');
+    expect(await secretPassword()).not.toBe('');
+    expect(world.coordination.credentialOf(job)).toBeDefined();
+    expect(await world.podNames()).toEqual([]);
+  });
+
+  it('looks for the Secret at most every 10 s, and not for a job it has just set up', async () => {
+    await world.createJob('wordcount');
+    await world.pass('wordcount');
+    await world.bringUp('wordcount');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(secretProbes()).toBe(0);
+    world.now += credentialCheckIntervalMs;
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    expect(secretProbes()).toBe(1);
+    expect(world.coordination.callsOf('revokeCredential')).toEqual([]);
+    expect(await world.kube.get('Secret', { namespace, name: 'wordcount-zookeeper' })).toBeDefined();
+  });
+
+  it('never looks for a Secret with open ACLs', async () => {
+    await world.stop();
+    world = new ReconcilerWorld({ credentials: 'open' });
+    await world.start();
+    await runningJob();
+    world.now += credentialCheckIntervalMs;
+    await world.pass('wordcount');
+    expect(secretProbes()).toBe(0);
+    expect(credentialOf(await world.pod('wordcount-driver'))).toBeUndefined();
+  });
+
+  it('reports a failed look at the Secret and goes on with the pass', async () => {
+    await runningJob();
+    world.now += credentialCheckIntervalMs;
+    world.kube.injectFault({ verbs: ['delete'], kinds: ['Secret'], error: new StreamkeeperError('SK_KUBE_FORBIDDEN', 'secrets "wordcount-zookeeper" is forbidden') });
+    await world.pass('wordcount');
+    expect((await world.status('wordcount')).message).toContain('checking the credential Secret wordcount-zookeeper');
+    expect(world.coordination.callsOf('revokeCredential')).toEqual([]);
+    expect(await world.podNames()).toHaveLength(3);
   });
 });
 

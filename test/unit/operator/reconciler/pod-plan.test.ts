@@ -18,6 +18,8 @@ function pod(shape: PodShape): ObservedPod {
     terminating: false,
     createdAtMs: 0,
     exit: undefined,
+    credential: undefined,
+    driverRestarts: undefined,
     ...shape,
   };
 }
@@ -25,7 +27,7 @@ function pod(shape: PodShape): ObservedPod {
 const driver = (shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: 'job-driver', ...shape });
 const executor = (ordinal: number, shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: `job-executor-${ordinal}`, ...shape });
 
-function input(pods: ObservedPod[], options: { replicas?: number; suspended?: boolean; registrations?: Record<string, ExecutorRegistrationState> | 'unknown' } = {}): PodPlanInput {
+function input(pods: ObservedPod[], options: { replicas?: number; suspended?: boolean; registrations?: Record<string, ExecutorRegistrationState> | 'unknown'; credential?: string } = {}): PodPlanInput {
   const registered =
     options.registrations === 'unknown'
       ? undefined
@@ -38,6 +40,7 @@ function input(pods: ObservedPod[], options: { replicas?: number; suspended?: bo
     executorHash: NEW,
     pods: sortJobPods('job', pods),
     registrations: registered,
+    credential: options.credential,
   };
 }
 
@@ -52,7 +55,7 @@ function actions(plan: { actions: readonly PodAction[] }): string[] {
       case 'drain-then-delete':
         return `drain ${a.name} ${a.reason}`;
       case 'retire':
-        return `retire ${a.name}`;
+        return a.reason === 'terminated' ? `retire ${a.name}` : `retire ${a.name} ${a.reason}`;
     }
   });
 }
@@ -142,6 +145,42 @@ describe('planning a job\'s pods', () => {
       'WaitingForCoordination',
     ],
     [
+      'replaces every pod holding a revoked credential at once, executors through the failure detector (a drain could not be answered)',
+      input([driver({ credential: 'c1' }), executor(0, { credential: 'c1' }), executor(1, { credential: 'c1' })], { credential: 'c2' }),
+      ['retire job-driver revoked-credential', 'retire job-executor-0 revoked-credential', 'retire job-executor-1 revoked-credential'],
+      'ReplacingPods',
+    ],
+    [
+      'keeps pods holding the current credential, and pods from before credentials were recorded on them',
+      input([driver({ credential: 'c2' }), executor(0, { credential: 'c2' }), executor(1)], { credential: 'c2' }),
+      [],
+      'UpToDate',
+    ],
+    [
+      'replaces only the pods holding a revoked credential, and rolls nothing meanwhile',
+      input([driver({ credential: 'c2', templateHash: OLD }), executor(0, { credential: 'c2' }), executor(1, { credential: 'c1', templateHash: OLD })], { credential: 'c2' }),
+      ['retire job-executor-1 revoked-credential'],
+      'RollingUpdate',
+    ],
+    [
+      'waits for a pod holding a revoked credential that is already being deleted',
+      input([driver({ credential: 'c2' }), executor(0, { credential: 'c2' }), executor(1, { credential: 'c1', terminating: true })], { credential: 'c2' }),
+      [],
+      'WaitingForPods',
+    ],
+    [
+      'retires the executors of a suspended job that hold a revoked credential instead of draining them',
+      input([executor(0, { credential: 'c1' }), executor(1, { credential: 'c2' })], { suspended: true, credential: 'c2' }),
+      ['retire job-executor-0 revoked-credential', 'drain job-executor-1 suspend'],
+      'Suspending',
+    ],
+    [
+      'retires a pod that terminated holding a revoked credential for its credential, not as a failure (likely why it ended)',
+      input([driver({ credential: 'c1', lifecycle: 'terminated', ready: false }), executor(0, { credential: 'c2' }), executor(1, { credential: 'c2' })], { credential: 'c2' }),
+      ['retire job-driver revoked-credential'],
+      'ReplacingPods',
+    ],
+    [
       'deletes a stray pod of the job',
       input([driver(), executor(0), executor(1), pod({ name: 'job-old-executor', component: 'executor', lifecycle: 'terminated', ready: false })]),
       ['delete job-old-executor stray'],
@@ -154,6 +193,16 @@ describe('planning a job\'s pods', () => {
     expect(actions(plan)).toEqual(expected);
     expect(plan.rollout.reason).toBe(reason);
     expect(plan.rollout.message).not.toBe('');
+  });
+
+  it('says why pods are replaced when they hold a revoked credential', () => {
+    const plan = planPods(input([driver({ credential: 'c1' }), executor(0, { credential: 'c1' }), executor(1, { credential: 'c2' })], { credential: 'c2' }));
+    expect(plan.rollout.message).toContain('2 pods hold a revoked ZooKeeper credential');
+  });
+
+  it('names a few of many pods it creates', () => {
+    const plan = planPods(input([driver()], { replicas: 50 }));
+    expect(plan.rollout.message).toBe('creating pods: job-executor-0, job-executor-1, job-executor-2 and 47 more');
   });
 
   it('marks drains of active executors as new requests (for the Event and the metric)', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { applyDefaults, type JobCondition, type StreamingJobStatus } from '../../../../src/api/v1alpha1/index.js';
 import type { JobProgress } from '../../../../src/operator/job-coordination.js';
-import { mergeConditions } from '../../../../src/operator/reconciler/conditions.js';
+import { mergeConditions, someOf, truncate } from '../../../../src/operator/reconciler/conditions.js';
 import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
 import type { PodPlan } from '../../../../src/operator/reconciler/pod-plan.js';
 import { requeueAfterMs } from '../../../../src/operator/reconciler/requeue.js';
@@ -23,6 +23,8 @@ function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
     terminating: false,
     createdAtMs: longAgo,
     exit: undefined,
+    credential: undefined,
+    driverRestarts: undefined,
     ...shape,
   };
 }
@@ -51,7 +53,7 @@ function statusInput(overrides: Partial<StatusInput> = {}, pods: ObservedPod[] =
     pods: sortJobPods('job', pods),
     plan: undefined,
     coordination: synced(),
-    driverRestarts: 0,
+    restarts: 0,
     errors: [],
     ...overrides,
   };
@@ -134,9 +136,38 @@ describe('the other fields', () => {
     expect(conditionOf(later, 'ExecutorsAvailable')).toMatchObject({ status: 'Unknown' });
   });
 
-  it('adds driver restarts to the count', () => {
-    const status = computeStatus(statusInput({ previous: { restarts: 2 }, driverRestarts: 1 }));
-    expect(status.restarts).toBe(3);
+  it('reports the driver restart count the pass derived', () => {
+    expect(computeStatus(statusInput({ previous: { restarts: 2 }, restarts: 3 })).restarts).toBe(3);
+    expect(computeStatus(statusInput({ restarts: 0 })).restarts).toBeUndefined();
+  });
+
+  it.each<['fail' | 'degrade', string, string]>([
+    ['fail', 'Failed', 'False'],
+    ['degrade', 'Degraded', 'True'],
+  ])('names a few failed batches and counts the rest, however many failed (onTaskExhausted: %s)', (policy, phase, ready) => {
+    const failedBatches = Array.from({ length: 5000 }, (_, i) => String(i).padStart(10, '0'));
+    const status = computeStatus(statusInput({ spec: applyDefaults(sampleSpec({ failurePolicy: { onTaskExhausted: policy } })), coordination: synced(progress({ failedBatches })) }));
+    const message = conditionOf(status, 'Ready')?.message ?? '';
+    expect(status.phase).toBe(phase);
+    expect(conditionOf(status, 'Ready')?.status).toBe(ready);
+    expect(message).toContain('5000 batches (0000000000, 0000000001, 0000000002 and 4997 more)');
+    expect(message).not.toContain('0000000003');
+    expect(message.length).toBeLessThan(300);
+    expect(status.message).toBe(message);
+    expect(JSON.stringify(status).length).toBeLessThan(4096);
+  });
+
+  it('names a single failed batch plainly', () => {
+    const status = computeStatus(statusInput({ spec: applyDefaults(sampleSpec({ failurePolicy: { onTaskExhausted: 'degrade' } })), coordination: synced(progress({ failedBatches: ['0000000007'] })) }));
+    expect(status.message).toContain('batch 0000000007 failed and was skipped');
+  });
+
+  it('keeps the status message within the schema\'s 1024 characters', () => {
+    const errors = Array.from({ length: 50 }, (_, i) => ({ code: 'SK_KUBE_ERROR', kind: 'transient' as const, message: `pod job-executor-${i}: refusé 🚫 `.repeat(5) }));
+    const status = computeStatus(statusInput({ errors }));
+    expect(status.message).toHaveLength(1024);
+    expect(status.message?.endsWith('…')).toBe(true);
+    expect(loneSurrogate.test(status.message ?? '')).toBe(false);
   });
 
   it('says what the operator is doing in Progressing, and stays bounded in size', () => {
@@ -149,6 +180,30 @@ describe('the other fields', () => {
   it('reports tasks being moved off dead executors as progress', () => {
     const status = computeStatus(statusInput({ coordination: { ...synced(), reschedule: { moved: 3, waiting: 0, exhausted: 0, failedBatches: [] } } as CoordinationView }));
     expect(conditionOf(status, 'Progressing')).toMatchObject({ status: 'True', reason: 'ReschedulingTasks' });
+  });
+});
+
+/** Half a UTF-16 surrogate pair: what a cut in the middle of a character leaves. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+describe('messages that stay short', () => {
+  it.each([
+    [[], ''],
+    [['7'], '7'],
+    [['1', '2', '3'], '1, 2, 3'],
+    [['1', '2', '3', '4'], '1, 2, 3 and 1 more'],
+    [Array.from({ length: 100 }, (_, i) => String(i)), '0, 1, 2 and 97 more'],
+  ])('lists %j as "%s"', (items, text) => {
+    expect(someOf(items)).toBe(text);
+  });
+
+  it('cuts a long text to the limit with an ellipsis, never between the halves of a character', () => {
+    expect(truncate('abc', 3)).toBe('abc');
+    expect(truncate('abcdef', 4)).toBe('abc…');
+    const cut = truncate(`${'a'.repeat(8)}🚫🚫`, 10);
+    expect(cut).toBe(`${'a'.repeat(8)}…`);
+    expect(loneSurrogate.test(cut)).toBe(false);
+    expect(truncate(`${'a'.repeat(7)}🚫🚫`, 10)).toBe(`${'a'.repeat(7)}🚫…`);
   });
 });
 

@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import type { CoordinatedJob, CredentialIssuer, DesiredJobConfig, DigestCredential, JobCoordination } from '../../../../src/operator/job-coordination.js';
+import { digestId } from '../../../../src/coordination/zookeeper/digest.js';
+import { credentialFingerprint, type CoordinatedJob, type CredentialIssuer, type DesiredJobConfig, type DigestCredential, type JobCoordination } from '../../../../src/operator/job-coordination.js';
 
 export interface ExecutorProcess {
   /** The process dies: its session (and so its registration) ends. */
@@ -26,6 +27,8 @@ export interface PortWorld {
   commitBatch(job: CoordinatedJob, credential: DigestCredential | undefined, id: number): Promise<void>;
   /** Unfinished tasks `owner` holds. */
   holding(job: CoordinatedJob, owner: string): Promise<number>;
+  /** Whether a process holding `credential` can read the job's config and every task. */
+  admits(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -113,6 +116,53 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       expect((await world.port.jobProgress(job)).executors.size).toBe(0);
       const result = await world.port.ensureJob(job, config(), issue);
       expect(result.credentialIssued).toBe(true);
+    });
+
+    it('names the credential the subtree admits by its fingerprint, the same on every pass (none with open ACLs)', async () => {
+      const job = newJob();
+      const first = await world.port.ensureJob(job, config(), issue);
+      const again = await world.port.ensureJob(job, config(), issue);
+      if (credentials === 'open') {
+        expect(first.credential).toBeUndefined();
+        return;
+      }
+      const credential = issued[0] as DigestCredential;
+      expect(first.credential).toBe(credentialFingerprint(digestId(credential)));
+      expect(first.credential).toMatch(/^[0-9a-f]{16}$/);
+      expect(again.credential).toBe(first.credential);
+      expect(first.credential).not.toContain(credential.password);
+    });
+
+    it('revokes a lost credential at once; the next ensureJob issues a new one that gets in, and the job keeps its data', async () => {
+      if (credentials === 'open') return;
+      const { job, credential: lost } = await setUp();
+      await world.startExecutor(job, lost, 'job-executor-0');
+      await world.assignTasks(job, lost, 'job-executor-0', 2);
+      await world.commitBatch(job, lost, 7);
+      expect(await world.admits(job, lost)).toBe(true);
+
+      expect(await world.port.revokeCredential(job)).toBe(true);
+      expect(await world.admits(job, lost)).toBe(false);
+      expect(await world.port.revokeCredential(job)).toBe(false);
+
+      const reissued = await world.port.ensureJob(job, config(), issue);
+      const fresh = issued[issued.length - 1] as DigestCredential;
+      expect(reissued.credentialIssued).toBe(true);
+      expect(fresh.password).not.toBe(lost?.password);
+      expect(reissued.credential).toBe(credentialFingerprint(digestId(fresh)));
+      expect(await world.admits(job, fresh)).toBe(true);
+      expect(await world.admits(job, lost)).toBe(false);
+      expect((await world.port.jobProgress(job)).lastCommittedBatch?.id).toBe(7);
+      expect(await world.holding(job, 'job-executor-0')).toBe(2);
+      expect((await world.port.ensureJob(job, config(), issue)).credentialIssued).toBe(false);
+    });
+
+    it('has no credential to revoke for a job never set up, or with open ACLs', async () => {
+      expect(await world.port.revokeCredential(newJob())).toBe(false);
+      if (credentials === 'per-job') return;
+      const { job } = await setUp();
+      expect(await world.port.revokeCredential(job)).toBe(false);
+      expect(await world.admits(job, undefined)).toBe(true);
     });
 
     it('mirrors the configuration only when it changed', async () => {

@@ -11,6 +11,7 @@ import { ZooKeeperSession } from '../../../../src/coordination/session.js';
 import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
 import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
 import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
+import { isStreamkeeperError } from '../../../../src/errors/index.js';
 import { silentLogger } from '../../../../src/logging/logger.js';
 import { ZooKeeperJobCoordination } from '../../../../src/operator/coordination-adapter.js';
 import { InMemoryJobCoordination } from '../../../../src/operator/in-memory-job-coordination.js';
@@ -50,6 +51,7 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
           port.commitBatch(job, id, new Date().toISOString());
         },
         holding: (job, owner) => Promise.resolve(port.holding(job, owner) ?? 0),
+        admits: (job, credential) => Promise.resolve(port.admits(job, credential)),
         close: () => port.close(),
       };
       return Promise.resolve(world);
@@ -125,6 +127,18 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
           await ledger.writeOffsets(job, { batch: batchId(id), partitions: [] }, current?.version ?? null, await readJobAcl(session, layout, job));
         },
         holding: async (job, owner) => (await new TaskLedger(operator, layout).readTasks(job)).filter((t) => t.record.owner === owner && t.record.state === 'assigned').length,
+        admits: async (job, credential) => {
+          const session = await open(credential);
+          try {
+            await session.get(layout.config(job));
+            const tasks = await session.children(layout.tasks(job));
+            await Promise.all(tasks.map((task) => session.get(`${layout.tasks(job)}/${task}`)));
+            return true;
+          } catch (err) {
+            if (isStreamkeeperError(err, 'SK_ZK_NO_AUTH')) return false;
+            throw err;
+          }
+        },
         close: async () => {
           await port.close();
           await Promise.all(sessions.map((session) => session.close()));
