@@ -59,6 +59,19 @@ export type DrainRequestOutcome = 'requested' | 'already-draining' | 'not-regist
 
 const maxDrainAttempts = 8;
 
+/**
+ * Deletes the ephemeral registration of a pod whose process is known to be dead, at `version` as
+ * read, instead of leaving it until its session times out. Safe only while no new process of the
+ * same pod can exist: the caller creates the replacement pod after this returns.
+ */
+export async function removeDeadRegistration(session: ZooKeeperSession, path: string, version: number): Promise<void> {
+  try {
+    await session.delete(path, version);
+  } catch (err) {
+    if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE') && !isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
+  }
+}
+
 export class ExecutorMembership {
   private readonly clock: Clock;
 

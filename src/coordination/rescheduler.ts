@@ -6,13 +6,12 @@
  * once they hold nothing. Every move is a conditional set, so two reschedulers racing (an old and
  * a new leader) never assign a task twice: the loser re-reads and finds nothing left to do.
  */
-import { isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
 import { systemClock, type Clock } from './clock.js';
 import type { TaskExhaustionPolicy } from './config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
-import { ExecutorMembership, activeExecutors, type DrainRequestOutcome, type ExecutorSet } from './membership.js';
+import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome, type ExecutorSet } from './membership.js';
 import { noopObserver, type CoordinationObserver, type ExecutorGoneReason, type RescheduleReason } from './observer.js';
 import type { ZooKeeperSession } from './session.js';
 import { TaskLedger, type TransitionResult, type VersionedTask } from './task-ledger.js';
@@ -121,7 +120,9 @@ export class Rescheduler {
       const path = this.layout.executor(job, pod);
       const node = await this.session.getIfExists(path);
       died = node === null ? null : node.stat.ephemeralOwner;
-      if (node !== null) await this.removeDeadRegistration(path, node.stat.version);
+      // Left alone, the node would stay until its session times out: the driver would go on
+      // assigning it tasks of new batches, and the replacement pod could not register.
+      if (node !== null) await removeDeadRegistration(this.session, path, node.stat.version);
     }
     const records = this.recordsOf(job, pod);
     const seen = records.some((r) => died === null || r.session === died);
@@ -131,21 +132,6 @@ export class Rescheduler {
     this.observer.executorFailed?.(reason);
     this.logger.info({ job: jobKey(job), pod, reason }, 'executor is gone; moving its tasks');
     return { firstSignal: true, report: await this.reconcile(job, policy) };
-  }
-
-  /**
-   * Deletes the registration of an executor whose pod has terminated. Left alone it would stay
-   * until its session times out: the driver would go on assigning it tasks of new batches, and
-   * the replacement pod could not register under the same name. Only the terminated pod's own
-   * process could have made the node, and the operator creates the replacement pod only after
-   * this signal is handled, so the node read here is the dead one (the version guards the rest).
-   */
-  private async removeDeadRegistration(path: string, version: number): Promise<void> {
-    try {
-      await this.session.delete(path, version);
-    } catch (err) {
-      if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE') && !isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
-    }
   }
 
   /**

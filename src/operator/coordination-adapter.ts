@@ -7,7 +7,7 @@
 import { decodeJobNode, encodeJobNode, jobUser, newJobCredential, type AclScheme } from '../coordination/acl.js';
 import { ConfigMirror } from '../coordination/config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
-import { ExecutorMembership, type ExecutorSet } from '../coordination/membership.js';
+import { ExecutorMembership, removeDeadRegistration, type ExecutorSet } from '../coordination/membership.js';
 import type { CoordinationObserver } from '../coordination/observer.js';
 import { Rescheduler } from '../coordination/rescheduler.js';
 import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
@@ -179,6 +179,12 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     const node = await this.session.getIfExists(this.layout.executor(ref, pod));
     if (node !== null) this.deadSessionsOf(ref).add(node.stat.ephemeralOwner);
     await this.rescheduler.executorGone(ref, pod, 'pod-terminated', policy);
+  }
+
+  async driverGone(job: CoordinatedJob): Promise<void> {
+    const path = this.layout.driver(toRef(job));
+    const node = await this.session.getIfExists(path);
+    if (node !== null) await removeDeadRegistration(this.session, path, node.stat.version);
   }
 
   async drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult> {

@@ -21,7 +21,7 @@ import {
   type TaskPolicy,
 } from './job-coordination.js';
 
-export type CoordinationMethod = 'ensureJob' | 'revokeCredential' | 'jobProgress' | 'executorGone' | 'drain' | 'rescheduleTasks' | 'deleteJob';
+export type CoordinationMethod = 'ensureJob' | 'revokeCredential' | 'jobProgress' | 'executorGone' | 'driverGone' | 'drain' | 'rescheduleTasks' | 'deleteJob';
 
 export interface CoordinationCall {
   readonly method: CoordinationMethod;
@@ -220,6 +220,12 @@ export class InMemoryJobCoordination implements JobCoordination {
     entry.executors.delete(pod);
     entry.waiting += executor.holding;
     this.moveWaiting(entry);
+  }
+
+  async driverGone(job: CoordinatedJob): Promise<void> {
+    await this.enter('driverGone', job);
+    const entry = this.jobs.get(keyOf(job));
+    if (entry !== undefined) entry.driverRegistered = false;
   }
 
   async drain(job: CoordinatedJob, pod: string, _policy: TaskPolicy): Promise<DrainResult> {

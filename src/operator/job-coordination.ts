@@ -124,6 +124,11 @@ export interface JobCoordination {
   jobProgress(job: CoordinatedJob): Promise<JobProgress>;
   /** The pod of an executor terminated: its tasks move to live executors (a second signal is a no-op). */
   executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void>;
+  /**
+   * The driver's pod terminated: its registration goes now rather than when its session times
+   * out, so the replacement driver registers at once. Call before creating the replacement.
+   */
+  driverGone(job: CoordinatedJob): Promise<void>;
   /** Asks an executor to hand back its tasks; call on every pass until `drained`. */
   drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult>;
   /** Level-based: moves every task whose owner is dead or draining, and retries failed ones. */

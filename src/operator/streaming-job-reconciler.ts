@@ -296,6 +296,7 @@ export class StreamingJobReconciler implements Reconciler {
                 : { type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted executor pod ${action.name} (${describeReason(action.reason)}); its tasks move to live executors and the pod is replaced` },
             );
           } else if (action.reason === 'terminated') {
+            await this.coordination.driverGone(pass.identity);
             pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; it is replaced and finishes the recorded batch` });
             // The failed pod is the evidence of the restart: it goes once the stored status counts it.
             if (!pass.driverRestarts().failureRecorded) {

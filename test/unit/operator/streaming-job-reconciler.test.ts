@@ -172,6 +172,8 @@ describe('replacing pods', () => {
     expect((await world.pod('wordcount-driver')).metadata.annotations?.[driverRestartsAnnotation]).toBe('1');
     expect(await world.eventReasons()).toContain('DriverFailed');
     expect(world.coordination.callsOf('executorGone')).toEqual([]);
+    // Its registration went with it, so the replacement need not wait out the dead session.
+    expect(world.coordination.callsOf('driverGone')).toEqual([{ method: 'driverGone', job: 'team-a/wordcount' }]);
   });
 
   it('keeps a failed driver until the status counts it, so a failed status write loses no restart', async () => {

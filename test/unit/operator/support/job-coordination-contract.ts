@@ -177,6 +177,16 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       expect(first.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     });
 
+    it('removes a terminated driver\'s registration at once, and does nothing when there is none', async () => {
+      const { job, credential } = await setUp();
+      await world.startDriver(job, credential);
+      expect((await world.port.jobProgress(job)).driverRegistered).toBe(true);
+      await world.port.driverGone(job);
+      expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
+      await world.port.driverGone(job);
+      expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
+    });
+
     it('reports registered executors, the driver and the last committed batch', async () => {
       const { job, credential } = await setUp();
       expect(await world.port.jobProgress(job)).toMatchObject({ driverRegistered: false, lastCommittedBatch: undefined, failedBatches: [] });
