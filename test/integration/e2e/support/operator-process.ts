@@ -1,0 +1,146 @@
+/**
+ * One replica of the operator as users run it: `node bin/streamkeeper.js operator` in a child
+ * process with the operator's own kubeconfig (the RBAC of manifests/install.yaml) and ZooKeeper
+ * credential file. Scenarios stop it, crash it (SIGKILL) and read its /healthz, /readyz and
+ * /metrics as a kubelet and Prometheus would.
+ */
+import { join } from 'node:path';
+import { freePort } from '../../../../src/local/free-port.js';
+import { SupervisedProcess, logTail, type ExitStatus } from '../../../../src/local/supervised-process.js';
+import { packageRoot } from '../../../../src/package-info.js';
+import { operatorKubeconfig, zkConnect } from '../../../harness/servers.js';
+import { eventually } from './waiting.js';
+
+export interface OperatorProcessOptions {
+  /** This replica's name in the Lease and in Events. */
+  readonly identity: string;
+  /** Namespaces it watches. */
+  readonly namespaces: readonly string[];
+  readonly zkRoot: string;
+  /** File holding the operator's ZooKeeper digest credential, `user:password`, mode 0600. */
+  readonly credentialsFile: string;
+  /** Replicas sharing a Lease name compete for leadership. */
+  readonly leaseName: string;
+  readonly logFile: string;
+  /** Extra flags, e.g. `['--workers', '2']`. */
+  readonly extraArgs?: readonly string[];
+}
+
+/** Namespace of the Lease: the one manifests/install.yaml grants the operator Leases in. */
+export const leaseNamespace = 'streamkeeper-system';
+
+// The operator must get everything from its flags, never from the test runner's settings.
+const notInherited = new Set(['KUBECONFIG', 'KUBECONFIG_ADMIN', 'KUBECONFIG_OPERATOR', 'ZK_CONNECT', 'KAFKA_BROKERS', 'POD_NAME', 'POD_NAMESPACE', 'WATCH_NAMESPACES', 'STREAMKEEPER_ZK_CREDENTIALS_FILE', 'NODE_OPTIONS']);
+
+export class OperatorProcess {
+  private constructor(
+    readonly identity: string,
+    readonly metricsPort: number,
+    readonly logFile: string,
+    private readonly process: SupervisedProcess,
+  ) {}
+
+  /** Starts a replica and waits until it answers /readyz (its informers have synced). */
+  static async start(options: OperatorProcessOptions): Promise<OperatorProcess> {
+    const port = await freePort();
+    const args = [
+      join(packageRoot, 'bin', 'streamkeeper.js'),
+      'operator',
+      '--log-format=json',
+      '--kubeconfig', operatorKubeconfig(),
+      '--namespaces', options.namespaces.join(','),
+      '--zk-connect', zkConnect(),
+      '--zk-root', options.zkRoot,
+      '--zk-credentials-file', options.credentialsFile,
+      '--leader-election-namespace', leaseNamespace,
+      '--leader-election-id', options.leaseName,
+      '--identity', options.identity,
+      '--metrics-addr', `127.0.0.1:${port}`,
+      ...(options.extraArgs ?? []),
+    ];
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !notInherited.has(name)));
+    const child = SupervisedProcess.start({ name: `operator ${options.identity}`, command: process.execPath, args, logFile: options.logFile, env });
+    const replica = new OperatorProcess(options.identity, port, options.logFile, child);
+    try {
+      await child.waitUntilReady(() => replica.answers('/readyz'), 60_000, 'ready (/readyz)');
+    } catch (err) {
+      await child.kill();
+      throw err;
+    }
+    return replica;
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  get running(): boolean {
+    return this.process.running;
+  }
+
+  /** How the process ended; undefined while it runs. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.process.exitStatus;
+  }
+
+  whenExited(): Promise<ExitStatus> {
+    return this.process.whenExited();
+  }
+
+  /** Whether `path` (/healthz, /readyz) answers 200. */
+  async answers(path: '/healthz' | '/readyz'): Promise<boolean> {
+    try {
+      const response = await fetch(`http://127.0.0.1:${this.metricsPort}${path}`, { signal: AbortSignal.timeout(2000) });
+      await response.arrayBuffer();
+      return response.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  /** /metrics in the Prometheus text format. */
+  async metrics(): Promise<string> {
+    const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!response.ok) throw new Error(`operator ${this.identity}: /metrics answered ${response.status}`);
+    return response.text();
+  }
+
+  /** One sample's value, e.g. `streamkeeper_leader` or `streamkeeper_pods_created_total{component="executor"}`. */
+  async metric(sample: string): Promise<number | undefined> {
+    const line = (await this.metrics()).split('\n').find((l) => l.startsWith(`${sample} `));
+    return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+  }
+
+  /** Whether this replica says it holds the Lease (false once it has exited). */
+  async isLeader(): Promise<boolean> {
+    if (!this.running) return false;
+    try {
+      return (await this.metric('streamkeeper_leader')) === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Waits until this replica leads. */
+  async waitUntilLeading(timeoutMs?: number): Promise<void> {
+    await eventually(async () => {
+      if (!(await this.isLeader())) throw new Error(`operator ${this.identity} reports streamkeeper_leader != 1`);
+    }, `operator ${this.identity} leading`, timeoutMs);
+  }
+
+  /** SIGTERM, as a rolling update of the operator's Deployment does; SIGKILL after `graceMs`. */
+  async stop(graceMs = 25_000): Promise<ExitStatus> {
+    await this.process.stop(graceMs);
+    return this.whenExited();
+  }
+
+  /** SIGKILL, as a crash or an OOM kill: no Lease release, no cleanup. */
+  async kill(): Promise<ExitStatus> {
+    await this.process.kill();
+    return this.whenExited();
+  }
+
+  logTail(lines = 80): string {
+    return logTail(this.logFile, lines);
+  }
+}
