@@ -108,8 +108,11 @@ export function planPods(input: PodPlanInput): PodPlan {
     if (pod.component === undefined) continue;
     const terminated = pod.lifecycle === 'terminated';
     const holdsRevoked = input.credential !== undefined && pod.credential !== undefined && pod.credential !== input.credential;
-    // A pod already being deleted is waited for; a terminated one is retired either way.
-    if (!terminated && (pod.terminating || !holdsRevoked)) continue;
+    // A pod already being deleted is waited for, even once it has ended: it ended because it was
+    // asked to (scale-down, rolling update, suspend, a user's delete), which is no failure to
+    // report or count. A drained executor holds no tasks; one that was killed before it handed
+    // them back is found through its ZooKeeper session ending.
+    if (pod.terminating || (!terminated && !holdsRevoked)) continue;
     if (pod.component === 'executor' && !known) {
       waitingForCoordination = true;
       continue;

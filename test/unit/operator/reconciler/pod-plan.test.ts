@@ -69,6 +69,9 @@ describe('planning a job\'s pods', () => {
     ['retires a terminated executor and replaces it on a later pass', input([driver(), executor(0), executor(1, { lifecycle: 'terminated', ready: false })]), ['retire job-executor-1'], 'ReplacingPods'],
     ['retires a terminated driver', input([driver({ lifecycle: 'terminated', ready: false }), executor(0), executor(1)]), ['retire job-driver'], 'ReplacingPods'],
     ['waits for a terminating pod to go before reusing its name', input([driver(), executor(0), executor(1, { terminating: true })]), [], 'WaitingForPods'],
+    // Deleted on purpose (scale-down, roll, suspend): its end was asked for, so it is no failure.
+    ['waits for a pod it is deleting that has ended, without retiring it', input([driver(), executor(0), executor(1, { terminating: true, lifecycle: 'terminated', ready: false })]), [], 'WaitingForPods'],
+    ['waits for a driver it is deleting that has ended, without retiring it', input([driver({ terminating: true, lifecycle: 'terminated', ready: false }), executor(0), executor(1)]), [], 'WaitingForPods'],
     ['creates executors on scale-up', input([driver(), executor(0), executor(1)], { replicas: 4 }), ['create job-executor-2', 'create job-executor-3'], 'CreatingPods'],
     [
       'drains the highest ordinals on scale-down',
