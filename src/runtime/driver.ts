@@ -18,6 +18,7 @@ import { anyVersion, type Acl } from '../coordination/zookeeper/client.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { KafkaClientFactory } from './executor.js';
+import { JobPresence } from './job-presence.js';
 import { decodePlanContext, jobSettings, planContext, type JobSettings } from './job-settings.js';
 import type { KafkaClient } from './kafka/index.js';
 import { consumerGroupId } from './kafka-names.js';
@@ -102,6 +103,9 @@ export class Driver {
   private failedAtStart: Set<string> | undefined;
   private idleReason: string | undefined;
   private registered = false;
+  private readonly presence: JobPresence;
+  /** Aborted when the job's ZooKeeper data is found gone (the job was deleted). */
+  private readonly gone = new AbortController();
 
   constructor(private readonly options: DriverOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job) });
@@ -111,6 +115,7 @@ export class Driver {
     this.membership = new ExecutorMembership(options.session, options.layout, { clock: this.clock });
     this.progressIntervalMs = options.progressIntervalMs ?? 10_000;
     this.stopGraceMs = options.stopGraceMs ?? 20_000;
+    this.presence = new JobPresence(options.session, options.layout, options.job);
   }
 
   /** True once the driver holds its `driver` node (a second driver waits for the first one's to go). */
@@ -118,33 +123,58 @@ export class Driver {
     return this.registered;
   }
 
-  /** Plans and commits batches until `signal` aborts; the batch in flight is finished first. */
+  /**
+   * Plans and commits batches until `signal` aborts; the batch in flight is finished first. Also
+   * ends, with 0, when the job's ZooKeeper data goes: the job was deleted.
+   */
   async run(signal: AbortSignal): Promise<number> {
     const { session, layout, job } = this.options;
+    const stop = AbortSignal.any([signal, this.gone.signal]);
     try {
+      this.subscriptions.push(this.presence.watch(() => { this.jobGone(); }));
       this.acl = await readJobAcl(session, layout, job);
       const registration = await session.registerEphemeral(layout.driver(job), Buffer.from(JSON.stringify({ pod: this.options.pod, startedAt: new Date(this.clock.now()).toISOString() })), this.acl);
       this.registered = true;
       this.logger.info({ pod: this.options.pod }, 'driver registered');
       this.subscriptions.push(
         watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
-          this.logger.error({ err: classify(err).message }, 'cannot read the job configuration');
+          void this.watchFailed(err, 'error', 'cannot read the job configuration');
         }),
         this.membership.watch(job, (executors) => {
           this.executors = executors;
           this.wakeUp();
+        }, (err) => {
+          void this.watchFailed(err, 'warn', 'cannot read the job\'s executors');
         }),
       );
       try {
-        await this.loop(signal);
+        await this.loop(stop);
       } finally {
         await registration.remove().catch(() => undefined);
       }
       return 0;
+    } catch (err) {
+      if (this.gone.signal.aborted || (await this.presence.explains(err))) {
+        this.jobGone();
+        return 0;
+      }
+      throw err;
     } finally {
       for (const subscription of this.subscriptions.splice(0)) subscription.close();
       await this.closeClients();
     }
+  }
+
+  /** The job was deleted: stop now, without waiting for the batch in flight (it went with the job). */
+  private jobGone(): void {
+    if (this.gone.signal.aborted) return;
+    this.logger.info('the job\'s ZooKeeper data is gone (the StreamingJob was deleted); stopping');
+    this.gone.abort();
+  }
+
+  private async watchFailed(err: unknown, level: 'warn' | 'error', message: string): Promise<void> {
+    if (await this.presence.explains(err)) this.jobGone();
+    else this.logger[level]({ err: classify(err).message }, message);
   }
 
   private onConfig(doc: JobConfigDocument | null): void {
@@ -226,6 +256,7 @@ export class Driver {
         await this.step(signal, state);
         failures = 0;
       } catch (err) {
+        if (aborted(this.gone.signal)) return;
         const classified = classify(err);
         if (classified.kind !== 'transient' || isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
         failures += 1;
@@ -411,6 +442,10 @@ export class Driver {
           this.logger.warn({ err: classify(err).message }, 'cannot read the batch\'s tasks');
         });
         onAbort = () => {
+          if (this.gone.signal.aborted) {
+            resolve(undefined);
+            return;
+          }
           this.logger.info({ batch: id, graceMs: this.stopGraceMs }, 'stop requested; waiting for the batch in flight');
           timer = setTimeout(() => {
             this.logger.info({ batch: id }, 'the batch did not finish in time; the next driver finishes it');

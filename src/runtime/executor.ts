@@ -14,6 +14,7 @@ import type { TaskClaim, TaskRecord } from '../coordination/task-state.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { decodePlanContext, jobSettings, type JobSettings, type ProcessingSettings } from './job-settings.js';
+import { JobPresence } from './job-presence.js';
 import type { KafkaClient } from './kafka/index.js';
 import { noopExecutorObserver, type ExecutorObserver, type TaskOutcome } from './observer.js';
 import { ProcessorRegistry } from './processors/processor-runner.js';
@@ -77,7 +78,10 @@ export class Executor {
   private registration: ExecutorRegistrationHandle | undefined;
   private draining = false;
   private stopped = false;
+  /** The job's ZooKeeper data is gone: the job was deleted. */
+  private gone = false;
   private drained: (() => void) | undefined;
+  private readonly presence: JobPresence;
 
   constructor(private readonly options: ExecutorOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job), pod: options.pod });
@@ -87,6 +91,7 @@ export class Executor {
     this.processors = options.processors ?? new ProcessorRegistry();
     this.maxConcurrent = options.maxConcurrentTasks ?? 4;
     if (!Number.isInteger(this.maxConcurrent) || this.maxConcurrent < 1) throw new RangeError(`maxConcurrentTasks must be a positive integer (got ${this.maxConcurrent})`);
+    this.presence = new JobPresence(options.session, options.layout, options.job);
   }
 
   /** Tasks running now and waiting to run, for readiness and tests. */
@@ -100,7 +105,8 @@ export class Executor {
 
   /**
    * Registers and processes tasks until a drain completes (asked by the operator, or by `signal`,
-   * e.g. SIGTERM). Resolves with the exit code: 0 once drained.
+   * e.g. SIGTERM) or the job's ZooKeeper data goes (the job was deleted). Resolves with the exit
+   * code: 0 in either case.
    */
   async run(signal: AbortSignal): Promise<number> {
     const { session, layout, job, pod } = this.options;
@@ -111,10 +117,11 @@ export class Executor {
       void this.drain('stop requested (SIGTERM)');
     };
     try {
+      this.subscriptions.push(this.presence.watch(() => { this.jobGone(); }));
       const acl = await readJobAcl(session, layout, job);
       this.subscriptions.push(
         watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
-          this.logger.error({ err: classify(err).message }, 'cannot read the job configuration');
+          void this.watchFailed(err, 'error', 'cannot read the job configuration');
         }),
       );
       this.registration = await this.membership.register(job, pod, acl);
@@ -124,18 +131,42 @@ export class Executor {
       });
       this.subscriptions.push(
         this.ledger.watchTasks(job, (tasks) => { this.onTasks(tasks); }, (err) => {
-          this.logger.warn({ err: classify(err).message }, 'cannot read the job\'s tasks');
+          void this.watchFailed(err, 'warn', 'cannot read the job\'s tasks');
         }),
       );
       if (signal.aborted) onAbort();
       else signal.addEventListener('abort', onAbort, { once: true });
       await finished;
-      this.logger.info('drained: every task finished or handed back');
+      if (!this.gone) this.logger.info('drained: every task finished or handed back');
       return 0;
+    } catch (err) {
+      if (this.gone || (await this.presence.explains(err))) {
+        this.jobGone();
+        return 0;
+      }
+      throw err;
     } finally {
       signal.removeEventListener('abort', onAbort);
       await this.shutdown();
     }
+  }
+
+  /**
+   * The job was deleted: stop at once. Nothing is handed back (the tasks went with the job) and
+   * running tasks are not waited for: their results have nowhere to go.
+   */
+  private jobGone(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.draining = true;
+    this.queue = [];
+    this.logger.info({ running: this.running.size }, 'the job\'s ZooKeeper data is gone (the StreamingJob was deleted); stopping');
+    this.drained?.();
+  }
+
+  private async watchFailed(err: unknown, level: 'warn' | 'error', message: string): Promise<void> {
+    if (await this.presence.explains(err)) this.jobGone();
+    else this.logger[level]({ err: classify(err).message }, message);
   }
 
   private async shutdown(): Promise<void> {
@@ -299,7 +330,10 @@ export class Executor {
       outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
       logger.debug({ result, ms: Date.now() - started }, 'task done');
     } catch (err) {
-      if (isStreamkeeperError(err, 'SK_TASK_STALE')) {
+      if (this.gone) {
+        outcome = 'stale';
+        logger.info({ reason: classify(err).message }, 'task attempt abandoned: the job was deleted');
+      } else if (isStreamkeeperError(err, 'SK_TASK_STALE')) {
         outcome = 'stale';
         logger.info({ reason: err.message }, 'task attempt superseded; its result is discarded');
       } else {

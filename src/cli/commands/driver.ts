@@ -3,7 +3,7 @@ import { CoordinationLayout } from '../../coordination/layout.js';
 import { driverMetrics, enableProcessMetrics } from '../../metrics/index.js';
 import { Driver } from '../../runtime/driver.js';
 import { readPodEnvironment, runtimeEnv } from '../../runtime/pod-environment.js';
-import { defaultMetricsAddr, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
+import { defaultMetricsAddr, exitWhenDone, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
 
 const flags: OptionSpec = { job: { type: 'string' }, 'zk-connect': { type: 'string' }, 'zk-root': { type: 'string' }, 'metrics-addr': { type: 'string' } };
@@ -32,14 +32,17 @@ export const driverCommand: Command = {
       metricsAddr: stringFlag(args, 'metrics-addr'),
     });
     enableProcessMetrics();
-    const session = await openPodSession(env, ctx.logger);
-    const driver = new Driver({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'driver', ctx.logger), observer: driverMetrics, logger: ctx.logger });
-    const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => driver.isRegistered });
-    try {
-      return await driver.run(ctx.signal);
-    } finally {
-      await metrics.stop();
-      await session.close();
-    }
+    // Ends the process when done: whatever a library left open must not keep the pod alive.
+    return exitWhenDone(async () => {
+      const session = await openPodSession(env, ctx.logger);
+      const driver = new Driver({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'driver', ctx.logger), observer: driverMetrics, logger: ctx.logger });
+      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => driver.isRegistered });
+      try {
+        return await driver.run(ctx.signal);
+      } finally {
+        await metrics.stop();
+        await session.close();
+      }
+    }, { command: 'driver', logger: ctx.logger, stderr: ctx.io.stderr });
   },
 };

@@ -4,7 +4,7 @@ import { usageError } from '../../errors/index.js';
 import { enableProcessMetrics, executorMetrics } from '../../metrics/index.js';
 import { Executor } from '../../runtime/executor.js';
 import { readPodEnvironment, runtimeEnv } from '../../runtime/pod-environment.js';
-import { defaultMetricsAddr, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
+import { defaultMetricsAddr, exitWhenDone, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
 import type { Command, OptionSpec, ParsedArgs } from '../command.js';
 
 const flags: OptionSpec = { job: { type: 'string' }, 'zk-connect': { type: 'string' }, 'zk-root': { type: 'string' }, 'metrics-addr': { type: 'string' }, 'max-concurrent-tasks': { type: 'string' } };
@@ -37,14 +37,17 @@ export const executorCommand: Command = {
     const maxConcurrentTasks = concurrencyText === undefined ? 4 : Number(concurrencyText);
     if (!Number.isInteger(maxConcurrentTasks) || maxConcurrentTasks < 1 || maxConcurrentTasks > 64) throw usageError(`--max-concurrent-tasks must be an integer from 1 to 64 (got "${concurrencyText ?? ''}")`);
     enableProcessMetrics();
-    const session = await openPodSession(env, ctx.logger);
-    const executor = new Executor({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'executor', ctx.logger), observer: executorMetrics, logger: ctx.logger, maxConcurrentTasks });
-    const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => executor.isRegistered });
-    try {
-      return await executor.run(ctx.signal);
-    } finally {
-      await metrics.stop();
-      await session.close();
-    }
+    // Ends the process when done: whatever a library left open must not keep the pod alive.
+    return exitWhenDone(async () => {
+      const session = await openPodSession(env, ctx.logger);
+      const executor = new Executor({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'executor', ctx.logger), observer: executorMetrics, logger: ctx.logger, maxConcurrentTasks });
+      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => executor.isRegistered });
+      try {
+        return await executor.run(ctx.signal);
+      } finally {
+        await metrics.stop();
+        await session.close();
+      }
+    }, { command: 'executor', logger: ctx.logger, stderr: ctx.io.stderr });
   },
 };

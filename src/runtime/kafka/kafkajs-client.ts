@@ -31,6 +31,7 @@ import { fromKafkajs, isCoordinatorNotReady, kafkajsErrorCode } from './kafkajs-
 import { createInternalCluster } from './kafkajs-internals.js';
 import { kafkajsLevel, kafkajsLogCreator } from './kafkajs-logging.js';
 import { KafkajsRangeReader, defaultRangeReaderLimits, type RangeReaderLimits } from './kafkajs-range-reader.js';
+import { KafkajsSockets } from './kafkajs-sockets.js';
 import { checkGroupOffsets, checkPartitionCount, checkSend, checkTimeout, checkTopicName, checkTransactionTimeout } from './request-checks.js';
 import { ReplaceableConnection } from './replaceable-connection.js';
 import { TransactionLifecycle } from './transaction-lifecycle.js';
@@ -108,12 +109,17 @@ class Deadline {
   }
 }
 
+function closedClient(): StreamkeeperError {
+  return new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the Kafka client is closed');
+}
+
 class KafkajsAdmin implements KafkaAdmin {
   private readonly connection: ReplaceableConnection<Admin>;
 
   constructor(
     kafka: Kafka,
     private readonly logger: Logger,
+    private readonly isOpen: () => boolean,
   ) {
     this.connection = new ReplaceableConnection(
       async () => {
@@ -137,6 +143,7 @@ class KafkajsAdmin implements KafkaAdmin {
    * answer is believed only once a fresh kafkajs admin gives it too.
    */
   private async call<T>(what: string, action: (admin: Admin) => Promise<T>, recheckUnknownTopic = true): Promise<T> {
+    if (!this.isOpen()) throw closedClient();
     const first = this.connection.generation();
     try {
       return await this.connection.run(action, first);
@@ -384,15 +391,23 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
 class KafkajsClient implements KafkaClient {
   readonly admin: KafkajsAdmin;
   private readonly kafka: Kafka;
+  private readonly config: KafkaConfig;
+  private readonly sockets = new KafkajsSockets();
   private readonly open = new Set<{ close(): Promise<void> }>();
+  private closed = false;
 
   constructor(
-    private readonly config: KafkaConfig,
+    config: KafkaConfig,
     private readonly logger: Logger,
     private readonly readerLimits: RangeReaderLimits,
   ) {
-    this.kafka = new Kafka(config);
-    this.admin = new KafkajsAdmin(this.kafka, logger);
+    this.config = { ...config, socketFactory: this.sockets.factory };
+    this.kafka = new Kafka(this.config);
+    this.admin = new KafkajsAdmin(this.kafka, logger, () => !this.closed);
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedClient();
   }
 
   private track<T extends { close(): Promise<void> }>(resource: T): T {
@@ -401,6 +416,7 @@ class KafkajsClient implements KafkaClient {
   }
 
   async producer(): Promise<RecordProducer> {
+    this.ensureOpen();
     const connect = async (): Promise<Producer> => {
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       try {
@@ -418,6 +434,7 @@ class KafkajsClient implements KafkaClient {
   }
 
   async transactionalProducer(transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
+    this.ensureOpen();
     if (transactionalId === '') throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'transactional id must not be empty');
     checkTransactionTimeout(options.transactionTimeoutMs);
     const producer = this.kafka.producer({
@@ -443,6 +460,7 @@ class KafkajsClient implements KafkaClient {
   }
 
   async rangeReader(): Promise<RangeReader> {
+    this.ensureOpen();
     const cluster = createInternalCluster(this.kafka, this.config);
     try {
       await cluster.connect();
@@ -461,12 +479,19 @@ class KafkajsClient implements KafkaClient {
     return this.track(handle);
   }
 
+  /**
+   * Closes every producer and reader, then destroys whatever socket is still open — including
+   * those kafkajs lost track of — so that nothing of this client keeps the process alive.
+   */
   async close(): Promise<void> {
+    this.closed = true;
     const resources = [...this.open, this.admin];
     this.open.clear();
     const results = await Promise.allSettled(resources.map((r) => r.close()));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) this.logger.warn({ error: String(failed.reason) }, 'a Kafka connection did not close cleanly');
+    const forgotten = await this.sockets.close();
+    if (forgotten > 0) this.logger.debug({ sockets: forgotten }, 'destroyed Kafka connections kafkajs had left open');
   }
 }
 

@@ -89,7 +89,7 @@ export function createInternalCluster(kafka: Kafka, config: KafkaConfig): Intern
   const { Cluster, socketFactory } = load();
   const cluster = new Cluster({
     logger: kafka.logger(),
-    socketFactory: socketFactory(),
+    socketFactory: config.socketFactory ?? socketFactory(),
     brokers: config.brokers,
     ssl: config.ssl,
     sasl: config.sasl,

@@ -298,4 +298,28 @@ describe('driver and executors (in-memory servers)', () => {
     executor.stop.abort();
     expect(await executor.done).toBe(0);
   });
+
+  it('stops the driver and the executors with 0 when the job\'s subtree is deleted under them', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 2);
+    const executors = [await scenario.executor('e-0'), await scenario.executor('e-1')];
+    const driver = await scenario.driver();
+    await scenario.produce(0, ['apple']);
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '1', 'first batch committed');
+    await scenario.operator.deleteJob();
+    expect(await Promise.all([driver.done, ...executors.map((e) => e.done)])).toEqual([0, 0, 0]);
+  });
+
+  it('stops the driver with 0 when the job\'s subtree is deleted while a batch is in flight', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    const executor = await scenario.executor('e-0');
+    const driver = await scenario.driver();
+    scenario.processors.hold();
+    await scenario.produce(0, ['apple']);
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started');
+    await scenario.operator.deleteJob();
+    expect(await driver.done).toBe(0);
+    expect(await executor.done).toBe(0);
+  });
 });

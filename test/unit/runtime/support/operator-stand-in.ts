@@ -11,7 +11,7 @@ import { CoordinationLayout, type JobRef } from '../../../../src/coordination/la
 import { ExecutorMembership, type ExecutorSet } from '../../../../src/coordination/membership.js';
 import { Rescheduler } from '../../../../src/coordination/rescheduler.js';
 import { ZooKeeperSession } from '../../../../src/coordination/session.js';
-import { ensureJobSubtree } from '../../../../src/coordination/subtree.js';
+import { deleteJobSubtree, ensureJobSubtree } from '../../../../src/coordination/subtree.js';
 import type { Subscription } from '../../../../src/coordination/session.js';
 import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
 import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
@@ -87,6 +87,17 @@ export class OperatorStandIn {
     this.maxTaskAttempts = config.maxTaskAttempts;
     this.generation += 1;
     return (await new ConfigMirror(this.operator, this.layout).publish(this.job, this.generation, config)).hash;
+  }
+
+  /**
+   * The StreamingJob was deleted: the operator fences the job's subtree and removes it, while the
+   * pods still run (they go later, with their owner).
+   */
+  async deleteJob(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.subscription?.close();
+    await this.passes;
+    await deleteJobSubtree(this.operator, this.layout, this.job, this.scheme.fence());
   }
 
   /** The Pod informer saw the pod's process end. */
