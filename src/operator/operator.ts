@@ -170,6 +170,7 @@ export class Operator {
       pods: { zkConnect: this.options.zkConnect, zkRoot: this.options.zkRoot },
       phases,
       expectations,
+      ...(this.options.progressRefreshPeriodMs === undefined ? {} : { progressRefreshMs: this.options.progressRefreshPeriodMs }),
       clock: this.clock,
       logger: this.logger,
     });

@@ -30,6 +30,11 @@ export interface OperatorOptions {
   readonly identity: string;
   readonly workers: number;
   readonly resyncPeriodMs: number;
+  /**
+   * How often a Running or Degraded job's status picks up its progress (last committed batch,
+   * lag) when nothing else happens; 30 s when absent.
+   */
+  readonly progressRefreshPeriodMs?: number;
 }
 
 export const operatorOptionSpec = {
@@ -49,6 +54,7 @@ export const operatorOptionSpec = {
   identity: { type: 'string' },
   workers: { type: 'string' },
   'resync-period': { type: 'string' },
+  'progress-refresh-period': { type: 'string' },
 } as const;
 
 export const operatorFlagHelp: readonly (readonly [string, string])[] = [
@@ -68,6 +74,7 @@ export const operatorFlagHelp: readonly (readonly [string, string])[] = [
   ['--identity NAME', 'this replica in the Lease (default $POD_NAME, else hostname-pid)'],
   ['--workers N', 'jobs reconciled in parallel (default 4)'],
   ['--resync-period DURATION', 'every job is reconciled at least this often (default 5m)'],
+  ['--progress-refresh-period DURATION', "how often a Running or Degraded job's status picks up its progress: last committed batch, lag (default 30s; at least 1s)"],
 ];
 
 type Values = Readonly<Record<string, string | boolean | (string | boolean)[] | undefined>>;
@@ -114,6 +121,16 @@ function leaderElectionTimings(values: Values): Pick<OperatorOptions, 'leaseDura
   return { leaseDurationMs, renewDeadlineMs, retryPeriodMs };
 }
 
+/** The shortest --progress-refresh-period: each refresh reads the job's ZooKeeper data. */
+export const minProgressRefreshPeriodMs = 1000;
+
+function progressRefreshPeriod(values: Values): number {
+  const value = text(values, 'progress-refresh-period') ?? '30s';
+  const ms = parseDuration(value, '--progress-refresh-period');
+  if (ms < minProgressRefreshPeriodMs) throw usageError(`--progress-refresh-period must be at least 1s (got "${value}")`);
+  return ms;
+}
+
 function positiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw usageError(`${flag} must be a positive integer (got "${value}")`);
@@ -155,5 +172,6 @@ export function parseOperatorOptions(values: Values, env: NodeJS.ProcessEnv): Op
     identity: text(values, 'identity') ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
     workers: positiveInt(text(values, 'workers') ?? '4', '--workers'),
     resyncPeriodMs: parseDuration(text(values, 'resync-period') ?? '5m', '--resync-period'),
+    progressRefreshPeriodMs: progressRefreshPeriod(values),
   };
 }

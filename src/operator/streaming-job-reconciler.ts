@@ -26,7 +26,7 @@ import { credentialSecretName } from './reconciler/naming.js';
 import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods } from './reconciler/observed-pods.js';
 import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
-import { requeueAfterMs } from './reconciler/requeue.js';
+import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
 import { computeStatus, statusChanged } from './reconciler/status.js';
 import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
 
@@ -40,6 +40,8 @@ export interface StreamingJobReconcilerOptions {
   readonly phases: JobPhaseTracker;
   /** Where the pods and Services a pass creates are announced (see create-expectations.ts). */
   readonly expectations?: CreateExpectations;
+  /** How often a Running or Degraded job's status picks up its progress (--progress-refresh-period). */
+  readonly progressRefreshMs?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -79,6 +81,7 @@ export class StreamingJobReconciler implements Reconciler {
   /** When each job's credential Secret was last seen to exist (by this replica), per incarnation. */
   private readonly secretsSeen = new Map<string, { readonly uid: string; readonly atMs: number }>();
   private readonly expectations: CreateExpectations | undefined;
+  private readonly progressRefreshMs: number;
 
   constructor(options: StreamingJobReconcilerOptions) {
     this.kube = options.kube;
@@ -88,6 +91,7 @@ export class StreamingJobReconciler implements Reconciler {
     this.podSettings = { ...options.pods, credentials: options.coordination.credentials };
     this.phases = options.phases;
     this.expectations = options.expectations;
+    this.progressRefreshMs = options.progressRefreshMs ?? defaultProgressRefreshMs;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger();
   }
@@ -430,7 +434,7 @@ export class StreamingJobReconciler implements Reconciler {
       phase: status.phase ?? 'Pending',
       progressing: activeRollouts.has(pass.plan?.rollout.reason ?? ''),
       draining: pass.draining,
-    });
+    }, this.progressRefreshMs);
     return requeueAfter === undefined ? {} : { requeueAfterMs: requeueAfter };
   }
 

@@ -2,7 +2,7 @@
  * How soon a job is looked at again when no event arrives, decided in this one place. Pod and
  * ZooKeeper membership changes trigger passes by themselves; polling covers what nothing
  * announces: drains finishing (task completions are not watched), the driver registering,
- * batch progress for the status.
+ * batch progress for the status (every progress refresh period: --progress-refresh-period).
  */
 import type { JobPhase } from '../../api/v1alpha1/index.js';
 
@@ -19,17 +19,23 @@ export interface RequeueFacts {
   readonly draining: number;
 }
 
+/** The default --progress-refresh-period: how often a Running job's status picks up its progress. */
+export const defaultProgressRefreshMs = 30_000;
+
 export const requeueIntervals = {
   draining: 2_000,
   progressing: 10_000,
   pending: 30_000,
   degraded: 15_000,
-  running: 30_000,
   failed: 60_000,
 } as const;
 
-/** Milliseconds until the next pass, or undefined to wait for an event (or the periodic resync). */
-export function requeueAfterMs(facts: RequeueFacts): number | undefined {
+/**
+ * Milliseconds until the next pass, or undefined to wait for an event (or the periodic resync).
+ * A Running job is refreshed every `progressRefreshMs`; a Degraded one at least that often, and
+ * at least every `requeueIntervals.degraded`, to notice its recovery.
+ */
+export function requeueAfterMs(facts: RequeueFacts, progressRefreshMs: number = defaultProgressRefreshMs): number | undefined {
   if (facts.invalidSpec) return undefined;
   if (facts.draining > 0) return requeueIntervals.draining;
   if (facts.progressing) return requeueIntervals.progressing;
@@ -37,9 +43,9 @@ export function requeueAfterMs(facts: RequeueFacts): number | undefined {
     case 'Pending':
       return requeueIntervals.pending;
     case 'Degraded':
-      return requeueIntervals.degraded;
+      return Math.min(requeueIntervals.degraded, progressRefreshMs);
     case 'Running':
-      return requeueIntervals.running;
+      return progressRefreshMs;
     case 'Failed':
       return requeueIntervals.failed;
     case 'Suspended':

@@ -76,12 +76,16 @@ interface Counts {
   readonly desired: number;
   readonly ready: number;
   readonly draining: number;
-  /** Desired executors that are not ready but were created within the start-up grace. */
+  /**
+   * Desired executors not ready yet — the pod not Ready, or Ready but not registered in ZooKeeper
+   * yet — that were created within the start-up grace.
+   */
   readonly starting: number;
 }
 
-function isStarting(pod: ObservedPod, now: number): boolean {
-  return !pod.ready && pod.lifecycle !== 'terminated' && !pod.terminating && now - pod.createdAtMs < startupGraceMs;
+/** Created within the start-up grace and neither ended nor leaving: whatever it lacks, it may still get. */
+function withinStartup(pod: ObservedPod, now: number): boolean {
+  return pod.lifecycle !== 'terminated' && !pod.terminating && now - pod.createdAtMs < startupGraceMs;
 }
 
 function countExecutors(input: StatusInput, registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined): Counts {
@@ -91,7 +95,7 @@ function countExecutors(input: StatusInput, registrations: ReadonlyMap<string, E
   const ready = executors.filter((pod) => executorReady(pod, registrations)).length;
   const draining = registrations === undefined ? 0 : [...registrations.values()].filter((state) => state === 'draining').length;
   const starting = [...input.pods.executors]
-    .filter(([ordinal, pod]) => ordinal < desired && isStarting(pod, input.now))
+    .filter(([ordinal, pod]) => ordinal < desired && !executorReady(pod, registrations) && withinStartup(pod, input.now))
     .length;
   return { desired, ready, draining, starting };
 }
@@ -139,7 +143,7 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
 
   const driver = input.pods.driver;
   const driverUp = driver !== undefined && driver.ready && !driver.terminating && driver.lifecycle === 'running' && coordination.progress.driverRegistered;
-  const driverStarting = driver !== undefined && isStarting(driver, input.now);
+  const driverStarting = driver !== undefined && withinStartup(driver, input.now);
   const everRan = input.previous?.lastCommittedBatch !== undefined || coordination.progress.lastCommittedBatch !== undefined || previousPhase === 'Running' || previousPhase === 'Degraded';
   const summary = `${counts.ready}/${counts.desired} executors ready`;
   if (!driverUp) {

@@ -22,7 +22,14 @@ describe('operator options', () => {
       leaseDurationMs: 15_000,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
+      progressRefreshPeriodMs: 30_000,
     });
+  });
+
+  it('takes the progress refresh period from --progress-refresh-period, down to 1s', () => {
+    expect(parseOperatorOptions({ 'progress-refresh-period': '2s' }, env).progressRefreshPeriodMs).toBe(2_000);
+    expect(parseOperatorOptions({ 'progress-refresh-period': '1000ms' }, env).progressRefreshPeriodMs).toBe(1_000);
+    expect(parseOperatorOptions({ 'progress-refresh-period': '5m' }, env).progressRefreshPeriodMs).toBe(300_000);
   });
 
   it('takes the Lease timings from flags', () => {
@@ -51,6 +58,9 @@ describe('operator options', () => {
     [{ 'leader-election-renew-deadline': '20s' }, env, /--leader-election-renew-deadline \(20000 ms\) must be shorter than --leader-election-lease-duration/],
     [{ 'leader-election-retry-period': '9s' }, env, /--leader-election-retry-period \(9000 ms\) must be shorter than --leader-election-renew-deadline/],
     [{ 'leader-election-lease-duration': '4s', 'leader-election-renew-deadline': '3s', 'leader-election-retry-period': '2500ms' }, env, /--leader-election-retry-period/],
+    [{ 'progress-refresh-period': '30' }, env, /--progress-refresh-period must be a duration/],
+    [{ 'progress-refresh-period': '999ms' }, env, /--progress-refresh-period must be at least 1s/],
+    [{ 'progress-refresh-period': '0s' }, env, /--progress-refresh-period must be at least 1s/],
   ])('rejects %j with a usage error naming the flag', (values, environment, message) => {
     expect(() => parseOperatorOptions(values, environment)).toThrow(message);
     try {

@@ -99,6 +99,48 @@ describe('the phase and the Ready condition', () => {
       'Running',
     ],
     ['a new executor still starting', statusInput({}, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]), 'Running', 'True', 'Running'],
+    [
+      'a new executor whose pod is Ready but not registered in ZooKeeper yet (scale-up)',
+      statusInput({ previous: { phase: 'Running' }, coordination: synced(progress({ lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } }, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { createdAtMs: now - 1000 })]),
+      'Running',
+      'True',
+      'Running',
+    ],
+    [
+      'an executor Ready but not registered for longer than a start takes',
+      statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { createdAtMs: now - startupGraceMs - 1 })]),
+      'Degraded',
+      'True',
+      'Running',
+    ],
+    [
+      'a resumed job whose executors are Ready but none registered yet',
+      statusInput({ previous: { phase: 'Suspended' }, coordination: synced(progress({ lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } }, {})) }, [pod('job-driver', { createdAtMs: now - 2000 }), pod('job-executor-0', { createdAtMs: now - 1000 }), pod('job-executor-1', { createdAtMs: now - 1000 })]),
+      'Pending',
+      'False',
+      'NoExecutorsReady',
+    ],
+    [
+      'a restarted driver whose pod is Ready but not registered yet',
+      statusInput({ previous: { phase: 'Running' }, coordination: synced(progress({ driverRegistered: false, lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } })) }, [pod('job-driver', { createdAtMs: now - 1000 }), pod('job-executor-0'), pod('job-executor-1')]),
+      'Pending',
+      'False',
+      'DriverNotReady',
+    ],
+    [
+      'a driver Ready but not registered for longer than a start takes',
+      statusInput({ previous: { phase: 'Running' }, coordination: synced(progress({ driverRegistered: false, lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } })) }),
+      'Degraded',
+      'False',
+      'DriverNotReady',
+    ],
+    [
+      'a starting executor beyond the desired count (scale-down) does not count',
+      statusInput({ spec: applyDefaults(sampleSpec({ executors: { replicas: 1 } })), coordination: synced(progress({}, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { createdAtMs: now - 1000 })]),
+      'Running',
+      'True',
+      'Running',
+    ],
   ];
 
   it.each(cases)('%s → %s, Ready=%s (%s)', (_case, input, phase, ready, reason) => {
@@ -267,6 +309,19 @@ describe('the requeue interval', () => {
   ];
   it.each(cases)('%s', (_case, facts, expected) => {
     expect(requeueAfterMs(facts)).toBe(expected);
+  });
+
+  const refreshed: [string, Parameters<typeof requeueAfterMs>[0], number, number | undefined][] = [
+    ['a running job refreshes its progress every progress refresh period', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0 }, 2000, 2000],
+    ['a degraded job is looked at every 15 s by default', { invalidSpec: false, phase: 'Degraded', progressing: false, draining: 0 }, 30_000, 15_000],
+    ['a degraded job refreshes at least every progress refresh period', { invalidSpec: false, phase: 'Degraded', progressing: false, draining: 0 }, 2000, 2000],
+    ['a longer period does not slow a degraded job down', { invalidSpec: false, phase: 'Degraded', progressing: false, draining: 0 }, 120_000, 15_000],
+    ['a longer period applies to a running job', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0 }, 120_000, 120_000],
+    ['other phases keep their intervals', { invalidSpec: false, phase: 'Pending', progressing: false, draining: 0 }, 2000, 30_000],
+    ['changes in flight keep theirs', { invalidSpec: false, phase: 'Running', progressing: true, draining: 0 }, 2000, 10_000],
+  ];
+  it.each(refreshed)('%s', (_case, facts, progressRefreshMs, expected) => {
+    expect(requeueAfterMs(facts, progressRefreshMs)).toBe(expected);
   });
 });
 
