@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ignoreNotFound } from '../../../src/kube/client.js';
 import type { Lease, Stored } from '../../../src/kube/objects.js';
 import { createNamespace, deleteNamespace, uniqueSuffix } from '../../harness/kube.js';
-import { OperatorReplica, leaseNamespace } from './operator-process.js';
+import { OperatorProcess, leaseNamespace, writeCredentialsFile } from '../e2e/support/operator-process.js';
 import { CoordinationSide, JobSide, eventually } from './operator-world.js';
 
 /** A Lease time in ms, and how coarse it is: a time without a fraction is only good to the second. */
@@ -14,14 +17,16 @@ function leaseTime(value: string | undefined, field: string): { ms: number; gran
 
 describe('operator replicas as processes, the leader killed', () => {
   const leaseName = `failover-${uniqueSuffix()}`;
-  const replicas: OperatorReplica[] = [];
+  const replicas: OperatorProcess[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'sk-operator-failover-'));
   let namespace: string;
   let side: CoordinationSide;
   let jobs: JobSide;
+  let credentialsFile: string;
 
   const lease = (): Promise<Stored<Lease>> => jobs.admin.get('Lease', { namespace: leaseNamespace, name: leaseName });
-  const start = async (identity: string): Promise<OperatorReplica> => {
-    const replica = await OperatorReplica.start({ identity, namespace, zkRoot: side.root, operatorCredential: side.operatorCredential, leaseName });
+  const start = async (identity: string): Promise<OperatorProcess> => {
+    const replica = await OperatorProcess.start({ identity, namespaces: [namespace], zkRoot: side.root, credentialsFile, leaseName, logFile: join(scratch, `${identity}.log`), extraArgs: ['--workers=2'] });
     replicas.push(replica);
     return replica;
   };
@@ -30,6 +35,7 @@ describe('operator replicas as processes, the leader killed', () => {
     namespace = await createNamespace('operator-failover');
     side = new CoordinationSide();
     jobs = new JobSide(side, namespace);
+    credentialsFile = writeCredentialsFile(join(scratch, 'credentials'), side.operatorCredential);
   });
 
   afterAll(async () => {
@@ -39,7 +45,8 @@ describe('operator replicas as processes, the leader killed', () => {
       for (const name of names) await ignoreNotFound(jobs.admin.delete('StreamingJob', { namespace, name }));
       await eventually(async () => { expect((await jobs.admin.list('StreamingJob', { namespace })).items).toEqual([]); }, 'the jobs finalized').catch(() => undefined);
     }
-    for (const replica of replicas) await replica.dispose();
+    for (const replica of replicas) if (replica.running) await replica.kill();
+    rmSync(scratch, { recursive: true, force: true });
     await ignoreNotFound(jobs.admin.delete('Lease', { namespace: leaseNamespace, name: leaseName }));
     await side.closeAll();
     await deleteNamespace(namespace);

@@ -6,7 +6,7 @@
  * seeing each other. `close()` tears everything down even after a failure, and `diagnose()`
  * prints what is needed to understand one (status, pods, Events, operator and pod logs).
  */
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { operatorUser } from '../../../../src/coordination/acl.js';
@@ -22,7 +22,7 @@ import { createKafkajsClient, type KafkaClient } from '../../../../src/runtime/k
 import { adminKubeClient, createNamespace, deleteNamespace, startTestNodeAgent, uniqueSuffix, type TestNodeAgent } from '../../../harness/kube.js';
 import { kafkaBrokers, zkConnect } from '../../../harness/servers.js';
 import { Kubectl } from './kubectl.js';
-import { OperatorProcess, leaseNamespace } from './operator-process.js';
+import { OperatorProcess, leaseNamespace, writeCredentialsFile } from './operator-process.js';
 import { isPodReady, WordcountJob, type JobWorld, type WordcountJobOptions } from './wordcount-job.js';
 import { eventually } from './waiting.js';
 
@@ -34,6 +34,9 @@ export interface E2eWorldOptions {
 }
 
 const logLines = { operator: 80, pod: 40 } as const;
+
+/** Status progress (last committed batch, lag) within seconds, not the operator's default 30 s. */
+const progressRefreshPeriod = '2s';
 const maxLineLength = 600;
 
 function clip(text: string): string {
@@ -72,8 +75,7 @@ export class E2eWorld implements JobWorld {
     this.leaseName = `sk-e2e-${name}-${suffix}`;
     this.kafka = createKafkajsClient({ brokers: kafkaBrokers(), clientId: `e2e-${name}` });
     this.scratch = mkdtempSync(join(tmpdir(), `sk-e2e-${name}-`));
-    this.credentialsFile = join(this.scratch, 'zookeeper-credentials');
-    writeFileSync(this.credentialsFile, `${this.operatorCredential.user}:${this.operatorCredential.password}\n`, { mode: 0o600 });
+    this.credentialsFile = writeCredentialsFile(join(this.scratch, 'zookeeper-credentials'), this.operatorCredential);
   }
 
   /** Namespace, node agent and operator replicas; on failure, whatever started is torn down. */
@@ -111,6 +113,7 @@ export class E2eWorld implements JobWorld {
       zkRoot: this.zkRoot,
       credentialsFile: this.credentialsFile,
       leaseName: this.leaseName,
+      progressRefreshPeriod,
       logFile: join(this.scratch, `operator-${this.replicas}-${identity}.log`),
     });
     this.operators.push(replica);

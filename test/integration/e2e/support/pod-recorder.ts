@@ -18,6 +18,8 @@ export interface PodObservation {
   readonly ready: boolean;
   readonly terminating: boolean;
   readonly templateHash: string | undefined;
+  /** The container's image (what a rolling update changes). */
+  readonly image: string | undefined;
   /** The container's exit code once it has terminated (137 after a SIGKILL). */
   readonly exitCode: number | undefined;
   /** When the watch delivered it (ms since the epoch). */
@@ -34,6 +36,7 @@ function observe(type: PodObservation['type'], pod: Stored<Pod>): PodObservation
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     terminating: pod.metadata.deletionTimestamp !== undefined,
     templateHash: pod.metadata.labels?.[podTemplateHashLabel],
+    image: pod.spec?.containers[0]?.image,
     exitCode: pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode,
     at: Date.now(),
   };

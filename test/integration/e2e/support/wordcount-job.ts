@@ -47,6 +47,17 @@ export interface WordcountJobOptions {
   readonly customize?: (spec: StreamingJobSpec) => StreamingJobSpec;
 }
 
+/**
+ * The input and the sink's totals at one moment, taken when the sink is complete (after
+ * `waitForAllInputCommitted` and `verifyExactlyOnce`): what a later phase of a scenario adds is
+ * checked against it alone, with the processor's counting rule of that phase.
+ */
+export interface OutputMark {
+  /** Lines produced before the mark (`produced.slice(lines)` came after). */
+  readonly lines: number;
+  readonly counts: ReadonlyMap<string, number>;
+}
+
 /** The job's pods as the API server has them, sorted into driver and executors (by name). */
 export interface JobPods {
   readonly driver: Stored<Pod> | undefined;
@@ -355,7 +366,7 @@ export class WordcountJob {
   /**
    * Waits until everything produced so far is committed: the driver's offsets in ZooKeeper reach
    * the end of every source partition, and the status reports that batch (or a later one) with
-   * totalLag 0 (the operator refreshes a Running job's status every 30 s). Stop continuous
+   * totalLag 0 (the operators here refresh a Running job's status every 2 s). Stop continuous
    * inputs first. Returns the committed offsets.
    */
   async waitForAllInputCommitted(options: { readonly timeoutMs?: number; readonly status?: boolean } = {}): Promise<OffsetsRecord> {
@@ -416,6 +427,44 @@ export class WordcountJob {
   /** The sink's totals per word (summed over tasks and batches), as they stand. */
   async sinkCounts(): Promise<Map<string, number>> {
     return sumSinkRecords(await readCommittedTopic(this.world.kafka, this.sinkTopic)).counts;
+  }
+
+  /** Marks the input and the sink as they stand (stop continuous inputs and let the sink complete first). */
+  async outputMark(): Promise<OutputMark> {
+    return { lines: this.produced.length, counts: await this.sinkCounts() };
+  }
+
+  /**
+   * Like `verifyExactlyOnce`, for what came after `mark` only: the sink's totals grew by exactly
+   * the words of the lines produced since, counted as the processor counts them now (`lowercase`,
+   * default true) — so a phase that must count case-sensitively, or must not reprocess earlier
+   * input, is checked without folding or hiding anything. Call it after `waitForAllInputCommitted`.
+   */
+  async verifyExactlyOnceSince(mark: OutputMark, options: { readonly lowercase?: boolean; readonly settleMs?: number } = {}): Promise<CountComparison> {
+    const since = this.produced.slice(mark.lines);
+    const expected = countWords(since, { lowercase: options.lowercase ?? true });
+    const deadline = Date.now() + (options.settleMs ?? 10_000);
+    for (;;) {
+      const totals = sumSinkRecords(await readCommittedTopic(this.world.kafka, this.sinkTopic));
+      const added = new Map<string, number>();
+      for (const [word, count] of totals.counts) {
+        const grown = count - (mark.counts.get(word) ?? 0);
+        if (grown !== 0) added.set(word, grown);
+      }
+      const comparison = compareCounts(expected, added);
+      if (comparison.matches && totals.unreadable === 0) return comparison;
+      const surplus = comparison.actualTotal > comparison.expectedTotal;
+      if (surplus || totals.unreadable > 0 || Date.now() > deadline) {
+        throw new Error(
+          [
+            `${this.name}: what the sink ${this.sinkTopic} gained since the mark is not the new input's word counts exactly once${options.lowercase === false ? ' (case-sensitive)' : ''}`,
+            `  ${since.length} lines produced since the mark (${mark.lines} before), ${comparison.words} distinct words, ${comparison.expectedTotal} words expected, ${comparison.actualTotal} counted (${totals.unreadable} unreadable sink records)`,
+            ...describeDifferences(comparison).map((line) => `  ${line}`),
+          ].join('\n'),
+        );
+      }
+      await sleep(500);
+    }
   }
 
   // ------------------------------------------------------------------ teardown
