@@ -14,6 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import { packageRoot } from '../package-info.js';
 import type { ControlPlane } from './control-plane.js';
 import { freePort } from './free-port.js';
+import { operatorNodeOptions } from './operator-access.js';
 import { envFileContent, type ComponentName, type ComponentState, type LocalPaths, type LocalState } from './local-state.js';
 import { writeState } from './local-state.js';
 import { defaultNodeName, NodeAgent } from './node-agent.js';
@@ -184,7 +185,7 @@ async function startOperator(paths: LocalPaths, zkConnect: string, state: StateR
   const port = await freePort();
   // Everything the operator needs comes from its flags, never from the caller's cluster settings.
   const inherited = new Set(['KUBECONFIG', 'ZK_CONNECT', 'KAFKA_BROKERS', 'POD_NAME', 'POD_NAMESPACE', 'WATCH_NAMESPACES']);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !inherited.has(name)));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !inherited.has(name))), NODE_OPTIONS: operatorNodeOptions() };
   const child = SupervisedProcess.start({
     name: 'operator',
     command: process.execPath,

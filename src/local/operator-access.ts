@@ -49,6 +49,21 @@ export function operatorAccessFromManifest(text: string, source = installManifes
   return { objects, serviceAccount: sa };
 }
 
+/**
+ * NODE_OPTIONS of the operator container in the install manifest (the chart's
+ * `operator.nodeOptions`), so an operator run as a local process runs as installed; '' if none.
+ */
+export function operatorNodeOptions(text: string = readFileSync(installManifest, 'utf8')): string {
+  for (const document of parseAllDocuments(text)) {
+    const object = document.toJS() as ManifestObject | null;
+    if (object?.kind !== 'Deployment') continue;
+    const containers = (object.spec as { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } | undefined)?.template?.spec?.containers ?? [];
+    const value = containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (value !== undefined) return value;
+  }
+  return '';
+}
+
 export interface OperatorKubeconfigOptions {
   /** Where to write the kubeconfig (mode 0600). */
   readonly file: string;

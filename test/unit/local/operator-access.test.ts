@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { accessKinds, installManifest, operatorAccessFromManifest } from '../../../src/local/operator-access.js';
+import { accessKinds, installManifest, operatorAccessFromManifest, operatorNodeOptions } from '../../../src/local/operator-access.js';
 import { objectPath } from '../../../src/local/kube-rest.js';
 import { envFileContent, shellQuote } from '../../../src/local/local-state.js';
 
@@ -53,5 +53,13 @@ describe('the env file of a local cluster', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('the operator\'s Node.js flags', () => {
+  it('are the NODE_OPTIONS of the operator container in the install manifest', () => {
+    expect(operatorNodeOptions()).toMatch(/--max-old-space-size=\d+/);
+    expect(operatorNodeOptions('kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - env: [{name: NODE_OPTIONS, value: "--jitless"}]\n')).toBe('--jitless');
+    expect(operatorNodeOptions('kind: ConfigMap\n')).toBe('');
   });
 });

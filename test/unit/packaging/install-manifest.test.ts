@@ -106,8 +106,8 @@ describe('manifests/install.yaml', () => {
         ['POD_NAMESPACE', { fieldRef: { fieldPath: 'metadata.namespace' } }],
         ['NODE_OPTIONS', undefined],
       ]);
-      // Heap limits that keep the operator under ~150 MiB at 1,000 jobs (bench/operator-scale.ts).
-      expect(operator.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-semi-space-size=2 --max-old-space-size=96');
+      // Heap limits and no JIT: under 150 MB at 1,000 jobs (bench/operator-scale.ts).
+      expect(operator.env?.find((e) => e.name === 'NODE_OPTIONS')?.value).toBe('--max-semi-space-size=1 --max-old-space-size=80 --jitless');
     });
 
     it('connects to every server of the bundled ZooKeeper ensemble', () => {

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
 import { freePort } from '../../../../src/local/free-port.js';
+import { operatorNodeOptions } from '../../../../src/local/operator-access.js';
 import { SupervisedProcess, logTail, type ExitStatus } from '../../../../src/local/supervised-process.js';
 import { packageRoot } from '../../../../src/package-info.js';
 import { operatorKubeconfig, zkConnect } from '../../../harness/servers.js';
@@ -97,7 +98,8 @@ export class OperatorProcess {
       ...(options.progressRefreshPeriod === undefined ? [] : [`--progress-refresh-period=${options.progressRefreshPeriod}`]),
       ...(options.extraArgs ?? []),
     ];
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !notInherited.has(name)));
+    // The Node.js flags the operator container is installed with, so every scenario runs under them.
+    const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !notInherited.has(name))), NODE_OPTIONS: operatorNodeOptions() };
     const child = SupervisedProcess.start({ name: `operator ${options.identity}`, command: process.execPath, args, logFile: options.logFile, env });
     const replica = new OperatorProcess(options.identity, port, options.logFile, child);
     try {
