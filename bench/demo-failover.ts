@@ -7,16 +7,16 @@
  *
  *   node bench/run.mjs bench/demo-failover.ts [--rounds 3] [--lines 30000]
  *
- * Runs from dist/ (npm run build first) in a scratch directory; each round starts and stops its
+ * Runs from dist/ (rebuilt first if a source is newer) in a scratch directory; each round starts and stops its
  * own local cluster, so rounds share nothing.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ensureBuilt, root } from './support/built.js';
 
-const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, lines: { type: 'string', default: '30000' } } });
 const rounds = Number(values.rounds);
 const sessionTimeoutMs = 10_000;
@@ -40,6 +40,7 @@ function totalSeconds(text: string): number | undefined {
   return match === null ? undefined : Number(match[1] ?? 0) * 60 + Number(match[2]);
 }
 
+ensureBuilt();
 const results: { figures: Partial<Record<Step, number>>; took: number | undefined }[] = [];
 for (let round = 1; round <= rounds; round++) {
   const cwd = mkdtempSync(join(tmpdir(), 'sk-bench-demo-'));

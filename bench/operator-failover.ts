@@ -13,11 +13,11 @@
  * admin's). ZooKeeper: ZK_CONNECT, else one is started here. The operators run from dist/ (built
  * here with tsc if needed).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { StreamingJobSpec } from '../src/api/v1alpha1/index.js';
@@ -27,8 +27,8 @@ import { ControlPlane } from '../src/local/control-plane.js';
 import { freePort } from '../src/local/free-port.js';
 import { ZooKeeperServer } from '../src/local/zookeeper-server.js';
 import { parseDuration } from '../src/operator/options.js';
+import { ensureBuilt, root } from './support/built.js';
 
-const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '5' },
@@ -40,25 +40,6 @@ const { values } = parseArgs({
 const rounds = Number(values.rounds);
 const leaseMs = parseDuration(values['lease-duration'], '--lease-duration');
 const retryMs = parseDuration(values['retry-period'], '--retry-period');
-
-/** dist/ as the image would run it; rebuilt when any source is newer. */
-function ensureBuilt(): void {
-  const entry = join(root, 'dist/cli/run.js');
-  const newest = (dir: string): number => {
-    let latest = 0;
-    const walk = (path: string): void => {
-      const stat = statSync(path);
-      if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
-      else latest = Math.max(latest, stat.mtimeMs);
-    };
-    walk(dir);
-    return latest;
-  };
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newest(join(root, 'src'))) return;
-  console.log('building dist/ (tsc -p tsconfig.build.json)');
-  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  if (!existsSync(entry)) throw new Error('the build did not produce dist/cli/run.js');
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

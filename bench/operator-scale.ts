@@ -12,11 +12,11 @@
  * admin's). ZooKeeper: ZK_CONNECT, else one is started here. The operator runs as its own
  * process from dist/ (built here with tsc if needed), so the RSS measured is its own.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { StreamingJobSpec, StreamingJobStatus } from '../src/api/v1alpha1/index.js';
@@ -25,8 +25,8 @@ import type { KubeClient } from '../src/kube/client.js';
 import { ControlPlane } from '../src/local/control-plane.js';
 import { freePort } from '../src/local/free-port.js';
 import { ZooKeeperServer } from '../src/local/zookeeper-server.js';
+import { ensureBuilt, root } from './support/built.js';
 
-const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '1000' },
@@ -56,25 +56,6 @@ async function controlPlane(): Promise<ControlPlaneHandle> {
   console.log('starting a control plane (etcd, kube-apiserver, kube-controller-manager)');
   const plane = await ControlPlane.start({ crds: [join(root, 'crds/streamkeeper.io_streamingjobs.yaml')] });
   return { kubeconfig: plane.adminKubeconfig, operatorKubeconfig: await plane.operatorKubeconfig(), stop: () => plane.destroy() };
-}
-
-/** dist/ as the image would run it; rebuilt when any source is newer. */
-function ensureBuilt(): void {
-  const entry = join(root, 'dist/cli/run.js');
-  const newest = (dir: string): number => {
-    let latest = 0;
-    const walk = (path: string): void => {
-      const stat = statSync(path);
-      if (stat.isDirectory()) for (const name of readdirSync(path)) walk(join(path, name));
-      else latest = Math.max(latest, stat.mtimeMs);
-    };
-    walk(dir);
-    return latest;
-  };
-  if (existsSync(entry) && statSync(entry).mtimeMs >= newest(join(root, 'src'))) return;
-  console.log('building dist/ (tsc -p tsconfig.build.json)');
-  spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
-  if (!existsSync(entry)) throw new Error('the build did not produce dist/cli/run.js');
 }
 
 /** CPU seconds (user + system) a process has used (Linux /proc). */
