@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { StreamingJobSpec, StreamingJobStatus } from '../../../src/api/v1alpha1/index.js';
 import { AclScheme, readJobAcl } from '../../../src/coordination/acl.js';
 import { CoordinationLayout, type JobRef } from '../../../src/coordination/layout.js';
@@ -25,6 +24,7 @@ import type { OperatorOptions } from '../../../src/operator/options.js';
 import { openZooKeeperCoordination } from '../../../src/operator/production-runtime.js';
 import { adminKubeClient, operatorKubeClient, uniqueSuffix } from '../../harness/kube.js';
 import { zkConnect } from '../../harness/servers.js';
+import { pollUntil } from '../../support/poll-until.js';
 
 export const connector = (options: Parameters<typeof NativeZooKeeperClient.connect>[0]) => NativeZooKeeperClient.connect(options);
 
@@ -40,18 +40,8 @@ export function sampleSpec(overrides: Partial<StreamingJobSpec> = {}): Streaming
 }
 
 /** Polls `check` until it passes. */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms: ${last instanceof Error ? last.message : String(last)}`);
-    await sleep(100);
-  }
+export function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<T> {
+  return pollUntil(check, what, { timeoutMs, pollMs: 100 });
 }
 
 /** One ZooKeeper root, the operator's credential, and sessions to close at the end. */
