@@ -25,9 +25,9 @@ import { ClientNodeKubeClient } from '../src/kube/adapter.js';
 import type { KubeClient } from '../src/kube/client.js';
 import { ControlPlane } from '../src/local/control-plane.js';
 import { freePort } from '../src/local/free-port.js';
-import { ZooKeeperServer } from '../src/local/zookeeper-server.js';
 import { parseDuration } from '../src/operator/options.js';
 import { ensureBuilt, root } from './support/built.js';
+import { benchZooKeeper } from './support/zookeeper.js';
 
 const { values } = parseArgs({
   options: {
@@ -96,12 +96,7 @@ async function main(): Promise<void> {
       kubeconfig = plane.adminKubeconfig;
       operatorKubeconfig = await plane.operatorKubeconfig();
     }
-    let zkConnect = process.env.ZK_CONNECT;
-    if (zkConnect === undefined || zkConnect === '') {
-      const zk = await ZooKeeperServer.start();
-      cleanups.push(() => zk.destroy());
-      zkConnect = zk.connectString;
-    }
+    const zkConnect = await benchZooKeeper(cleanups);
     ensureBuilt();
 
     const config = new KubeConfig();
