@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 20_000, pollMs = 20): Promise<T> {
   const started = Date.now();
   let last: T | undefined;
   let lastError: unknown;
@@ -21,7 +21,7 @@ export async function eventually<T>(probe: () => Promise<T> | T, accept: (value:
       const detail = lastError === undefined ? describeValue(last) : lastError instanceof Error ? lastError.message : describeValue(lastError);
       throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${detail})`);
     }
-    await sleep(20);
+    await sleep(pollMs);
   }
 }
 

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { JobConfigContent } from '../../../../src/coordination/config-mirror.js';
 import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
@@ -17,26 +16,14 @@ import { NativeZooKeeperClient } from '../../../../src/coordination/zookeeper/na
 import { createKafkajsClient, type ConsumedRecord, type KafkaClient, type OutgoingRecord } from '../../../../src/runtime/kafka/index.js';
 import { kafkaBrokers, zkConnect } from '../../../harness/servers.js';
 import { OperatorStandIn, jobConfig } from '../../../unit/runtime/support/operator-stand-in.js';
+import { eventually as pollProbe } from '../../../contract/zookeeper/waiting.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const cli = join(repo, 'bin', 'streamkeeper.js');
 
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const started = Date.now();
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() - started > timeoutMs) {
-      throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${(JSON.stringify(last) as string | undefined)?.slice(0, 500) ?? String(lastError)})`);
-    }
-    await sleep(100);
-  }
+/** Polls `probe` until `accept` holds (processes and servers: a longer deadline, a slower poll). */
+export function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  return pollProbe(probe, accept, what, timeoutMs, 100);
 }
 
 export class PodProcess {
