@@ -49,6 +49,7 @@ export const errorCatalogue = {
   SK_KUBE_BAD_REQUEST: { kind: 'permanent', summary: 'the Kubernetes API rejected the request' },
   SK_KUBE_CONFIG: { kind: 'permanent', summary: 'no usable Kubernetes client configuration' },
   SK_PROCESSOR_ERROR: { kind: 'permanent', summary: 'the processor failed, could not be loaded, or returned records that cannot be written' },
+  SK_STATE_LIMIT: { kind: 'permanent', summary: 'the aggregation state of a state partition needs more memory than spec.aggregation.stateMemory allows' },
   SK_POISON_RECORD: { kind: 'permanent', summary: 'a record the processor rejected, with failurePolicy.poisonRecords: fail' },
 } as const satisfies Record<string, CodeEntry>;
 
