@@ -38,9 +38,9 @@ export default tseslint.config(
   },
   {
     // The controller machinery is generic: it must not know what a StreamingJob is.
-    files: ['src/operator/machinery/**/*.ts'],
+    files: ['src/machinery/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/coordination/**', '**/runtime/**', '**/reconciler/**'], message: 'operator/machinery is generic controller machinery and must not depend on StreamingJob code.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/api/**', '**/coordination/**', '**/runtime/**', '**/reconciler/**'], message: 'machinery is generic controller machinery and must not depend on StreamingJob code.' }] }],
     },
   },
   {

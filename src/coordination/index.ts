@@ -4,7 +4,6 @@
  */
 export { AclScheme, credentialEnv, credentialFromSecretData, credentialKeys, credentialSecretData, jobCredentialSecretName, jobUser, newJobCredential, operatorUser, readCredential, readJobAcl, type DigestCredential } from './acl.js';
 export { assignTasks, currentLoad, leastLoaded, planReschedule } from './assignment.js';
-export { systemClock, type Clock, type Random } from './clock.js';
 export {
   ConfigMirror,
   configHash,

@@ -5,7 +5,7 @@
  * through a watch and survives the executor's session being replaced.
  */
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 import type { CoordinationLayout, JobRef } from './layout.js';
 import type { EphemeralNode, Subscription, ZooKeeperSession } from './session.js';
 import type { Acl, NodeData } from './zookeeper/client.js';

@@ -8,7 +8,7 @@
  */
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 import type { TaskExhaustionPolicy } from './config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
 import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome, type ExecutorSet } from './membership.js';

@@ -9,8 +9,9 @@ import { setMaxListeners } from 'node:events';
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { createNode, isOpenAcl } from './acl.js';
-import { backoffDelay, defaultBackoff, validateBackoff, type BackoffPolicy } from './backoff.js';
-import { systemClock, type Clock, type Random } from './clock.js';
+import { backoffDelay, validateBackoff, type BackoffPolicy } from '../machinery/backoff.js';
+import { sleep, systemClock, type Clock } from '../machinery/clock.js';
+import { systemRandom, type Random } from '../machinery/random.js';
 import { noopObserver, type CoordinationObserver, type SessionState } from './observer.js';
 import {
   anyVersion,
@@ -25,6 +26,9 @@ import {
   type ZooKeeperConnector,
 } from './zookeeper/client.js';
 import { isConnectionLoss, isSessionExpired } from './zookeeper/errors.js';
+
+/** Reconnect delays when the caller names none: fast first retries, capped at 5 s. */
+const zooKeeperBackoff: BackoffPolicy = { initialMs: 100, maxMs: 5000, multiplier: 2 };
 
 export interface ZooKeeperSessionOptions {
   readonly connector: ZooKeeperConnector;
@@ -88,8 +92,8 @@ export class ZooKeeperSession {
 
   private constructor(private readonly options: ZooKeeperSessionOptions) {
     this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.backoff = validateBackoff({ ...defaultBackoff, ...options.backoff });
+    this.random = options.random ?? systemRandom;
+    this.backoff = validateBackoff({ ...zooKeeperBackoff, ...options.backoff });
     this.operationTimeoutMs = options.operationTimeoutMs ?? 30_000;
     if (!(this.operationTimeoutMs > 0)) throw new RangeError(`operationTimeoutMs must be greater than 0 (got ${this.operationTimeoutMs})`);
     this.logger = options.logger ?? silentLogger();
@@ -144,7 +148,7 @@ export class ZooKeeperSession {
 
   /** Sleeps, waking early when the session closes. */
   sleep(ms: number): Promise<void> {
-    return this.clock.sleep(ms, this.stopping.signal);
+    return sleep(this.clock, ms, this.stopping.signal);
   }
 
   // ---- connection management ----
@@ -274,7 +278,7 @@ export class ZooKeeperSession {
       const remaining = deadline - this.clock.now();
       if (remaining <= 0) throw new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `no ZooKeeper connection for ${this.operationTimeoutMs} ms`);
       const wake = new AbortController();
-      const sleeping = this.clock.sleep(remaining, wake.signal);
+      const sleeping = sleep(this.clock, remaining, wake.signal);
       await Promise.race([this.stateChanged.promise, sleeping, this.closedSignal.promise]);
       wake.abort();
     }
@@ -418,7 +422,7 @@ export class ZooKeeperSession {
       fired.resolve();
     };
     await this.run((zk) => zk.exists(path, watcher));
-    await Promise.race([fired.promise, this.clock.sleep(maxMs, wake.signal), this.closedSignal.promise]);
+    await Promise.race([fired.promise, sleep(this.clock, maxMs, wake.signal), this.closedSignal.promise]);
     wake.abort();
   }
 

@@ -8,7 +8,7 @@
  * (executor), delete after the batch commits (driver) — four.
  */
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 import { batchId, batchSequence, parseTaskId, taskId, type CoordinationLayout, type JobRef } from './layout.js';
 import type { Subscription, ZooKeeperSession } from './session.js';
 import { decodeTask, encodeTask, newTask, nextTaskState, type OffsetRange, type TaskClaim, type TaskRecord, type Transition } from './task-state.js';

@@ -3,7 +3,7 @@
  * the same lines and a failed verification can be replayed. Mixed case, punctuation and non-ASCII
  * letters exercise the word rules, not just the plumbing.
  */
-import { seededRandom } from '../coordination/clock.js';
+import { seededRandom } from '../machinery/random.js';
 
 const vocabulary = [
   'the', 'The', 'stream', 'keeper', 'batch', 'Batch', 'executor', 'driver', 'offset', 'kafka',

@@ -5,7 +5,7 @@
  * reconciler reads a pod's labels, owner and status only and compares templates by hash label.
  */
 import type { KubeObject, Pod, Stored } from '../kube/objects.js';
-import type { ListerWatcher } from './machinery/informer.js';
+import type { ListerWatcher } from '../machinery/informer.js';
 
 export type CacheTransform<T extends KubeObject> = (object: Stored<T>) => Stored<T>;
 

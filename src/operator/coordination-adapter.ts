@@ -29,7 +29,7 @@ import {
   type RescheduleSummary,
   type TaskPolicy,
 } from './job-coordination.js';
-import type { Clock } from '../coordination/clock.js';
+import type { Clock } from '../machinery/clock.js';
 
 export interface ZooKeeperJobCoordinationOptions {
   /** The operator's session, authenticated with the operator's credential (unless ACLs are open). */

@@ -5,7 +5,7 @@
  * safe because the pass that created them ends in an error — and a retry — if anything after the
  * create failed. Entries expire, so an event that never comes costs nothing.
  */
-import { systemClock, type Clock } from './machinery/clock.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 
 export class CreateExpectations {
   private readonly pending = new Map<string, number>();

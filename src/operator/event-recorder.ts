@@ -10,8 +10,8 @@ import type { KubeClient } from '../kube/client.js';
 import type { Event } from '../kube/objects.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { eventsTotal } from '../metrics/index.js';
-import { systemClock, type Clock } from './machinery/clock.js';
-import { microTime } from './machinery/leader-elector.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
+import { microTime } from '../machinery/leader-elector.js';
 
 export interface EventRegarding {
   readonly apiVersion: string;

@@ -7,7 +7,7 @@ import { finalizer } from '../api/v1alpha1/index.js';
 import type { CustomObject, KubeObject, Stored } from '../kube/objects.js';
 import type { CreateExpectations } from './create-expectations.js';
 import { owningJobKey } from './job-cache.js';
-import type { InformerHandler } from './machinery/informer.js';
+import type { InformerHandler } from '../machinery/informer.js';
 
 export interface KeyQueue {
   add(key: string): void;

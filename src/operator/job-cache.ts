@@ -5,7 +5,7 @@
  */
 import { kind as streamingJobKind, labelKeys, labelValues } from '../api/v1alpha1/index.js';
 import type { CustomObject, KubeObject, Pod, Service, Stored } from '../kube/objects.js';
-import type { Informer } from './machinery/informer.js';
+import type { Informer } from '../machinery/informer.js';
 import { driverServiceName } from './reconciler/naming.js';
 
 export interface JobRefLike {

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { usageError } from '../errors/index.js';
-import { jitterFactor } from './machinery/leader-elector.js';
+import { jitterFactor } from '../machinery/leader-elector.js';
 
 export interface OperatorOptions {
   /** Namespaces to watch; empty means all namespaces (cluster-wide mode). */

@@ -7,7 +7,7 @@
  */
 import { readJobAcl } from '../coordination/acl.js';
 import { assignTasks, currentLoad } from '../coordination/assignment.js';
-import { systemClock, type Clock } from '../coordination/clock.js';
+import { sleep, systemClock, type Clock } from '../machinery/clock.js';
 import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
 import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
@@ -205,7 +205,7 @@ export class Driver {
     signal.addEventListener('abort', onAbort, { once: true });
     this.wake = () => { interrupt.abort(); };
     try {
-      await this.clock.sleep(ms, interrupt.signal);
+      await sleep(this.clock, ms, interrupt.signal);
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.wake = undefined;

@@ -10,7 +10,7 @@ import { NativeZooKeeperClient } from '../coordination/zookeeper/native-client.j
 import { classify } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import { coordinationMetrics } from '../metrics/index.js';
-import { MetricsServer, type HealthCheck } from '../operator/machinery/metrics-server.js';
+import { MetricsServer, type HealthCheck } from '../machinery/metrics-server.js';
 import type { KafkaClientFactory } from './executor.js';
 import { createKafkajsClient } from './kafka/index.js';
 import { clientId } from './kafka-names.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { seededRandom } from '../../../src/coordination/clock.js';
+import { seededRandom } from '../../../src/machinery/random.js';
 import { classify, type ErrorCode } from '../../../src/errors/index.js';
 import type { ConsumedRecord, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader } from '../../../src/runtime/kafka/kafka-client.js';
 

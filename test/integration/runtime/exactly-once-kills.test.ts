@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { seededRandom } from '../../../src/coordination/clock.js';
+import { seededRandom } from '../../../src/machinery/random.js';
 import { RuntimeWorld, eventually, type PodProcess } from './support/runtime-world.js';
 
 

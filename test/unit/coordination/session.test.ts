@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Clock } from '../../../src/coordination/clock.js';
+import { ManualClock, type Clock, type Timer } from '../../../src/machinery/clock.js';
 import { ZooKeeperSession, type ZooKeeperSessionOptions } from '../../../src/coordination/session.js';
 import { openAcl, type NodeData, type ZooKeeperConnector } from '../../../src/coordination/zookeeper/client.js';
 import { digestAcl, digestAuth } from '../../../src/coordination/zookeeper/digest.js';
@@ -8,38 +8,6 @@ import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory
 import { CountingObserver } from '../../contract/zookeeper/coordination-scenarios.js';
 import { Deliveries, eventually } from '../../contract/zookeeper/waiting.js';
 
-/** Time moves only when the test says so. */
-class ManualClock implements Clock {
-  private t = 0;
-  private sleepers: { until: number; resolve: () => void }[] = [];
-
-  now(): number {
-    return this.t;
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted === true) {
-        resolve();
-        return;
-      }
-      const sleeper = { until: this.t + ms, resolve };
-      this.sleepers.push(sleeper);
-      signal?.addEventListener('abort', () => {
-        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
-        resolve();
-      });
-    });
-  }
-
-  advance(ms: number): void {
-    this.t += ms;
-    const due = this.sleepers.filter((s) => s.until <= this.t);
-    this.sleepers = this.sleepers.filter((s) => s.until > this.t);
-    for (const s of due) s.resolve();
-  }
-}
-
 /** Sleeps return at once; the requested delays are recorded and time jumps by them. */
 class RecordingClock implements Clock {
   private t = 0;
@@ -47,10 +15,11 @@ class RecordingClock implements Clock {
   now(): number {
     return this.t;
   }
-  sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.t += ms;
-    return new Promise((resolve) => setImmediate(resolve));
+  setTimer(delayMs: number, callback: () => void): Timer {
+    this.sleeps.push(delayMs);
+    this.t += delayMs;
+    const handle = setImmediate(callback);
+    return { cancel: () => { clearImmediate(handle); } };
   }
 }
 
@@ -112,8 +81,9 @@ describe('ZooKeeperSession', () => {
     server.disconnect(session.sessionId ?? '');
     const read = session.get('/');
     await new Promise((resolve) => setImmediate(resolve));
-    clock.advance(30_000);
-    await expect(read).rejects.toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient' });
+    const failed = expect(read).rejects.toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient' });
+    await clock.advance(30_000);
+    await failed;
     await session.close();
   });
 

@@ -100,7 +100,7 @@ describe('failure detection', () => {
     const operator = await w.operator();
     const { job } = await w.job(operator);
     let now = 0;
-    const clock = { now: () => now, sleep: () => Promise.resolve() };
+    const clock = { now: () => now, setTimer: () => ({ cancel: () => undefined }) };
     const rescheduler = new Rescheduler(operator, w.layout, { clock });
     expect((await rescheduler.executorGone(job, 'executor-0', 'pod-terminated', { maxTaskAttempts: 3 })).firstSignal).toBe(true);
     now += 60_000;

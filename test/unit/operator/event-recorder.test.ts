@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { StreamkeeperError } from '../../../src/errors/index.js';
 import { FakeKubeClient } from '../../../src/kube/fake.js';
 import { EventRecorder, truncateNote, type EventRegarding, type RecordedEvent } from '../../../src/operator/event-recorder.js';
-import { ManualClock } from '../../../src/operator/machinery/clock.js';
+import { ManualClock } from '../../../src/machinery/clock.js';
 
 const regarding: EventRegarding = { apiVersion: 'streamkeeper.io/v1alpha1', kind: 'StreamingJob', namespace: 'ns', name: 'wordcount', uid: 'uid-1' };
 const warning: RecordedEvent = { type: 'Warning', reason: 'ReconcileError', action: 'Reconcile', note: 'create pod wordcount-executor-0: forbidden' };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FakeKubeClient } from '../../../src/kube/fake.js';
 import { InMemoryJobCoordination } from '../../../src/operator/in-memory-job-coordination.js';
-import { ManualClock, settle } from '../../../src/operator/machinery/clock.js';
+import { ManualClock, settle } from '../../../src/machinery/clock.js';
 import { Operator } from '../../../src/operator/operator.js';
 import type { OperatorOptions } from '../../../src/operator/options.js';
 import { parseCredentialFile } from '../../../src/operator/production-runtime.js';

@@ -11,9 +11,9 @@ import { EventRecorder } from '../../../../src/operator/event-recorder.js';
 import { InMemoryJobCoordination } from '../../../../src/operator/in-memory-job-coordination.js';
 import { InformerJobCache, indexByJob } from '../../../../src/operator/job-cache.js';
 import { JobPhaseTracker } from '../../../../src/operator/job-phase-tracker.js';
-import { settle } from '../../../../src/operator/machinery/clock.js';
-import type { ReconcileResult } from '../../../../src/operator/machinery/controller.js';
-import { Informer, listerWatcher } from '../../../../src/operator/machinery/informer.js';
+import { settle } from '../../../../src/machinery/clock.js';
+import type { ReconcileResult } from '../../../../src/machinery/controller.js';
+import { Informer, listerWatcher } from '../../../../src/machinery/informer.js';
 import { managedBySelector } from '../../../../src/operator/reconciler/naming.js';
 import { StreamingJobReconciler } from '../../../../src/operator/streaming-job-reconciler.js';
 

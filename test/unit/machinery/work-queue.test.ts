@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { registry } from '../../../../src/metrics/index.js';
-import { ManualClock, settle } from '../../../../src/operator/machinery/clock.js';
-import { ItemExponentialRateLimiter } from '../../../../src/operator/machinery/rate-limiter.js';
-import { WorkQueue } from '../../../../src/operator/machinery/work-queue.js';
+import { registry } from '../../../src/metrics/index.js';
+import { ManualClock, settle } from '../../../src/machinery/clock.js';
+import { ItemExponentialRateLimiter } from '../../../src/machinery/rate-limiter.js';
+import { WorkQueue } from '../../../src/machinery/work-queue.js';
 
 let queues = 0;
 

@@ -11,12 +11,12 @@
  * On resync, and for objects re-listed after a reconnect, `onUpdate(previous, current)` is called
  * (with previous === current on resync).
  */
-import { isStreamkeeperError } from '../../errors/index.js';
-import type { KubeClient, ObjectList, WatchEvent } from '../../kube/client.js';
-import { objectKey, refOf, type KubeObject, type ObjectRef, type Stored } from '../../kube/objects.js';
-import type { Kind, KindObjects } from '../../kube/resources.js';
-import { silentLogger, type Logger } from '../../logging/logger.js';
-import { backoffDelay, validateBackoff, type BackoffOptions } from './backoff.js';
+import { isStreamkeeperError } from '../errors/index.js';
+import type { KubeClient, ObjectList, WatchEvent } from '../kube/client.js';
+import { objectKey, refOf, type KubeObject, type ObjectRef, type Stored } from '../kube/objects.js';
+import type { Kind, KindObjects } from '../kube/resources.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { backoffDelay, validateBackoff, type BackoffPolicy } from './backoff.js';
 import { isAborted, sleep, systemClock, type Clock, type Timer } from './clock.js';
 
 export interface ListerWatcher<T extends KubeObject> {
@@ -56,7 +56,7 @@ export interface InformerOptions<T extends KubeObject> {
   /** Replay every cached object this often; 0 turns resync off. Default 0. */
   readonly resyncPeriodMs?: number;
   /** Wait before re-listing after a failure. Default 1 s doubling to 30 s. */
-  readonly backoff?: BackoffOptions;
+  readonly backoff?: BackoffPolicy;
   /** A watch that ends normally sooner than this, having delivered nothing, is backed off. */
   readonly minWatchMs?: number;
   readonly clock?: Clock;
@@ -75,7 +75,7 @@ export class Informer<T extends KubeObject> {
   readonly name: string;
   private readonly source: ListerWatcher<T>;
   private readonly resyncPeriodMs: number;
-  private readonly backoff: BackoffOptions;
+  private readonly backoff: BackoffPolicy;
   private readonly minWatchMs: number;
   private readonly clock: Clock;
   private readonly random: () => number;

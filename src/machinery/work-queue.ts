@@ -7,7 +7,7 @@
  * Worker protocol: `const key = await queue.get()` (undefined once shut down), process it, then
  * `forget` / `addRateLimited` / `addAfter` as the outcome says, and always `done(key)`.
  */
-import { initWorkQueueMetrics, workqueueAddsTotal, workqueueDepth, workqueueRetriesTotal } from '../../metrics/index.js';
+import { initWorkQueueMetrics, workqueueAddsTotal, workqueueDepth, workqueueRetriesTotal } from '../metrics/index.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 

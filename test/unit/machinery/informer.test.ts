@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import { StreamkeeperError } from '../../../../src/errors/index.js';
-import { FakeKubeClient } from '../../../../src/kube/fake.js';
-import { objectKey, refOf, type Secret, type Stored } from '../../../../src/kube/objects.js';
-import { ManualClock, settle } from '../../../../src/operator/machinery/clock.js';
-import { Informer, listerWatcher } from '../../../../src/operator/machinery/informer.js';
+import { StreamkeeperError } from '../../../src/errors/index.js';
+import { FakeKubeClient } from '../../../src/kube/fake.js';
+import { objectKey, refOf, type Secret, type Stored } from '../../../src/kube/objects.js';
+import { ManualClock, settle } from '../../../src/machinery/clock.js';
+import { Informer, listerWatcher } from '../../../src/machinery/informer.js';
 
 const ns = 'ns';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock } from '../../../../src/operator/machinery/clock.js';
-import { ItemExponentialRateLimiter, MaxOfRateLimiter, TokenBucketRateLimiter, defaultControllerRateLimiter } from '../../../../src/operator/machinery/rate-limiter.js';
+import { ManualClock } from '../../../src/machinery/clock.js';
+import { ItemExponentialRateLimiter, MaxOfRateLimiter, TokenBucketRateLimiter, defaultControllerRateLimiter } from '../../../src/machinery/rate-limiter.js';
 
 describe('per-key exponential backoff', () => {
   it('doubles from the base for each failure of a key, up to the cap', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { FakeKubeClient } from '../../../../src/kube/fake.js';
-import { leader as leaderGauge } from '../../../../src/metrics/index.js';
-import { ManualClock, settle } from '../../../../src/operator/machinery/clock.js';
-import { LeaderElector, leaderIdentity, microTime } from '../../../../src/operator/machinery/leader-elector.js';
+import { FakeKubeClient } from '../../../src/kube/fake.js';
+import { leader as leaderGauge } from '../../../src/metrics/index.js';
+import { ManualClock, settle } from '../../../src/machinery/clock.js';
+import { LeaderElector, leaderIdentity, microTime } from '../../../src/machinery/leader-elector.js';
 
 const lease = { namespace: 'streamkeeper-system', name: 'streamkeeper-operator' };
 

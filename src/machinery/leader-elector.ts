@@ -14,11 +14,11 @@
  * After losing the Lease, `run()` resolves; the operator exits so it restarts with clean state.
  */
 import { hostname } from 'node:os';
-import { isStreamkeeperError } from '../../errors/index.js';
-import type { KubeClient } from '../../kube/client.js';
-import type { Lease, ObjectRef, Stored } from '../../kube/objects.js';
-import { silentLogger, type Logger } from '../../logging/logger.js';
-import { leader as leaderGauge } from '../../metrics/index.js';
+import { isStreamkeeperError } from '../errors/index.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Lease, ObjectRef, Stored } from '../kube/objects.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { leader as leaderGauge } from '../metrics/index.js';
 import { isAborted, sleep, systemClock, type Clock, type Timer } from './clock.js';
 
 /** client-go's jitter for acquire retries: wait between retryPeriod and 2.2 × retryPeriod. */

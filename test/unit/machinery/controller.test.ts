@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { StreamkeeperError, invalidSpec } from '../../../../src/errors/index.js';
-import { registry } from '../../../../src/metrics/index.js';
-import { ManualClock, settle } from '../../../../src/operator/machinery/clock.js';
-import type { ReconcileResultLabel } from '../../../../src/metrics/index.js';
-import { Controller, decideQueueAction, isPanic, type QueueAction, type ReconcileOutcome, type ReconcileResult, type Reconciler } from '../../../../src/operator/machinery/controller.js';
-import { ItemExponentialRateLimiter } from '../../../../src/operator/machinery/rate-limiter.js';
-import { WorkQueue } from '../../../../src/operator/machinery/work-queue.js';
+import { StreamkeeperError, invalidSpec } from '../../../src/errors/index.js';
+import { registry } from '../../../src/metrics/index.js';
+import { ManualClock, settle } from '../../../src/machinery/clock.js';
+import type { ReconcileResultLabel } from '../../../src/metrics/index.js';
+import { Controller, decideQueueAction, isPanic, type QueueAction, type ReconcileOutcome, type ReconcileResult, type Reconciler } from '../../../src/machinery/controller.js';
+import { ItemExponentialRateLimiter } from '../../../src/machinery/rate-limiter.js';
+import { WorkQueue } from '../../../src/machinery/work-queue.js';
 
 describe('what the queue does after a reconcile pass', () => {
   const cases: [string, ReconcileOutcome, QueueAction, ReconcileResultLabel][] = [

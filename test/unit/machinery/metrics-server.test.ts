@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
-import { isStreamkeeperError } from '../../../../src/errors/index.js';
-import { MetricsServer, parseListenAddress } from '../../../../src/operator/machinery/metrics-server.js';
+import { isStreamkeeperError } from '../../../src/errors/index.js';
+import { MetricsServer, parseListenAddress } from '../../../src/machinery/metrics-server.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; contentType: string | undefined }> {
   return new Promise((resolve, reject) => {

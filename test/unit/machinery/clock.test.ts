@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ManualClock, sleep } from '../../../../src/operator/machinery/clock.js';
+import { ManualClock, sleep } from '../../../src/machinery/clock.js';
 
 describe('the manual clock', () => {
   it('fires timers in time order, and in creation order at the same time', async () => {

@@ -21,9 +21,9 @@
  * retried with per-key backoff; permanent and invalid-spec are not retried until the next event
  * or resync (record them in status first).
  */
-import { classify, type Classified } from '../../errors/index.js';
-import { silentLogger, type Logger } from '../../logging/logger.js';
-import { initControllerMetrics, reconcileDurationSeconds, reconcileErrorsTotal, reconcilePanicsTotal, reconcileTotal, type ReconcileResultLabel } from '../../metrics/index.js';
+import { classify, type Classified } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { initControllerMetrics, reconcileDurationSeconds, reconcileErrorsTotal, reconcilePanicsTotal, reconcileTotal, type ReconcileResultLabel } from '../metrics/index.js';
 import { systemClock, type Clock } from './clock.js';
 import { WorkQueue } from './work-queue.js';
 

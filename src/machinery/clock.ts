@@ -1,6 +1,7 @@
 /**
- * Time as a dependency: the queue, informers and leader election read the time and start timers
- * only through a Clock, so tests drive them with ManualClock and never wait for real time.
+ * Time as a dependency: the queue, informers, leader election, ZooKeeper sessions and the
+ * runtime read the time and start timers only through a Clock, so tests drive them with
+ * ManualClock and never wait for real time.
  */
 
 export interface Timer {

@@ -6,9 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { usageError } from '../../errors/index.js';
-import { silentLogger, type Logger } from '../../logging/logger.js';
-import { registry as defaultRegistry } from '../../metrics/index.js';
+import { usageError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../logging/logger.js';
+import { registry as defaultRegistry } from '../metrics/index.js';
 
 /** A named check: true (or a resolved true) when healthy. */
 export type HealthCheck = () => boolean | Promise<boolean>;
