@@ -31,6 +31,7 @@ export const errorCatalogue = {
   SK_ZK_CREDENTIALS_MISSING: { kind: 'permanent', summary: 'no ZooKeeper credentials were found for this process' },
   SK_TASK_STALE: { kind: 'permanent', summary: 'the task is no longer held by this owner and attempt' },
   SK_KAFKA_ERROR: { kind: 'transient', summary: 'Kafka reported an error' },
+  SK_KAFKA_UNREACHABLE: { kind: 'transient', summary: 'no Kafka broker answered (refused, unresolvable or timed out connections)' },
   SK_KAFKA_FENCED: { kind: 'permanent', summary: 'a newer producer with the same transactional id took over (or the broker expired the transaction); this producer can only be closed' },
   SK_KAFKA_TRANSACTION_STATE: { kind: 'permanent', summary: 'the transactional producer is not in a state that allows this operation' },
   SK_KAFKA_UNKNOWN_TOPIC: { kind: 'permanent', summary: 'the Kafka topic or partition does not exist' },

@@ -8,6 +8,7 @@ import { decodeJobNode, encodeJobNode, jobUser, newJobCredential, type AclScheme
 import { ConfigMirror } from '../coordination/config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, removeDeadRegistration, type ExecutorSet } from '../coordination/membership.js';
+import { decodeDriverRegistration } from '../coordination/progress-report.js';
 import type { CoordinationObserver } from '../coordination/observer.js';
 import { Rescheduler } from '../coordination/rescheduler.js';
 import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
@@ -151,7 +152,7 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     const ref = toRef(job);
     const [executors, driver, offsets, batches] = await Promise.all([
       this.membership.read(ref),
-      this.session.exists(this.layout.driver(ref)),
+      this.session.getIfExists(this.layout.driver(ref)),
       this.session.getIfExists(this.layout.offsets(ref)),
       this.ledger.readBatches(ref).catch((err: unknown) => {
         if (isStreamkeeperError(err, 'SK_ZK_NO_NODE')) return [];
@@ -166,9 +167,12 @@ export class ZooKeeperJobCoordination implements JobCoordination {
       const startedAt = Date.parse(executor.startedAt);
       registered.set(pod, { state: executor.state, registeredAtMs: Number.isNaN(startedAt) ? undefined : startedAt });
     }
+    const report = driver === null ? undefined : decodeDriverRegistration(driver.data);
     return {
       executors: registered,
       driverRegistered: driver !== null,
+      driverStartedAt: report === undefined || report.startedAt === '' ? undefined : report.startedAt,
+      blocked: report?.blocked,
       ...driverProgress(offsets),
       failedBatches: batches.filter((b) => b.record.state === 'failed').map((b) => b.record.id),
     };

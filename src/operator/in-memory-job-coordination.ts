@@ -17,6 +17,7 @@ import {
   type ExecutorRegistrationState,
   type JobCoordination,
   type JobProgress,
+  type ProgressBlocker,
   type RescheduleSummary,
   type TaskPolicy,
 } from './job-coordination.js';
@@ -46,6 +47,8 @@ interface JobEntry {
   /** Tasks whose owner died with no live executor to take them. */
   waiting: number;
   driverRegistered: boolean;
+  driverStartedAt: string | undefined;
+  blocked: ProgressBlocker | undefined;
   lastCommittedBatch: { id: number; committedAt: string } | undefined;
   failedBatches: string[];
   totalLag: number | undefined;
@@ -132,8 +135,17 @@ export class InMemoryJobCoordination implements JobCoordination {
     return this.jobs.get(keyOf(job))?.executors.get(pod)?.state;
   }
 
-  setDriverRegistered(job: JobName, registered: boolean): void {
-    this.entry(job).driverRegistered = registered;
+  setDriverRegistered(job: JobName, registered: boolean, startedAt?: string): void {
+    const entry = this.entry(job);
+    entry.driverRegistered = registered;
+    entry.driverStartedAt = registered ? startedAt : undefined;
+    if (!registered) entry.blocked = undefined;
+  }
+
+  /** The registered driver reports why the job cannot move data (undefined: no cause). */
+  reportBlocked(job: JobName, blocked: ProgressBlocker | undefined): void {
+    const entry = this.entry(job);
+    if (entry.driverRegistered) entry.blocked = blocked;
   }
 
   /** The driver committed a batch. */
@@ -173,6 +185,8 @@ export class InMemoryJobCoordination implements JobCoordination {
       executors: new Map(),
       waiting: 0,
       driverRegistered: false,
+      driverStartedAt: undefined,
+      blocked: undefined,
       lastCommittedBatch: undefined,
       failedBatches: [],
       totalLag: undefined,
@@ -200,11 +214,13 @@ export class InMemoryJobCoordination implements JobCoordination {
     await this.enter('jobProgress', job);
     const entry = this.jobs.get(keyOf(job));
     if (entry === undefined) {
-      return { executors: new Map(), driverRegistered: false, lastCommittedBatch: undefined, failedBatches: [], totalLag: undefined };
+      return { executors: new Map(), driverRegistered: false, driverStartedAt: undefined, blocked: undefined, lastCommittedBatch: undefined, failedBatches: [], totalLag: undefined };
     }
     return {
       executors: new Map([...entry.executors].map(([pod, executor]) => [pod, { state: executor.state, registeredAtMs: executor.registeredAtMs }])),
       driverRegistered: entry.driverRegistered,
+      driverStartedAt: entry.driverStartedAt,
+      blocked: entry.blocked === undefined ? undefined : { ...entry.blocked },
       lastCommittedBatch: entry.lastCommittedBatch === undefined ? undefined : { ...entry.lastCommittedBatch },
       failedBatches: [...entry.failedBatches],
       totalLag: entry.totalLag,
@@ -225,7 +241,11 @@ export class InMemoryJobCoordination implements JobCoordination {
   async driverGone(job: CoordinatedJob): Promise<void> {
     await this.enter('driverGone', job);
     const entry = this.jobs.get(keyOf(job));
-    if (entry !== undefined) entry.driverRegistered = false;
+    if (entry !== undefined) {
+      entry.driverRegistered = false;
+      entry.driverStartedAt = undefined;
+      entry.blocked = undefined;
+    }
   }
 
   async drain(job: CoordinatedJob, pod: string, _policy: TaskPolicy): Promise<DrainResult> {

@@ -7,10 +7,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { JobConfigContent } from '../coordination/config-mirror.js';
+import type { ProgressBlocker } from '../coordination/progress-report.js';
 import type { DigestCredential } from '../coordination/zookeeper/digest.js';
 
 export type { JobConfigContent } from '../coordination/config-mirror.js';
 export type { DigestCredential } from '../coordination/zookeeper/digest.js';
+export { blockerReasons, type BlockerReason, type ProgressBlocker } from '../coordination/progress-report.js';
 
 /** One incarnation of a job: a job deleted and created again under its name has a new uid. */
 export interface CoordinatedJob {
@@ -74,6 +76,10 @@ export interface JobProgress {
   /** Registered executors (live ZooKeeper sessions) by pod name. */
   readonly executors: ReadonlyMap<string, ExecutorRegistration>;
   readonly driverRegistered: boolean;
+  /** When the registered driver started (its own clock), if known. */
+  readonly driverStartedAt: string | undefined;
+  /** Why the registered driver says the job cannot move data; undefined when it names no cause. */
+  readonly blocked: ProgressBlocker | undefined;
   readonly lastCommittedBatch: { readonly id: number; readonly committedAt: string } | undefined;
   /** Batches recorded as failed (a task exhausted its attempts), oldest first. */
   readonly failedBatches: readonly string[];

@@ -11,7 +11,8 @@ import { sleep, systemClock, type Clock } from '../machinery/clock.js';
 import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
 import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
-import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
+import { encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
+import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
 import { TaskLedger, nextBatchId, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
 import { anyVersion, type Acl } from '../coordination/zookeeper/client.js';
@@ -23,6 +24,7 @@ import { decodePlanContext, jobSettings, planContext, type JobSettings } from '.
 import type { KafkaClient } from './kafka/index.js';
 import { consumerGroupId } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
+import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause } from './progress-blockers.js';
 import {
   advanceOffsets,
   batchProgress,
@@ -62,6 +64,13 @@ interface Offsets {
   readonly record: OffsetsRecord | null;
   readonly version: number | null;
 }
+
+/**
+ * Where a cause comes from: the source topics' offsets (read by the driver itself) or the tasks
+ * of the batch in flight (reported by executors in the task records). Each clears on its own
+ * evidence of progress: a successful read, a committed batch.
+ */
+type BlockerSource = 'source' | 'tasks';
 
 /** A function, so the compiler does not keep a narrowing of `signal.aborted` across awaits. */
 function aborted(signal: AbortSignal): boolean {
@@ -103,6 +112,15 @@ export class Driver {
   private failedAtStart: Set<string> | undefined;
   private idleReason: string | undefined;
   private registered = false;
+  private registration: EphemeralNode | undefined;
+  private startedAt = '';
+  private readonly blockers = new Map<BlockerSource, ProgressBlocker>();
+  /** The cause the `driver` node carries now. */
+  private reported: ProgressBlocker | undefined;
+  /** Reports are written one after the other, the last one winning. */
+  private reporting: Promise<void> = Promise.resolve();
+  /** Failed batches whose cause was read back from their exhausted tasks. */
+  private readonly explainedFailures = new Set<string>();
   private readonly presence: JobPresence;
   /** Aborted when the job's ZooKeeper data is found gone (the job was deleted). */
   private readonly gone = new AbortController();
@@ -133,7 +151,9 @@ export class Driver {
     try {
       this.subscriptions.push(this.presence.watch(() => { this.jobGone(); }));
       this.acl = await readJobAcl(session, layout, job);
-      const registration = await session.registerEphemeral(layout.driver(job), Buffer.from(JSON.stringify({ pod: this.options.pod, startedAt: new Date(this.clock.now()).toISOString() })), this.acl);
+      this.startedAt = new Date(this.clock.now()).toISOString();
+      const registration = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt }), this.acl);
+      this.registration = registration;
       this.registered = true;
       this.logger.info({ pod: this.options.pod }, 'driver registered');
       this.subscriptions.push(
@@ -150,6 +170,8 @@ export class Driver {
       try {
         await this.loop(stop);
       } finally {
+        this.registration = undefined;
+        await this.reporting;
         await registration.remove().catch(() => undefined);
       }
       return 0;
@@ -321,13 +343,20 @@ export class Driver {
   private async sourceTopics(settings: JobSettings): Promise<SourceTopic[]> {
     const { source } = this.kafkaClients(settings);
     const topics: SourceTopic[] = [];
+    let blocker: BlockerCause | undefined;
     for (const topic of settings.planning.topics) {
       try {
         topics.push({ topic, partitions: await source.admin.topicOffsets(topic) });
       } catch (err) {
-        this.logger.warn({ topic, err: classify(err).message }, 'cannot read the source topic\'s offsets; planning without it');
+        const message = classify(err).message;
+        const cause = sourceBlocker(parseError(message), topic, settings.sourceBrokers);
+        blocker ??= cause;
+        // Said once per cause (the report below); every retry after that is detail.
+        this.logger.debug({ topic, err: message }, 'cannot read the source topic\'s offsets; planning without it');
+        if (cause === undefined) this.logger.warn({ topic, err: message }, 'cannot read the source topic\'s offsets; planning without it');
       }
     }
+    this.report('source', blocker);
     return topics;
   }
 
@@ -437,6 +466,9 @@ export class Driver {
       return await new Promise<TaskRecord[] | undefined>((resolve) => {
         subscription = this.ledger.watchTasks(this.options.job, (all) => {
           const tasks = [...all.values()].map((t) => t.record).filter((t) => t.batch === id);
+          const cause = batchBlocker(tasks);
+          // A retry that has not failed yet is no evidence the cause went: only a commit clears it.
+          if (cause !== undefined) this.report('tasks', cause);
           if (batchProgress(tasks, expected).state !== 'running') resolve(tasks);
         }, (err) => {
           this.logger.warn({ err: classify(err).message }, 'cannot read the batch\'s tasks');
@@ -474,6 +506,7 @@ export class Driver {
     this.observer.consumerLag?.(lag);
     this.observer.batchFinished?.('committed', Number.isNaN(started) ? 0 : (now - started) / 1000);
     this.observer.lastCommittedBatch?.(now / 1000);
+    this.report('tasks', undefined);
     await this.closeBatch(batch, 'committed');
     this.logger.debug({ batch: id }, 'batch committed');
   }
@@ -554,8 +587,51 @@ export class Driver {
         continue;
       }
       blocked = true;
+      await this.explainFailedBatch(batch.record.id);
     }
     return blocked;
+  }
+
+  /**
+   * A batch that failed before this driver started holds the job back: its exhausted tasks still
+   * carry the errors, so the cause is reported again (once per batch) rather than lost with the
+   * previous driver.
+   */
+  private async explainFailedBatch(id: string): Promise<void> {
+    if (this.explainedFailures.has(id) || this.blockers.has('tasks')) return;
+    this.explainedFailures.add(id);
+    const cause = batchBlocker((await this.ledger.readTasks(this.options.job, id)).map((t) => t.record));
+    if (cause !== undefined) this.report('tasks', cause);
+  }
+
+  /**
+   * Records why the job cannot move data (or that a cause went) and, when what the user would read
+   * changes, writes it into the `driver` node, where the operator reads it on its next pass. Said
+   * in the log once per cause, not per retry.
+   */
+  private report(source: BlockerSource, cause: BlockerCause | undefined): void {
+    const held = this.blockers.get(source);
+    if (cause === undefined) {
+      if (held === undefined) return;
+      this.blockers.delete(source);
+      this.logger.info({ reason: held.reason }, `resolved: ${held.message}`);
+    } else {
+      if (sameCause(held, cause)) return;
+      this.blockers.set(source, { ...cause, since: held?.reason === cause.reason ? held.since : new Date(this.clock.now()).toISOString() });
+      if (held?.reason !== cause.reason) this.logger.warn({ reason: cause.reason, ...(cause.field === undefined ? {} : { field: cause.field }) }, `cannot move data: ${cause.message}`);
+    }
+    const next = this.blockers.get('source') ?? this.blockers.get('tasks');
+    if (sameCause(next, this.reported) && next?.since === this.reported?.since) return;
+    this.reported = next;
+    const registration = this.registration;
+    if (registration === undefined) return;
+    const data = encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt, ...(next === undefined ? {} : { blocked: next }) });
+    this.reporting = this.reporting
+      .then(() => registration.update(data))
+      .catch((err: unknown) => {
+        // The next change writes again; the operator meanwhile sees the previous report.
+        this.logger.debug({ err: classify(err).message }, 'could not write the progress report');
+      });
   }
 
   /** Publishes the lag in the `offsets` znode while no batch commits (at most every progressIntervalMs, when it changed). */

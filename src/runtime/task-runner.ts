@@ -251,11 +251,21 @@ export class TaskRunner {
     return result;
   }
 
-  private async partitionsOf(topic: string): Promise<number> {
+  /**
+   * The partition count of a topic the task writes to. A missing topic names the spec `field` it
+   * comes from, so the driver can tell the user which one to create or fix.
+   */
+  private async partitionsOf(topic: string, field: string): Promise<number> {
     const cached = this.partitionCounts.get(topic);
     if (cached !== undefined && Date.now() - cached.readAt < partitionCountTtlMs) return cached.count;
-    const count = (await this.admin((admin) => admin.topicOffsets(topic))).length;
-    if (count === 0) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `topic ${topic} has no partitions`);
+    const count = await this.admin((admin) => admin.topicOffsets(topic)).then(
+      (partitions) => partitions.length,
+      (err: unknown) => {
+        if (isStreamkeeperError(err, 'SK_KAFKA_UNKNOWN_TOPIC')) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `topic ${topic} does not exist on the sink brokers: ${err.message}`, { field, cause: err });
+        throw err;
+      },
+    );
+    if (count === 0) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `topic ${topic} has no partitions`, { field });
     this.partitionCounts.set(topic, { count, readAt: Date.now() });
     return count;
   }
@@ -289,7 +299,7 @@ export class TaskRunner {
       entry.records.push(record);
     };
     if (result.outputs.length > 0) {
-      const partitions = await this.partitionsOf(settings.sinkTopic);
+      const partitions = await this.partitionsOf(settings.sinkTopic, 'spec.sink.kafka.topic');
       for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, task.range.partition, partitions), outgoing(output));
     }
     let skipped = 0;
@@ -298,7 +308,7 @@ export class TaskRunner {
       const offsets = result.poison.slice(0, 100).map((p) => p.record.offset);
       const firstError = result.poison[0]?.error;
       if (settings.poisonRecords === 'deadLetter' && settings.deadLetterTopic !== undefined) {
-        const partitions = await this.partitionsOf(settings.deadLetterTopic);
+        const partitions = await this.partitionsOf(settings.deadLetterTopic, 'spec.failurePolicy.deadLetterTopic');
         for (const poison of result.poison) add(settings.deadLetterTopic, sinkPartition(poison.record.key, task.range.partition, partitions), deadLetterRecord(poison, job, task));
         deadLettered = result.poison.length;
         logger.warn({ deadLetterTopic: settings.deadLetterTopic, count: deadLettered, offsets, firstError }, 'poison records sent to the dead-letter topic');

@@ -4,12 +4,13 @@
  * chosen to read the same in `kubectl get`, kstatus (Flux) and the Argo CD health check
  * (charts/streamkeeper/health/streamingjob.lua): an invalid spec or a failed batch is Failed and
  * Stalled, a job moving towards its spec is Progressing, and only a job whose driver and
- * executors are up is Ready.
+ * executors are up and whose data moves (data-flow.ts) is Ready.
  */
 import { conditionTypes, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
 import type { ErrorKind } from '../../errors/index.js';
 import type { ExecutorRegistrationState, JobProgress, RescheduleSummary } from '../job-coordination.js';
 import { mergeConditions, someOf, truncate, type ConditionDecision } from './conditions.js';
+import { dataFlowProblem, type DataFlowProblem } from './data-flow.js';
 import { executorSelector } from './naming.js';
 import { allPods, currentRegistrations, type JobPods, type ObservedPod } from './observed-pods.js';
 import { executorReady, type PodPlan } from './pod-plan.js';
@@ -103,6 +104,8 @@ function countExecutors(input: StatusInput, registrations: ReadonlyMap<string, E
 interface Health {
   readonly phase: JobPhase;
   readonly ready: ConditionDecision;
+  /** Set when the job's data does not move although its pods may be up. */
+  readonly flow?: DataFlowProblem;
 }
 
 function failedBatchesOf(coordination: CoordinationView): string[] {
@@ -135,9 +138,11 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   }
   const failedBatches = failedBatchesOf(coordination);
   if (failedBatches.length > 0 && spec.failurePolicy.onTaskExhausted === 'fail') {
+    const blocked = coordination.progress.blocked;
+    const cause = blocked === undefined ? '' : `; cause (${blocked.reason}): ${blocked.message}`;
     return {
       phase: 'Failed',
-      ready: ready('False', 'BatchFailed', `${describeFailedBatches(failedBatches)} exhausted ${failedBatches.length === 1 ? 'its' : 'their'} task attempts (failurePolicy.onTaskExhausted: fail); processing stopped`),
+      ready: ready('False', 'BatchFailed', `${describeFailedBatches(failedBatches)} exhausted ${failedBatches.length === 1 ? 'its' : 'their'} task attempts (failurePolicy.onTaskExhausted: fail); processing stopped${cause}`),
     };
   }
 
@@ -158,6 +163,8 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
     const phase = everRan && counts.starting === 0 ? 'Degraded' : 'Pending';
     return { phase, ready: ready('False', 'NoExecutorsReady', `the driver is ready but no executor is; ${summary}`) };
   }
+  const flow = dataFlowProblem(spec, coordination.progress, input.now);
+  if (flow !== undefined) return { phase: 'Degraded', ready: ready('False', flow.reason, `${flow.message}; ${summary}`), flow };
   const rolling = input.plan?.rollout.reason === 'RollingUpdate' ? 1 : 0;
   const shortage = counts.desired - counts.ready - counts.starting - rolling;
   if (failedBatches.length > 0) {
@@ -171,6 +178,7 @@ function progressingCondition(input: StatusInput, health: Health): ConditionDeci
   const progressing = (status: 'True' | 'False', reason: string, message: string): ConditionDecision => ({ type: conditionTypes.progressing, status, reason, message });
   if (health.ready.reason === 'InvalidSpec') return progressing('False', 'InvalidSpec', 'nothing changes until the spec is fixed');
   if (health.ready.reason === 'BatchFailed') return progressing('False', 'BatchFailed', health.ready.message);
+  if (health.flow !== undefined) return progressing('False', health.flow.reason, health.flow.message);
   const rollout = input.plan?.rollout;
   const reschedule = input.coordination.state === 'synced' ? input.coordination.reschedule : undefined;
   if (rollout !== undefined && rollout.reason !== 'UpToDate' && rollout.reason !== 'Suspended') return progressing('True', rollout.reason, rollout.message);
@@ -209,7 +217,8 @@ function executorsAvailableCondition(input: StatusInput, counts: Counts): Condit
 }
 
 function stalled(health: Health): ConditionDecision | undefined {
-  if (health.ready.reason !== 'InvalidSpec' && health.ready.reason !== 'BatchFailed') return undefined;
+  const byUser = health.ready.reason === 'InvalidSpec' || health.ready.reason === 'BatchFailed' || health.flow?.needsUser === true;
+  if (!byUser) return undefined;
   return { type: stalledCondition, status: 'True', reason: health.ready.reason, message: health.ready.message };
 }
 

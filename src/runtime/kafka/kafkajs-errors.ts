@@ -54,6 +54,8 @@ const codeByErrorName: Readonly<Record<string, ErrorCode>> = {
   KafkaJSNotImplemented: 'SK_KAFKA_UNSUPPORTED',
   KafkaJSServerDoesNotSupportApiKey: 'SK_KAFKA_UNSUPPORTED',
   KafkaJSUnsupportedMagicByteInMessageSet: 'SK_KAFKA_UNSUPPORTED',
+  KafkaJSConnectionError: 'SK_KAFKA_UNREACHABLE',
+  KafkaJSBrokerNotFound: 'SK_KAFKA_UNREACHABLE',
 };
 
 /** kafkajs 2.2.4 predates error code 90 and reports it as "Unknown error code 90". */

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutorMembership } from '../../../src/coordination/membership.js';
+import { decodeDriverRegistration, type ProgressBlocker } from '../../../src/coordination/progress-report.js';
 import type { ZooKeeperSession } from '../../../src/coordination/session.js';
 import { TaskLedger } from '../../../src/coordination/task-ledger.js';
 import { nextTaskState } from '../../../src/coordination/task-state.js';
@@ -75,8 +76,8 @@ class Scenario {
   readonly running: Running[] = [];
   private readonly factory = () => this.kafka.client();
 
-  async start(config = jobConfig(), partitions = 2): Promise<void> {
-    this.kafka.createTopic('in', partitions);
+  async start(config = jobConfig(), partitions = 2, options: { readonly sourceTopic?: boolean } = {}): Promise<void> {
+    if (options.sourceTopic !== false) this.kafka.createTopic('in', partitions);
     this.kafka.createTopic('out', 2);
     this.kafka.createTopic('dlq', 1);
     await this.operator.start(config, 50);
@@ -107,6 +108,12 @@ class Scenario {
 
   output(topic = 'out', partitions = 2): string[] {
     return Array.from({ length: partitions }, (_v, p) => this.kafka.visibleRecords(topic, p).map((r) => `${r.key?.toString() ?? ''}=${r.value?.toString() ?? ''}`)).flat();
+  }
+
+  /** Why the registered driver says the job cannot move data. */
+  async blocked(): Promise<ProgressBlocker | undefined> {
+    const node = await this.operator.operator.getIfExists(this.operator.layout.driver(this.job));
+    return node === null ? undefined : decodeDriverRegistration(node.data).blocked;
   }
 
   ledger(): TaskLedger {
@@ -258,6 +265,7 @@ describe('driver and executors (in-memory servers)', () => {
     await scenario.executor('e-1');
     await scenario.driver();
     await eventually(async () => (await scenario.ledger().readBatches(scenario.job)).map((b) => b.record.state), (s) => s.includes('failed'), 'batch failed');
+    expect(await scenario.blocked()).toMatchObject({ reason: 'PoisonRecord', field: 'spec.failurePolicy.poisonRecords', message: expect.stringContaining('in/0@0') });
     await scenario.produce(0, ['{"level":"ERROR"}']);
     await sleep(400);
     expect(await scenario.offsets()).toEqual({ 'in/0': '0' });
@@ -266,6 +274,30 @@ describe('driver and executors (in-memory servers)', () => {
     await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'retried and committed');
     expect(scenario.output()).toEqual(['={"level":"ERROR"}', '={"level":"ERROR"}']);
     expect(await scenario.ledger().readBatches(scenario.job)).toEqual([]);
+    await eventually(() => scenario.blocked(), (b) => b === undefined, 'the cause cleared by the commit');
+  });
+
+  it('reports a source topic that does not exist, naming the field, and clears it once the topic exists', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1, { sourceTopic: false });
+    await scenario.executor('e-0');
+    await scenario.driver();
+    const blocked = await eventually(() => scenario.blocked(), (b) => b !== undefined, 'the cause reported');
+    expect(blocked).toMatchObject({ reason: 'SourceTopicMissing', field: 'spec.source.kafka.topics', message: expect.stringContaining('source topic in') });
+    scenario.kafka.createTopic('in', 1);
+    await scenario.produce(0, ['a b']);
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '1', 'the batch committed');
+    expect(await scenario.blocked()).toBeUndefined();
+  });
+
+  it('reports a processor module that cannot be loaded', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig({ processor: { name: '/nowhere/processor.mjs', params: {} }, maxTaskAttempts: 2 }), 1);
+    await scenario.produce(0, ['a']);
+    await scenario.executor('e-0');
+    await scenario.driver();
+    const blocked = await eventually(() => scenario.blocked(), (b) => b !== undefined, 'the cause reported');
+    expect(blocked).toMatchObject({ reason: 'ProcessorFailed', field: 'spec.processor.module', message: expect.stringContaining('cannot load the processor module /nowhere/processor.mjs') });
   });
 
   it('applies new params from the next batch, recording in each batch what it was planned with', async () => {

@@ -33,6 +33,8 @@ function progress(overrides: Partial<JobProgress> = {}, registered: Record<strin
   return {
     executors: new Map(Object.entries(registered).map(([name, state]) => [name, { state, registeredAtMs: undefined }])),
     driverRegistered: true,
+    driverStartedAt: undefined,
+    blocked: undefined,
     lastCommittedBatch: undefined,
     failedBatches: [],
     totalLag: undefined,
@@ -330,5 +332,66 @@ describe('describing findings', () => {
     expect(describeFindings([{ field: 'spec.a', message: 'm' }])).toBe('spec.a: m');
     expect(describeFindings([{ field: '', message: 'must be an object' }])).toBe('must be an object');
     expect(describeFindings([])).toBe('');
+  });
+});
+
+describe('a job whose data cannot move', () => {
+  const since = '2025-06-01T11:58:00.000Z';
+  const blocked = (reason: NonNullable<JobProgress['blocked']>['reason'], field: string | undefined, message: string): JobProgress['blocked'] => ({ reason, message, since, ...(field === undefined ? {} : { field }) });
+
+  it.each<[NonNullable<JobProgress['blocked']>['reason'], string, string, boolean]>([
+    ['KafkaUnreachable', 'spec.source.kafka.bootstrapServers', 'cannot reach the source brokers 127.0.0.1:1: connect ECONNREFUSED (spec.source.kafka.bootstrapServers)', false],
+    ['SourceTopicMissing', 'spec.source.kafka.topics', 'source topic in does not exist on k:9092 (spec.source.kafka.topics)', true],
+    ['SinkTopicMissing', 'spec.sink.kafka.topic', 'task 0-0 (in/0) on job-executor-0: topic out does not exist (spec.sink.kafka.topic)', true],
+    ['ProcessorFailed', 'spec.processor.module', 'task 0-0: cannot load the processor module /p.mjs (spec.processor.module)', true],
+    ['PoisonRecord', 'spec.failurePolicy.poisonRecords', 'task 0-0: record in/0@1: the value is not JSON (spec.failurePolicy.poisonRecords)', true],
+  ])('is not Ready with reason %s, naming the field, while its pods are up', (reason, field, message, needsUser) => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({ blocked: blocked(reason, field, message) })) }));
+    expect(status.phase).toBe('Degraded');
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'False', reason, message: expect.stringContaining(field) });
+    expect(conditionOf(status, 'Progressing')).toMatchObject({ status: 'False', reason });
+    expect(conditionOf(status, 'Stalled')?.reason).toBe(needsUser ? reason : undefined);
+    expect(status.message).toContain(`since 2025-06-01T11:58:00Z`);
+  });
+
+  it('returns to Ready by itself when the driver no longer names a cause', () => {
+    const before = computeStatus(statusInput({ coordination: synced(progress({ blocked: blocked('SourceTopicMissing', 'spec.source.kafka.topics', 'source topic in does not exist') })) }));
+    const after = computeStatus(statusInput({ previous: before, coordination: synced(progress()) }));
+    expect(after.phase).toBe('Running');
+    expect(conditionOf(after, 'Ready')).toMatchObject({ status: 'True', reason: 'Running' });
+    expect(conditionOf(after, 'Stalled')).toBeUndefined();
+    expect(transitionEvents(before, after)).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Running' })]);
+  });
+
+  it('records one Event per cause, not one per pass or per new message', () => {
+    const running = computeStatus(statusInput());
+    const first = computeStatus(statusInput({ previous: running, coordination: synced(progress({ blocked: blocked('SinkTopicMissing', 'spec.sink.kafka.topic', 'task 0-0: topic out does not exist') })) }));
+    const again = computeStatus(statusInput({ previous: first, coordination: synced(progress({ blocked: blocked('SinkTopicMissing', 'spec.sink.kafka.topic', 'task 1-0: topic out does not exist') })) }));
+    const other = computeStatus(statusInput({ previous: again, coordination: synced(progress({ blocked: blocked('PoisonRecord', 'spec.failurePolicy.poisonRecords', 'task 1-0: record in/0@1: bad') })) }));
+    expect(transitionEvents(running, first)).toEqual([expect.objectContaining({ type: 'Warning', reason: 'SinkTopicMissing', note: expect.stringContaining('spec.sink.kafka.topic') })]);
+    expect(transitionEvents(first, again)).toEqual([]);
+    expect(transitionEvents(again, other)).toEqual([expect.objectContaining({ type: 'Warning', reason: 'PoisonRecord' })]);
+  });
+
+  it('names the cause of a failed batch', () => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({ failedBatches: ['0000000000'], blocked: blocked('PoisonRecord', 'spec.failurePolicy.poisonRecords', 'task 0000000000-00000: record in/0@1: the value is not JSON') })) }));
+    expect(conditionOf(status, 'Ready')).toMatchObject({ reason: 'BatchFailed', message: expect.stringContaining('cause (PoisonRecord): task 0000000000-00000: record in/0@1: the value is not JSON') });
+  });
+
+  it('notices a stall nobody explains: no batch for 10 batch intervals (at least a minute) while records wait', () => {
+    const committedAt = new Date(now - 61_000).toISOString();
+    const stalled = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt }, totalLag: 120 })) }));
+    expect(conditionOf(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'NoProgress', message: expect.stringContaining('since batch 9') });
+    expect(conditionOf(stalled, 'Ready')?.message).toContain('120 records wait');
+    expect(conditionOf(stalled, 'Stalled')).toBeUndefined();
+    const recent = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt: new Date(now - 59_000).toISOString() }, totalLag: 120 })) }));
+    expect(conditionOf(recent, 'Ready')?.status).toBe('True');
+    const caughtUp = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt }, totalLag: 0 })) }));
+    expect(conditionOf(caughtUp, 'Ready')?.status).toBe('True');
+  });
+
+  it('counts a job that never committed from its driver\'s start', () => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({ driverStartedAt: new Date(now - 120_000).toISOString(), totalLag: 5 })) }));
+    expect(conditionOf(status, 'Ready')).toMatchObject({ reason: 'NoProgress', message: expect.stringContaining('since the driver started') });
   });
 });

@@ -7,6 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { digestId } from '../../../../src/coordination/zookeeper/digest.js';
+import type { ProgressBlocker } from '../../../../src/coordination/progress-report.js';
 import { credentialFingerprint, type CoordinatedJob, type CredentialIssuer, type DesiredJobConfig, type DigestCredential, type JobCoordination } from '../../../../src/operator/job-coordination.js';
 
 export interface ExecutorProcess {
@@ -19,6 +20,8 @@ export interface PortWorld {
   /** An executor of `job` starts under `pod` and registers, with the credential the port issued. */
   startExecutor(job: CoordinatedJob, credential: DigestCredential | undefined, pod: string): Promise<ExecutorProcess>;
   startDriver(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<void>;
+  /** The running driver reports why the job cannot move data (undefined: the cause went). */
+  reportBlocked(job: CoordinatedJob, credential: DigestCredential | undefined, blocked: ProgressBlocker | undefined): Promise<void>;
   /** The driver plans a batch of `count` tasks, all assigned to `owner`. */
   assignTasks(job: CoordinatedJob, credential: DigestCredential | undefined, owner: string, count: number): Promise<void>;
   /** `owner` completes every task it holds. */
@@ -198,6 +201,22 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       expect(progress.executors.get('job-executor-0')?.state).toBe('active');
       expect(progress.driverRegistered).toBe(true);
       expect(progress.lastCommittedBatch?.id).toBe(41);
+    });
+
+    it('reports why the driver says the job cannot move data, and that the cause went', async () => {
+      const { job, credential } = await setUp();
+      await world.startDriver(job, credential);
+      expect((await world.port.jobProgress(job)).blocked).toBeUndefined();
+      const blocked: ProgressBlocker = { reason: 'SourceTopicMissing', message: 'source topic in does not exist on 127.0.0.1:9092 (spec.source.kafka.topics)', field: 'spec.source.kafka.topics', since: '2026-01-02T03:04:05.000Z' };
+      await world.reportBlocked(job, credential, blocked);
+      const progress = await world.port.jobProgress(job);
+      expect(progress.blocked).toEqual(blocked);
+      expect(progress.driverStartedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      await world.reportBlocked(job, credential, undefined);
+      expect((await world.port.jobProgress(job)).blocked).toBeUndefined();
+      await world.reportBlocked(job, credential, blocked);
+      await world.port.driverGone(job);
+      expect((await world.port.jobProgress(job)).blocked).toBeUndefined();
     });
 
     it('drains an executor: draining while it holds tasks, drained once it finished them', async () => {

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { AclScheme, readJobAcl } from '../../../../src/coordination/acl.js';
 import { CoordinationLayout, batchId, taskId } from '../../../../src/coordination/layout.js';
 import { ExecutorMembership } from '../../../../src/coordination/membership.js';
-import { ZooKeeperSession } from '../../../../src/coordination/session.js';
+import { decodeDriverRegistration, encodeDriverRegistration } from '../../../../src/coordination/progress-report.js';
+import { ZooKeeperSession, type EphemeralNode } from '../../../../src/coordination/session.js';
 import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
 import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
 import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
@@ -36,7 +37,11 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
         },
         startDriver: async (job) => {
           await Promise.resolve();
-          port.setDriverRegistered(job, true);
+          port.setDriverRegistered(job, true, new Date().toISOString());
+        },
+        reportBlocked: async (job, _credential, blocked) => {
+          await Promise.resolve();
+          port.reportBlocked(job, blocked);
         },
         assignTasks: async (job, _credential, owner, count) => {
           await Promise.resolve();
@@ -82,6 +87,7 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
       const operator = await open(credentials === 'open' ? undefined : operatorCredential);
       const port = new ZooKeeperJobCoordination({ session: operator, layout, acls });
       const drivers = new Map<string, ZooKeeperSession>();
+      const registrations = new Map<string, EphemeralNode>();
       const driverOf = async (job: CoordinatedJob, credential: DigestCredential | undefined): Promise<ZooKeeperSession> => {
         const key = `${job.namespace}/${job.name}`;
         let session = drivers.get(key);
@@ -102,7 +108,15 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
         },
         startDriver: async (job, credential) => {
           const session = await driverOf(job, credential);
-          await session.registerEphemeral(layout.driver(job), Buffer.from('{}'), await readJobAcl(session, layout, job));
+          const startedAt = new Date().toISOString();
+          const node = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: `${job.name}-driver`, startedAt }), await readJobAcl(session, layout, job));
+          registrations.set(`${job.namespace}/${job.name}`, node);
+        },
+        reportBlocked: async (job, _credential, blocked) => {
+          const node = registrations.get(`${job.namespace}/${job.name}`);
+          if (node === undefined) throw new Error('no driver registered');
+          const { blocked: _previous, ...registration } = decodeDriverRegistration(node.data);
+          await node.update(encodeDriverRegistration({ ...registration, ...(blocked === undefined ? {} : { blocked }) }));
         },
         assignTasks: async (job, credential, owner, count) => {
           const session = await driverOf(job, credential);
