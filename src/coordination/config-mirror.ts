@@ -52,6 +52,19 @@ export interface JobConfigContent {
     readonly poisonRecords: PoisonRecordPolicy;
     readonly deadLetterTopic?: string;
   };
+  /** Absent: a stateless job. */
+  readonly aggregation?: AggregationConfig;
+}
+
+/** `spec.aggregation` as the runtime reads it. */
+export interface AggregationConfig {
+  /** Dotted path of the group-by field; absent: the record key. */
+  readonly groupBy?: string;
+  readonly aggregates?: readonly { readonly name: string; readonly function: string; readonly field?: string }[];
+  /** A keyed aggregator module's absolute path (instead of aggregates). */
+  readonly module?: string;
+  readonly statePartitions: number;
+  readonly stateMemoryBytes: number;
 }
 
 /** The znode's content. */

@@ -4,8 +4,8 @@
  * are recorded in each batch (`plannedWith`), so every attempt of a task — on whichever executor,
  * before or after a config change — runs with the settings its batch was planned with.
  */
-import { parseDuration } from '../api/v1alpha1/index.js';
-import type { DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
+import { aggregateFunctions, parseDuration, parseFieldPath } from '../api/v1alpha1/index.js';
+import type { AggregationConfig, DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
 import { StreamkeeperError } from '../errors/index.js';
 
 /** How a batch's records are processed and where the output goes. */
@@ -17,6 +17,8 @@ export interface ProcessingSettings {
   readonly delivery: DeliveryGuarantee;
   readonly poisonRecords: PoisonRecordPolicy;
   readonly deadLetterTopic?: string;
+  /** The keyed aggregation after the processor; absent: a stateless job. */
+  readonly aggregation?: AggregationConfig;
 }
 
 /** What the driver needs to plan batches. */
@@ -86,10 +88,46 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
       delivery: content.sink.delivery === 'atLeastOnce' ? 'atLeastOnce' : 'exactlyOnce',
       poisonRecords: policy.poisonRecords,
       ...(policy.poisonRecords === 'deadLetter' && policy.deadLetterTopic !== undefined ? { deadLetterTopic: policy.deadLetterTopic } : {}),
+      ...(content.aggregation === undefined ? {} : { aggregation: checkedAggregation(content.aggregation, content.sink.delivery) }),
     },
     sourceBrokers: [...content.source.bootstrapServers],
     sinkBrokers: [...content.sink.bootstrapServers],
     config: stringMap(content.config),
+  };
+}
+
+/** The aggregation config, or SK_INVALID_SPEC naming the field the runtime cannot use. */
+function checkedAggregation(aggregation: AggregationConfig, delivery: DeliveryGuarantee): AggregationConfig {
+  const field = 'spec.aggregation';
+  if ((aggregation.aggregates === undefined) === (aggregation.module === undefined)) throw invalidConfig(field, 'set exactly one of aggregates or module');
+  if (delivery !== 'exactlyOnce') throw invalidConfig(field, 'an aggregation needs sink.kafka.delivery exactlyOnce');
+  if (!Number.isSafeInteger(aggregation.statePartitions) || aggregation.statePartitions < 1) throw invalidConfig(`${field}.statePartitions`, `must be a positive integer (got ${String(aggregation.statePartitions)})`);
+  if (!(aggregation.stateMemoryBytes > 0)) throw invalidConfig(`${field}.stateMemory`, 'must be a positive quantity');
+  if (aggregation.groupBy !== undefined && parseFieldPath(aggregation.groupBy) === undefined) throw invalidConfig(`${field}.groupBy.field`, `"${aggregation.groupBy}" is not a dotted field path`);
+  (aggregation.aggregates ?? []).forEach((a, i) => {
+    if (!(aggregateFunctions as readonly string[]).includes(a.function)) throw invalidConfig(`${field}.aggregates[${i}].function`, `"${a.function}" is not one of ${aggregateFunctions.join(', ')}`);
+    if (a.field !== undefined && parseFieldPath(a.field) === undefined) throw invalidConfig(`${field}.aggregates[${i}].field`, `"${a.field}" is not a dotted field path`);
+  });
+  return aggregation;
+}
+
+/** The aggregation a batch recorded, or undefined when it holds none this version can read. */
+function decodeAggregation(value: unknown): AggregationConfig | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const a = value as Partial<Record<keyof AggregationConfig, unknown>>;
+  if (typeof a.statePartitions !== 'number' || typeof a.stateMemoryBytes !== 'number') return undefined;
+  const aggregates = Array.isArray(a.aggregates)
+    ? (a.aggregates as unknown[]).flatMap((x) => {
+        const { name, function: fn, field } = (x ?? {}) as { name?: unknown; function?: unknown; field?: unknown };
+        return typeof name === 'string' && typeof fn === 'string' ? [{ name, function: fn, ...(typeof field === 'string' ? { field } : {}) }] : [];
+      })
+    : undefined;
+  return {
+    ...(typeof a.groupBy === 'string' ? { groupBy: a.groupBy } : {}),
+    ...(aggregates === undefined ? {} : { aggregates }),
+    ...(typeof a.module === 'string' ? { module: a.module } : {}),
+    statePartitions: a.statePartitions,
+    stateMemoryBytes: a.stateMemoryBytes,
   };
 }
 
@@ -105,9 +143,11 @@ export function decodePlanContext(value: Readonly<Record<string, unknown>> | und
   const config = value?.config as { generation?: unknown; hash?: unknown } | undefined;
   const processing = value?.processing as Partial<Record<keyof ProcessingSettings, unknown>> | undefined;
   if (typeof config?.generation !== 'number' || typeof config.hash !== 'string' || processing === undefined) return undefined;
-  const { processor, params, sinkTopic, delivery, poisonRecords, deadLetterTopic } = processing;
+  const { processor, params, sinkTopic, delivery, poisonRecords, deadLetterTopic, aggregation } = processing;
   if (typeof processor !== 'string' || typeof sinkTopic !== 'string' || typeof delivery !== 'string' || typeof poisonRecords !== 'string') return undefined;
   if (!deliveries.includes(delivery) || !poisonPolicies.includes(poisonRecords) || typeof params !== 'object' || params === null) return undefined;
+  const decodedAggregation = aggregation === undefined ? undefined : decodeAggregation(aggregation);
+  if (aggregation !== undefined && decodedAggregation === undefined) return undefined;
   return {
     config: { generation: config.generation, hash: config.hash },
     processing: {
@@ -117,6 +157,7 @@ export function decodePlanContext(value: Readonly<Record<string, unknown>> | und
       delivery: delivery as DeliveryGuarantee,
       poisonRecords: poisonRecords as PoisonRecordPolicy,
       ...(typeof deadLetterTopic === 'string' ? { deadLetterTopic } : {}),
+      ...(decodedAggregation === undefined ? {} : { aggregation: decodedAggregation }),
     },
   };
 }

@@ -11,6 +11,7 @@ export const startingOffsetsValues = ['earliest', 'latest'] as const;
 export const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export const deliveryGuarantees = ['exactlyOnce', 'atLeastOnce'] as const;
 export const builtinProcessors = ['passthrough', 'filter', 'map', 'wordcount'] as const;
+export const aggregateFunctions = ['count', 'sum', 'min', 'max', 'avg'] as const;
 export const taskExhaustedPolicies = ['fail', 'degrade'] as const;
 export const poisonRecordPolicies = ['fail', 'skip', 'deadLetter'] as const;
 export const jobPhases = ['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const;
@@ -72,7 +73,15 @@ export const schemaLimits = {
   env: 64,
   imagePullSecrets: 16,
   conditions: 16,
+  aggregates: 32,
 } as const;
+
+/** State partitions of a job without spec.aggregation.statePartitions (and of the builtin wordcount). */
+export const defaultStatePartitions = 8;
+/** Memory an executor's aggregation state may take when spec.aggregation.stateMemory is unset. */
+export const defaultStateMemory = '256Mi';
+/** The smallest state budget: below it, per-key overhead leaves next to no room for keys. */
+export const minStateMemoryBytes = 16 * 1024 * 1024;
 
 /**
  * A CEL expression that holds when every listed path under `self` is set, or trivially otherwise:
@@ -213,6 +222,91 @@ const Processor = Type.Object(
   {
     description: 'What each task does with its records: exactly one of builtin or module, plus params.',
     ...celRules({ rule: 'has(self.builtin) != has(self.module)', message: 'set exactly one of builtin or module' }),
+  },
+);
+
+/** A property name of the aggregation's output JSON. */
+const aggregateNamePattern = '^[A-Za-z_][A-Za-z0-9_]*$';
+
+const Aggregate = Type.Object(
+  {
+    name: Type.String({ description: 'Property name of this aggregate in the output record\'s JSON value.', minLength: 1, maxLength: 63, pattern: aggregateNamePattern }),
+    function: StringEnum(aggregateFunctions, {
+      description: 'count: records in the group. sum, min, max, avg: of the numeric field. A record whose field is missing or not a number is a poison record (failurePolicy.poisonRecords), never counted as zero.',
+    }),
+    field: Type.Optional(
+      Type.String({
+        description: 'Dotted path of the numeric field in the JSON record value (a number, or a string holding one). Unset: the whole value read as a number. Not allowed with count.',
+        minLength: 1,
+        maxLength: 256,
+      }),
+    ),
+  },
+  {
+    description: 'One aggregate computed per group key.',
+    ...celRules({ rule: "!(self.function == 'count' && has(self.field))", message: 'count takes no field', fieldPath: '.field' }),
+  },
+);
+
+const Aggregation = Type.Object(
+  {
+    groupBy: withDefault(
+      Type.Object(
+        {
+          field: Type.Optional(
+            Type.String({ description: 'Dotted path of a field in the JSON record value whose value (as text) is the group key. Unset: the record key.', minLength: 1, maxLength: 256 }),
+          ),
+        },
+        { description: 'What records are grouped by: the record key, or a field of the JSON value. A record without it is a poison record.' },
+      ),
+      {},
+    ),
+    aggregates: Type.Optional(
+      Type.Array(Aggregate, {
+        description: 'Aggregates computed per group key; the output value is a JSON object with one property per aggregate. Exactly one of aggregates or module.',
+        minItems: 1,
+        maxItems: schemaLimits.aggregates,
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['name'],
+      }),
+    ),
+    module: Type.Optional(
+      Type.String({
+        description: 'Absolute path, inside the image, of an ES module exporting a keyed aggregator (initial, add, merge, result; optionally key). Exactly one of aggregates or module.',
+        maxLength: 1024,
+        pattern: patterns.modulePath,
+      }),
+    ),
+    statePartitions: withDefault(
+      Type.Integer({
+        description:
+          'Number of state partitions: each group key\'s running state lives in exactly one, chosen by key hash. Sets the partition count of the job\'s repartition and changelog topics. Fixed when the job is created.',
+        format: 'int32',
+        minimum: 1,
+        maximum: 1024,
+      }),
+      defaultStatePartitions,
+    ),
+    stateMemory: withDefault(
+      Quantity({
+        description:
+          'Most memory the aggregation state cached in one executor may take (e.g. 256Mi). A state partition whose state alone needs more fails its task with SK_STATE_LIMIT naming this field.',
+      }),
+      defaultStateMemory,
+    ),
+  },
+  {
+    description:
+      'A keyed aggregation after the processor: its output records are grouped by key across all source partitions, and one record per changed key per batch goes to the sink with the running aggregates. Exactly once with delivery exactlyOnce.',
+    ...celRules(
+      { rule: 'has(self.aggregates) != has(self.module)', message: 'set exactly one of aggregates or module' },
+      {
+        rule: 'self.statePartitions == oldSelf.statePartitions',
+        message:
+          'statePartitions is fixed when the job is created: every key\'s state lives in the state partition its hash selects, so another count would separate keys from their state; create a new job to change it',
+        fieldPath: '.statePartitions',
+      },
+    ),
   },
 );
 
@@ -428,6 +522,7 @@ export const StreamingJobSpecSchema = Type.Object(
     source: Type.Object({ kafka: KafkaSource }, { description: 'Where records come from.' }),
     sink: Type.Object({ kafka: KafkaSink }, { description: 'Where the processor\'s output goes.' }),
     processor: Processor,
+    aggregation: Type.Optional(Aggregation),
     driver: withDefault(Driver, {}),
     executors: withDefault(Executors, {}),
     failurePolicy: withDefault(FailurePolicy, {}),
@@ -451,6 +546,11 @@ export const StreamingJobSpecSchema = Type.Object(
         rule: whenPresent(['source.kafka.topics', 'sink.kafka.topic'], '!(self.sink.kafka.topic in self.source.kafka.topics)'),
         message: 'the sink topic must not be one of the source topics (the job would read its own output)',
         fieldPath: '.sink.kafka.topic',
+      },
+      {
+        rule: whenPresent(['aggregation', 'sink.kafka.delivery'], "self.sink.kafka.delivery == 'exactlyOnce'"),
+        message: 'an aggregation needs sink.kafka.delivery exactlyOnce: its running state is only correct when each batch commits once',
+        fieldPath: '.aggregation',
       },
       {
         rule: whenPresent(

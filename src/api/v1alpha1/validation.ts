@@ -13,9 +13,9 @@ import type { StreamkeeperError } from '../../errors/index.js';
 import { maxJobNameLength, reservedEnvPrefix, reservedLabelKeys, secretLookingKeyPattern } from './constants.js';
 import { applySchemaDefaults } from './defaults.js';
 import { isPlainObject } from './kube-schema.js';
-import { parseBuiltinParams } from './processor-params.js';
+import { parseBuiltinParams, parseFieldPath } from './processor-params.js';
 import { parseDuration, parseQuantity } from './quantities.js';
-import { describePattern, minBatchInterval, StreamingJobSpecSchema } from './schema.js';
+import { describePattern, minBatchInterval, minStateMemoryBytes, StreamingJobSpecSchema } from './schema.js';
 import type { DefaultedStreamingJobSpec, PodTemplateOverrides, ResourceRequirements } from './types.js';
 
 /** One reason a spec is invalid, with the field it is about (`spec.executors.replicas`). */
@@ -246,6 +246,33 @@ const processorRules: Rule = (spec) => {
   }));
 };
 
+const aggregationRules: Rule = (spec) => {
+  const aggregation = spec.aggregation;
+  if (aggregation === undefined) return [];
+  const findings: SpecFinding[] = [];
+  const field = 'spec.aggregation';
+  if ((aggregation.aggregates === undefined) === (aggregation.module === undefined)) findings.push({ field, message: 'set exactly one of aggregates or module' });
+  if (aggregation.module !== undefined && aggregation.module.split('/').slice(1).some((s) => s === '.' || s === '..' || s === '')) {
+    findings.push({ field: `${field}.module`, message: 'must be a normalised absolute path (no empty, . or .. segments)' });
+  }
+  const groupBy = aggregation.groupBy.field;
+  if (groupBy !== undefined && parseFieldPath(groupBy) === undefined) findings.push({ field: `${field}.groupBy.field`, message: `must be a dotted field path such as user.country, not "${groupBy}"` });
+  const seen = new Set<string>();
+  (aggregation.aggregates ?? []).forEach((aggregate, i) => {
+    const at = `${field}.aggregates[${i}]`;
+    if (seen.has(aggregate.name)) findings.push({ field: `${at}.name`, message: `"${aggregate.name}" is used by an earlier aggregate` });
+    seen.add(aggregate.name);
+    if (aggregate.function === 'count' && aggregate.field !== undefined) findings.push({ field: `${at}.field`, message: 'count takes no field' });
+    if (aggregate.field !== undefined && parseFieldPath(aggregate.field) === undefined) findings.push({ field: `${at}.field`, message: `must be a dotted field path such as bytes or response.size, not "${aggregate.field}"` });
+  });
+  const memory = parseQuantity(aggregation.stateMemory);
+  if (memory === undefined || memory < minStateMemoryBytes) findings.push({ field: `${field}.stateMemory`, message: `must be a quantity of at least ${minStateMemoryBytes / (1024 * 1024)}Mi` });
+  if (spec.sink.kafka.delivery !== 'exactlyOnce') {
+    findings.push({ field, message: 'an aggregation needs sink.kafka.delivery exactlyOnce: its running state is only correct when each batch commits once' });
+  }
+  return findings;
+};
+
 const failurePolicyRules: Rule = (spec) => {
   const { poisonRecords, deadLetterTopic } = spec.failurePolicy;
   const field = 'spec.failurePolicy.deadLetterTopic';
@@ -337,7 +364,7 @@ const podRules: Rule = (spec) => [
   ...podTemplateFindings(spec.executors.podTemplate, 'spec.executors.podTemplate'),
 ];
 
-const rules: readonly Rule[] = [kafkaRules, batchIntervalRule, processorRules, failurePolicyRules, configRules, podRules];
+const rules: readonly Rule[] = [kafkaRules, batchIntervalRule, processorRules, aggregationRules, failurePolicyRules, configRules, podRules];
 
 /**
  * Every reason `spec` is invalid (empty when it is valid). Accepts anything: a spec that does not

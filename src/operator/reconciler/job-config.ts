@@ -2,8 +2,8 @@
  * The part of a job's spec that is mirrored to ZooKeeper's `config` znode: what the driver and
  * executors re-read at a batch boundary without a restart. Secrets appear only by name.
  */
-import { sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
-import type { JobConfigContent } from '../job-coordination.js';
+import { parseQuantity, sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
+import type { AggregationConfig, JobConfigContent } from '../job-coordination.js';
 
 export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigContent {
   const source = spec.source.kafka;
@@ -33,5 +33,17 @@ export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigCont
       poisonRecords: policy.poisonRecords,
       ...(policy.deadLetterTopic === undefined ? {} : { deadLetterTopic: policy.deadLetterTopic }),
     },
+    ...(spec.aggregation === undefined ? {} : { aggregation: aggregationConfig(spec.aggregation) }),
+  };
+}
+
+function aggregationConfig(aggregation: NonNullable<DefaultedStreamingJobSpec['aggregation']>): AggregationConfig {
+  return {
+    ...(aggregation.groupBy.field === undefined ? {} : { groupBy: aggregation.groupBy.field }),
+    ...(aggregation.aggregates === undefined ? {} : { aggregates: aggregation.aggregates.map((a) => ({ name: a.name, function: a.function, ...(a.field === undefined ? {} : { field: a.field }) })) }),
+    ...(aggregation.module === undefined ? {} : { module: aggregation.module }),
+    statePartitions: aggregation.statePartitions,
+    // Validation refused an unreadable quantity before the config is derived.
+    stateMemoryBytes: parseQuantity(aggregation.stateMemory) ?? 0,
   };
 }

@@ -10,6 +10,8 @@
  * folds must be deterministic: a retried task must compute the same partials.
  */
 
+import type { aggregateFunctions, FieldPath } from '../../api/v1alpha1/index.js';
+
 /** A record an aggregation folds: the processor's output (or the source record without one). */
 export interface AggregationRecord {
   readonly key: Buffer | null;
@@ -35,11 +37,7 @@ export interface KeyedAggregator<A = unknown> {
   result(accumulator: A): unknown;
 }
 
-export const aggregateFunctions = ['count', 'sum', 'min', 'max', 'avg'] as const;
 export type AggregateFunction = (typeof aggregateFunctions)[number];
-
-/** A path into a JSON record value: `user.address.country` → ['user', 'address', 'country']. */
-export type FieldPath = readonly string[];
 
 export interface AggregateSpec {
   /** Property name of this aggregate in the output JSON. */

@@ -60,6 +60,7 @@ describe('applyDefaults', () => {
         },
       },
       sink: { kafka: { topic: 'out', tls: { caSecretRef: { name: 'ca' } }, sasl: { mechanism: 'plain', secretRef: { name: 'creds' } } } },
+      aggregation: { module: '/app/aggregator.mjs' },
     });
     const declared = declaredDefaults();
     expect(declared.size).toBeGreaterThanOrEqual(20);

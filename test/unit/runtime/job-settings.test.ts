@@ -37,3 +37,21 @@ describe('plan context', () => {
     expect(decodePlanContext({ config: { generation: 1, hash: 'h' }, processing: { processor: 'x', params: {}, sinkTopic: 'o', delivery: 'twice', poisonRecords: 'fail' } })).toBeUndefined();
   });
 });
+
+describe('aggregation settings', () => {
+  const aggregation = { groupBy: 'url', aggregates: [{ name: 'bytes', function: 'sum', field: 'bytes' }], statePartitions: 4, stateMemoryBytes: 1 << 26 };
+
+  it('are processing settings, recorded with each batch', () => {
+    const settings = jobSettings(document(jobConfig({ aggregation })));
+    expect(settings.processing.aggregation).toEqual(aggregation);
+    expect(decodePlanContext(JSON.parse(JSON.stringify(planContext(settings))) as Record<string, unknown>)).toEqual(planContext(settings));
+  });
+
+  it.each<[string, Partial<JobConfigContent>, string]>([
+    ['an unknown function', { aggregation: { ...aggregation, aggregates: [{ name: 'b', function: 'median' }] } }, 'spec.aggregation.aggregates[0].function'],
+    ['no state partitions', { aggregation: { ...aggregation, statePartitions: 0 } }, 'spec.aggregation.statePartitions'],
+    ['at-least-once delivery', { aggregation, sink: { bootstrapServers: ['b:9092'], topic: 'out', delivery: 'atLeastOnce' } }, 'spec.aggregation'],
+  ])('refuses %s, naming the field', (_name, overrides, field) => {
+    expect(() => jobSettings(document(jobConfig(overrides)))).toThrow(expect.objectContaining({ code: 'SK_INVALID_SPEC', field }));
+  });
+});
