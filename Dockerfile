@@ -3,9 +3,15 @@
 #
 #   docker build -t streamkeeper/streamkeeper:$(node -p 'require("./package.json").version') .
 #
+# The bases are build arguments (`--build-arg BUILD_BASE=… --build-arg RUNTIME_BASE=…`, e.g. a
+# mirror or a digest). Both must carry the same Node.js major (the native addon's ABI) and the
+# same Debian release (the glibc and libstdc++ it links against).
+ARG BUILD_BASE=node:24-bookworm-slim
+ARG RUNTIME_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
+
 # Build stage: the `zookeeper` package compiles a native addon at install time (node-gyp needs
 # python3, make and g++); the TypeScript build needs the dev dependencies, pruned afterwards.
-FROM node:20-bookworm-slim AS build
+FROM ${BUILD_BASE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
@@ -22,10 +28,10 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -f dist/.tsbuildinfo
 
-# Runtime stage: distroless Node.js 20 on Debian 12, the same glibc (2.36) and libstdc++ the
-# addon was built against in bookworm above; Node.js 20 keeps one addon ABI across its releases.
+# Runtime stage: distroless Node.js 24 on Debian 12, the same glibc (2.36) and libstdc++ the
+# addon was built against in bookworm above; Node.js 24 keeps one addon ABI across its releases.
 # No shell, no package manager, nothing but what runs; its user 65532 is "nonroot".
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM ${RUNTIME_BASE}
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app/package.json ./

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs a TypeScript bench straight from the sources (`node bench/run.mjs bench/<name>.ts [args]`):
 // registers a loader that transpiles .ts files with the project's own TypeScript compiler, so a
-// fresh clone needs nothing beyond `npm ci`. Type-checking stays with `npm run typecheck`.
+// fresh clone needs nothing beyond `npm ci`. Type-checking stays with `npm run typecheck`. Benches
+// run on the product's Node.js (24), fetched into the cache first when the one on PATH is older.
 import { readFile } from 'node:fs/promises';
 import { register } from 'node:module';
 import { resolve as resolvePath } from 'node:path';
@@ -37,6 +38,8 @@ if (isMainThread) {
     process.stderr.write('usage: node bench/run.mjs bench/<name>.ts [args...]\n');
     process.exit(2);
   }
+  const { runOnProductNode } = await import('../tools/node/runtime.mjs');
+  await runOnProductNode();
   register(import.meta.url);
   process.argv = [process.argv[0], script, ...args];
   await import(pathToFileURL(resolvePath(script)).href);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The whole test suite as `npm test` runs it: install the real servers the integration tests
 // need (idempotent, cached outside the repo), type-check, lint, build, run jest, and finish with
-// the plain line `tests: N passed, M failed` computed from jest's JSON results.
+// the plain line `tests: N passed, M failed` computed from jest's JSON results. Everything runs on
+// the product's Node.js (24), fetched into the cache first when the one on PATH is older.
 //
 //   node tools/test/run.mjs                 everything
 //   node tools/test/run.mjs --unit          unit tests only (no servers, no installs)
@@ -11,6 +12,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runOnProductNode } from '../node/runtime.mjs';
+
+await runOnProductNode();
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const resultsDir = join(root, '.test-results');

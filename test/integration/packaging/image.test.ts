@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseDockerfile } from '../../unit/packaging/dockerfile.js';
 import { readRepoFile, repoRoot } from '../../unit/packaging/manifests.js';
 
-// Without a container engine, this replays the Dockerfile's two stages with the host's Node.js
-// 20 and npm: the build stage's files, install, build and prune in one directory, then only the
-// runtime stage's files in another, where the CLI must run. npm reads ~/.npm as its cache.
+// Without a container engine, this replays the Dockerfile's two stages with the Node.js the tests
+// run on (24, as in the image) and npm: the build stage's files, install, build and prune in one
+// directory, then only the runtime stage's files in another, where the CLI must run. npm reads
+// ~/.npm as its cache.
 const stages = parseDockerfile(readRepoFile('Dockerfile'));
 const buildStage = stages[0];
 const runtimeStage = stages[stages.length - 1];

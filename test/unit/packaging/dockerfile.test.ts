@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { parseDockerfile } from './dockerfile.js';
+import { globalArgs, parseDockerfile } from './dockerfile.js';
 import { readRepoFile, repoRoot } from './manifests.js';
 
 const stages = parseDockerfile(readRepoFile('Dockerfile'));
@@ -12,12 +12,17 @@ const contextSources = stages.flatMap((s) => s.copies.filter((c) => c.from === u
 describe('the Dockerfile', () => {
   it('builds in one stage and runs in another', () => {
     expect(stages).toHaveLength(2);
-    expect(build?.base).toBe('node:20-bookworm-slim');
+    expect(build?.base).toBe('node:24-bookworm-slim');
     expect(build?.name).toBe('build');
   });
 
-  it('runs on Node.js 20 on Debian 12, the glibc the native addon was built against', () => {
-    expect(runtime?.base).toMatch(/^gcr\.io\/distroless\/nodejs20-debian12(:|@|$)/);
+  it('runs on Node.js 24 on Debian 12, the glibc the native addon was built against', () => {
+    expect(runtime?.base).toMatch(/^gcr\.io\/distroless\/nodejs24-debian12(:|@|$)/);
+  });
+
+  it('takes both bases as build arguments', () => {
+    expect([...globalArgs(readRepoFile('Dockerfile')).keys()]).toEqual(expect.arrayContaining(['BUILD_BASE', 'RUNTIME_BASE']));
+    expect(stages.map((s) => s.base)).not.toContainEqual(expect.stringContaining('$'));
   });
 
   it('copies only paths that exist in the repository', () => {

@@ -33,12 +33,26 @@ function instructions(text: string): { keyword: string; rest: string }[] {
     });
 }
 
+/** The build arguments declared before the first FROM, with their defaults. */
+export function globalArgs(text: string): Map<string, string> {
+  const args = new Map<string, string>();
+  for (const { keyword, rest } of instructions(text)) {
+    if (keyword === 'FROM') break;
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(rest);
+    if (keyword === 'ARG' && match?.[1] !== undefined) args.set(match[1], (match[2] ?? '').replace(/^"(.*)"$/, '$1'));
+  }
+  return args;
+}
+
+/** Stages with their bases as built without --build-arg (global ARG defaults substituted). */
 export function parseDockerfile(text: string): Stage[] {
   const stages: Stage[] = [];
+  const args = globalArgs(text);
+  const expand = (word: string): string => word.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (whole, name: string) => args.get(name) ?? whole);
   for (const { keyword, rest } of instructions(text)) {
     if (keyword === 'FROM') {
       const match = /^(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?$/i.exec(rest);
-      stages.push({ base: match?.[1] ?? rest, name: match?.[2], copies: [], instructions: [] });
+      stages.push({ base: expand(match?.[1] ?? rest), name: match?.[2], copies: [], instructions: [] });
       continue;
     }
     const stage = stages[stages.length - 1];
