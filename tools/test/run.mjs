@@ -57,6 +57,7 @@ step('build', process.execPath, [tsc, '-p', 'tsconfig.build.json']);
 
 const jsonFile = join(resultsDir, 'jest.json');
 writeFileSync(jsonFile, '{}');
+// After the test path patterns: --selectProjects takes every word that follows it as a project.
 const selectProjects = unitOnly ? ['--selectProjects', 'unit'] : integrationOnly ? ['--selectProjects', 'integration'] : [];
 const installFailed = failures.some((f) => f.startsWith('install'));
 if (installFailed && !unitOnly) {
@@ -65,7 +66,7 @@ if (installFailed && !unitOnly) {
 step(
   'jest',
   process.execPath,
-  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${jsonFile}`, ...selectProjects, ...jestArgs],
+  ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--json', `--outputFile=${jsonFile}`, ...jestArgs, ...selectProjects],
   { env: { ...process.env, FORCE_COLOR: process.stderr.isTTY ? '1' : '0' } },
 );
 
