@@ -22,8 +22,9 @@ import type { KafkaClientFactory } from './executor.js';
 import { JobPresence } from './job-presence.js';
 import { decodePlanContext, jobSettings, planContext, type JobSettings } from './job-settings.js';
 import type { KafkaClient } from './kafka/index.js';
-import { consumerGroupId } from './kafka-names.js';
+import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
+import { ensureInternalTopics, type InternalTopics } from './stateful/internal-topics.js';
 import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause } from './progress-blockers.js';
 import {
   advanceOffsets,
@@ -105,6 +106,7 @@ export class Driver {
   /** Wakes the planning loop early: a config or membership change. */
   private wake: (() => void) | undefined;
   private clients: { key: string; source: KafkaClient; sink: KafkaClient } | undefined;
+  private internalTopicsReady: { statePartitions: number; topics: InternalTopics } | undefined;
   private acl: Acl[] = [];
   private lastLag: { total: number; writtenAt: number } | undefined;
   private latestLag: readonly PartitionLag[] = [];
@@ -341,7 +343,7 @@ export class Driver {
   }
 
   private async sourceTopics(settings: JobSettings): Promise<SourceTopic[]> {
-    const { source } = this.kafkaClients(settings);
+    const { source, sink } = this.kafkaClients(settings);
     const topics: SourceTopic[] = [];
     let blocker: BlockerCause | undefined;
     for (const topic of settings.planning.topics) {
@@ -357,7 +359,23 @@ export class Driver {
       }
     }
     this.report('source', blocker);
+    const aggregation = settings.processing.aggregation;
+    if (aggregation !== undefined) {
+      // The aggregate stage's input: planned like a source, read from the sink cluster.
+      const internal = await this.ensureInternalTopics(sink, aggregation.statePartitions);
+      topics.push({ topic: internal.repartition, partitions: await sink.admin.topicOffsets(internal.repartition) });
+    }
     return topics;
+  }
+
+  /** Creates the job's repartition and changelog topics once per driver and partition count (idempotent). */
+  private async ensureInternalTopics(sink: KafkaClient, statePartitions: number): Promise<InternalTopics> {
+    if (this.internalTopicsReady?.statePartitions !== statePartitions) {
+      const topics = await ensureInternalTopics(sink.admin, this.options.job, statePartitions);
+      this.internalTopicsReady = { statePartitions, topics };
+      this.logger.info({ ...topics, statePartitions }, 'the job\'s internal topics for its aggregation are in place');
+    }
+    return this.internalTopicsReady.topics;
   }
 
   /** Plans the next batch and records it; undefined when there is nothing new to process. */
@@ -374,6 +392,8 @@ export class Driver {
       positions,
       ...(fallback === undefined ? {} : { fallback }),
       newPartitionStart: offsets.record === null ? settings.planning.startingOffsets : 'earliest',
+      // Whatever the map stage wrote must all be aggregated, whatever startingOffsets says.
+      ...(settings.processing.aggregation === undefined ? {} : { earliestTopics: [repartitionTopic(job)] }),
       maxRecordsPerPartition: settings.planning.maxRecordsPerPartition,
     });
     this.latestLag = plan.lag;

@@ -21,3 +21,22 @@ export function transactionalId(job: JobRef, topic: string, partition: number): 
 export function clientId(job: JobRef, role: 'driver' | 'executor', pod: string): string {
   return `streamkeeper-${role}-${job.namespace}-${job.name}-${pod}`;
 }
+
+/**
+ * The internal topics of a job with an aggregation, on the sink cluster. Namespaces cannot
+ * contain `.`, so `streamkeeper.<namespace>.<name>.` is unambiguous; a Kubernetes name (at most
+ * 253 characters) fits Kafka's 249-character limit because job names are limited to 63.
+ */
+function internalTopic(job: JobRef, purpose: 'repartition' | 'changelog'): string {
+  return `streamkeeper.${job.namespace}.${job.name}.${purpose}`;
+}
+
+/** Pre-aggregated partials on their way to the state partition that owns their key. */
+export function repartitionTopic(job: JobRef): string {
+  return internalTopic(job, 'repartition');
+}
+
+/** Compacted: the latest accumulator of every key, partitioned like the repartition topic. */
+export function changelogTopic(job: JobRef): string {
+  return internalTopic(job, 'changelog');
+}

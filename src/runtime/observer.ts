@@ -16,6 +16,10 @@ export interface ExecutorObserver {
   /** A task attempt started with attempt > 1: a retry after a failure, a death or a hand-back. */
   taskRetried?(): void;
   taskFinished?(outcome: TaskOutcome, seconds: number): void;
+  /** A state partition was brought up to date from its changelog before an aggregate task. */
+  stateRestored?(report: { readonly partition: number; readonly records: number; readonly full: boolean; readonly keys: number; readonly bytes: number; readonly millis: number }): void;
+  /** A state partition's size after an aggregate task committed. */
+  stateSize?(partition: number, keys: number, bytes: number): void;
 }
 
 /** `parked`: failed with onTaskExhausted degrade; `failed`: with fail (the job stops). */

@@ -37,6 +37,8 @@ export interface PlanInput {
    * written to it before the driver noticed it is missed.
    */
   readonly newPartitionStart: 'earliest' | 'latest';
+  /** Topics whose new partitions start at `earliest` whatever `newPartitionStart` says. */
+  readonly earliestTopics?: readonly string[];
   /** Positions found elsewhere for partitions without one (the job's committed group offsets). */
   readonly fallback?: Positions;
   readonly maxRecordsPerPartition: number;
@@ -76,7 +78,8 @@ export function planBatch(input: PlanInput): BatchPlan {
       const key = partitionKey(topic, partition);
       let next = input.positions.get(key);
       if (next === undefined) {
-        next = input.fallback?.get(key) ?? (input.newPartitionStart === 'earliest' ? low : high);
+        const earliest = input.newPartitionStart === 'earliest' || (input.earliestTopics?.includes(topic) ?? false);
+        next = input.fallback?.get(key) ?? (earliest ? low : high);
         newPositions.push({ topic, partition, next: String(next) });
       }
       if (next > high) {

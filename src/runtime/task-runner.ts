@@ -17,11 +17,14 @@ import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
 import type { ConsumedRecord, KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
-import { consumerGroupId, transactionalId } from './kafka-names.js';
+import { changelogTopic, consumerGroupId, repartitionTopic, transactionalId } from './kafka-names.js';
 import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
 import { sinkPartition } from './partitioner.js';
 import type { InputRecord } from './processors/api.js';
-import { runProcessor, type PoisonRecord, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
+import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
+import { AggregatorRegistry } from './stateful/aggregator-registry.js';
+import { StateCache } from './stateful/state-cache.js';
+import { aggregate, preAggregate, repartitionRecords } from './stateful/stages.js';
 
 export interface TaskAssignment {
   readonly job: JobRef;
@@ -50,6 +53,18 @@ export interface TaskRunnerOptions {
   /** Transactional producers kept open between tasks (least recently used are closed). */
   readonly maxOpenProducers?: number;
   readonly transactionTimeoutMs?: number;
+  readonly aggregators?: AggregatorRegistry;
+}
+
+/** What a task sends in its transaction, and what to do once that transaction committed or failed. */
+interface ProcessedTask {
+  readonly sends: Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>;
+  readonly written: number;
+  readonly skipped: number;
+  readonly deadLettered: number;
+  /** Given the end offset (last offset + 1) of what the transaction wrote per `topic/partition`. */
+  readonly committed?: (ends: ReadonlyMap<string, number>) => void;
+  readonly failed?: () => void;
 }
 
 /** Bounds of one produce request: well under the broker's default 1 MiB batch limit. */
@@ -91,6 +106,11 @@ export function chunkRecords(records: readonly OutgoingRecord[]): OutgoingRecord
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** A task over the job's repartition topic: the aggregate stage of a job with an aggregation. */
+function isAggregateTask(assignment: TaskAssignment): boolean {
+  return assignment.settings.aggregation !== undefined && assignment.task.range.topic === repartitionTopic(assignment.job);
 }
 
 function toInput(record: ConsumedRecord): InputRecord {
@@ -205,12 +225,18 @@ export class TaskRunner {
    */
   private adminTail: Promise<unknown> = Promise.resolve();
   private reader: Promise<RangeReader> | undefined;
+  private sinkReader: Promise<RangeReader> | undefined;
   private producer: Promise<RecordProducer> | undefined;
+  private readonly aggregators: AggregatorRegistry;
+  /** The state partitions this executor holds; the budget is the job's stateMemory of the latest task. */
+  private stateBudgetBytes = Number.POSITIVE_INFINITY;
+  private readonly states = new StateCache(() => this.stateBudgetBytes);
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.logger = options.logger ?? silentLogger();
     this.observer = options.observer ?? noopExecutorObserver;
     this.producers = new TransactionalProducers(options.sink, options.maxOpenProducers ?? 16, options.transactionTimeoutMs);
+    this.aggregators = options.aggregators ?? new AggregatorRegistry();
   }
 
   async run(assignment: TaskAssignment): Promise<TaskResult> {
@@ -222,10 +248,12 @@ export class TaskRunner {
 
   async close(): Promise<void> {
     const reader = this.reader;
+    const sinkReader = this.sinkReader;
     const producer = this.producer;
     this.reader = undefined;
+    this.sinkReader = undefined;
     this.producer = undefined;
-    await Promise.allSettled([this.producers.closeAll(), reader?.then((r) => r.close()), producer?.then((p) => p.close())]);
+    await Promise.allSettled([this.producers.closeAll(), reader?.then((r) => r.close()), sinkReader?.then((r) => r.close()), producer?.then((p) => p.close())]);
     await Promise.allSettled([this.options.source.close(), this.options.sink.close()]);
   }
 
@@ -235,6 +263,15 @@ export class TaskRunner {
       this.reader = undefined;
     });
     return this.reader;
+  }
+
+  /** Reads the job's internal topics, which live on the sink cluster. */
+  private sinkRangeReader(): Promise<RangeReader> {
+    this.sinkReader ??= this.options.sink.rangeReader();
+    this.sinkReader.catch(() => {
+      this.sinkReader = undefined;
+    });
+    return this.sinkReader;
   }
 
   private idempotentProducer(): Promise<RecordProducer> {
@@ -272,22 +309,90 @@ export class TaskRunner {
 
   private async read(assignment: TaskAssignment, from: number, until: number): Promise<InputRecord[]> {
     const { topic, partition } = assignment.task.range;
-    const reader = await this.rangeReader();
+    const reader = await (isAggregateTask(assignment) ? this.sinkRangeReader() : this.rangeReader());
     const records = await reader.readRange(topic, partition, from, until, this.options.readTimeoutMs === undefined ? {} : { timeoutMs: this.options.readTimeoutMs });
     this.observer.recordsRead?.(records.length);
     return records.map(toInput);
   }
 
-  /** Runs the processor and sorts the output and dead letters by sink partition. */
-  private async process(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<{ sends: Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>; written: number; skipped: number; deadLettered: number }> {
+  /**
+   * A repartition partition's task of a job with an aggregation: restores the state partition
+   * (after the producer was opened, so the changelog holds only settled transactions), merges
+   * the partials, and sends one sink record and one changelog record per changed key.
+   */
+  private async aggregateStage(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
+    const { task, settings, job } = assignment;
+    const aggregation = settings.aggregation;
+    if (aggregation === undefined) throw new StreamkeeperError('SK_PROCESSOR_ERROR', 'an aggregate task without an aggregation');
+    const partition = task.range.partition;
+    this.stateBudgetBytes = aggregation.stateMemoryBytes;
+    const aggregator = await this.aggregators.resolve(aggregation);
+    const changelog = changelogTopic(job);
+    const reader = await this.sinkRangeReader();
+    const { state, report } = await this.states.restore(partition, changelog, (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs);
+    this.observer.stateRestored?.(report);
+    if (report.records > 0) logger.info(report, 'state partition restored from the changelog');
+    let aggregated;
+    try {
+      aggregated = aggregate(aggregator, state.store, records);
+    } catch (err) {
+      this.states.drop(partition);
+      throw err;
+    }
+    const sends = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
+    if (aggregated.outputs.length > 0) {
+      const sinkPartitions = await this.partitionsOf(settings.sinkTopic, 'spec.sink.kafka.topic');
+      for (const output of aggregated.outputs) {
+        const sinkAt = sinkPartition(output.key, partition, sinkPartitions);
+        const key = `${settings.sinkTopic}/${sinkAt}`;
+        let entry = sends.get(key);
+        if (entry === undefined) {
+          entry = { topic: settings.sinkTopic, partition: sinkAt, records: [] };
+          sends.set(key, entry);
+        }
+        entry.records.push(output);
+      }
+      sends.set(`${changelog}/${partition}`, { topic: changelog, partition, records: [...aggregated.changelog] });
+    }
+    return {
+      sends,
+      written: aggregated.outputs.length,
+      skipped: 0,
+      deadLettered: 0,
+      committed: (ends) => {
+        for (const update of aggregated.updates) state.store.set(update.key, update.accumulator, update.encoded.length);
+        const end = ends.get(`${changelog}/${partition}`);
+        if (end !== undefined) state.position = end;
+        this.observer.stateSize?.(partition, state.store.size, state.store.usedBytes);
+      },
+      failed: () => {
+        this.states.drop(partition);
+      },
+    };
+  }
+
+  /** Runs the processor and sorts the output and dead letters by sink partition (or, with an aggregation, pre-aggregates for the repartition topic). */
+  private async process(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
+    if (isAggregateTask(assignment)) return this.aggregateStage(assignment, records, logger);
     const { task, settings, job } = assignment;
     const processor = await this.options.processors.resolve(settings.processor, settings.params);
-    const result = await runProcessor(
-      processor,
-      records,
-      { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: logger.child({ processor: settings.processor }) },
-      settings.poisonRecords,
-    );
+    const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
+      runProcessor(
+        processor,
+        input,
+        { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: logger.child({ processor: settings.processor }) },
+        settings.poisonRecords,
+      );
+    let result: { outputs: readonly SinkRecord[]; poison: readonly PoisonRecord[] };
+    let repartitioned: Map<number, OutgoingRecord[]> | undefined;
+    if (settings.aggregation === undefined) {
+      result = await run(records);
+    } else {
+      const aggregator = await this.aggregators.resolve(settings.aggregation);
+      const pre = await preAggregate(aggregator, records, run, settings.poisonRecords);
+      result = { outputs: [], poison: pre.poison };
+      repartitioned = repartitionRecords(pre.partials, settings.aggregation.statePartitions);
+    }
     const sends = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
     const add = (topic: string, partition: number, record: OutgoingRecord): void => {
       const key = `${topic}/${partition}`;
@@ -301,6 +406,13 @@ export class TaskRunner {
     if (result.outputs.length > 0) {
       const partitions = await this.partitionsOf(settings.sinkTopic, 'spec.sink.kafka.topic');
       for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, task.range.partition, partitions), outgoing(output));
+    }
+    let written = result.outputs.length;
+    if (repartitioned !== undefined) {
+      const topic = repartitionTopic(job);
+      for (const [partition, out] of repartitioned) for (const record of out) add(topic, partition, record);
+      // What this stage writes goes to the job's own repartition topic, not to the sink.
+      written = 0;
     }
     let skipped = 0;
     let deadLettered = 0;
@@ -317,7 +429,7 @@ export class TaskRunner {
         logger.warn({ count: skipped, offsets, firstError }, 'poison records skipped (failurePolicy.poisonRecords: skip)');
       }
     }
-    return { sends, written: result.outputs.length, skipped, deadLettered };
+    return { sends, written, skipped, deadLettered };
   }
 
   private async runAtLeastOnce(assignment: TaskAssignment): Promise<TaskResult> {
@@ -360,11 +472,15 @@ export class TaskRunner {
       if (start > from) logger.info({ from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
       const records = await this.read(assignment, start, until);
       const processed = await this.process(assignment, records, logger);
+      const ends = new Map<string, number>();
       let transaction: KafkaTransaction | undefined;
       try {
         transaction = await producer.begin();
         for (const { topic, partition, records: out } of processed.sends.values()) {
-          for (const chunk of chunkRecords(out)) await transaction.send(topic, partition, chunk);
+          for (const chunk of chunkRecords(out)) {
+            const sent = await transaction.send(topic, partition, chunk);
+            ends.set(`${topic}/${partition}`, sent.baseOffset + chunk.length);
+          }
         }
         await transaction.commitOffsets(group, { topic: task.range.topic, partition: task.range.partition, offset: until });
         if (!(await assignment.stillHeld())) {
@@ -372,6 +488,7 @@ export class TaskRunner {
         }
         await transaction.commit();
       } catch (err) {
+        processed.failed?.();
         await this.endFailed(id, transaction, err);
         if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
           logger.warn({ err: (err as Error).message }, 'fenced by another producer with this transactional id; opening it again and starting over');
@@ -380,6 +497,7 @@ export class TaskRunner {
         throw err;
       }
       this.ownCommits.set(id, until);
+      processed.committed?.(ends);
       this.report(processed);
       return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
     }

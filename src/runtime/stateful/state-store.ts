@@ -54,15 +54,29 @@ export class BoundedStateStore<A> {
   set(key: StateKey, accumulator: A, encodedBytes: number): void {
     const before = this.entries.get(key);
     const delta = before === undefined ? key.length + encodedBytes + entryOverheadBytes : encodedBytes - before.encodedBytes;
-    if (this.bytes + delta > this.budgetBytes) {
-      throw new StreamkeeperError(
-        'SK_STATE_LIMIT',
-        `the aggregation state of one state partition needs more than its budget of ${this.budgetBytes} bytes (${this.entries.size} keys held): raise ${this.budgetField}, and the executors' memory limit with it`,
-        { field: this.budgetField },
-      );
-    }
+    if (this.bytes + delta > this.budgetBytes) throw this.limitError(before === undefined ? 1 : 0);
     this.entries.set(key, { accumulator, encodedBytes });
     this.bytes += delta;
+  }
+
+  /** SK_STATE_LIMIT unless setting every (key, encoded size) would stay within the budget. */
+  assertFits(changes: Iterable<readonly [StateKey, number]>): void {
+    let bytes = this.bytes;
+    let added = 0;
+    for (const [key, encodedBytes] of changes) {
+      const before = this.entries.get(key);
+      bytes += before === undefined ? key.length + encodedBytes + entryOverheadBytes : encodedBytes - before.encodedBytes;
+      if (before === undefined) added += 1;
+    }
+    if (bytes > this.budgetBytes) throw this.limitError(added);
+  }
+
+  private limitError(adding: number): StreamkeeperError {
+    return new StreamkeeperError(
+      'SK_STATE_LIMIT',
+      `the aggregation state of one state partition needs more than its budget of ${this.budgetBytes} bytes (${this.entries.size} keys held, ${adding} more to add): raise ${this.budgetField}, and the executors' memory limit with it`,
+      { field: this.budgetField },
+    );
   }
 
   delete(key: StateKey): void {

@@ -1,0 +1,136 @@
+/**
+ * The two stages of a job with an aggregation, as decisions over records (no I/O):
+ *
+ * - map stage (a source partition's task): the processor's output is folded into one partial
+ *   accumulator per key, and each partial is addressed to the repartition partition that owns
+ *   its key. Combining before the shuffle keeps the repartition traffic proportional to the
+ *   distinct keys of a task, not to its records.
+ * - aggregate stage (a repartition partition's task): the partials are merged into the state
+ *   partition's running state, giving one sink record and one changelog record per changed key.
+ *   The cached state is not touched: the updates apply only once their transaction committed.
+ */
+import { StreamkeeperError } from '../../errors/index.js';
+import type { OutgoingRecord } from '../kafka/index.js';
+import type { InputRecord } from '../processors/api.js';
+import type { PoisonRecord, ProcessingResult } from '../processors/processor-runner.js';
+import type { PoisonRecordPolicy } from '../../coordination/config-mirror.js';
+import { decodeAccumulator, encodeAccumulator, foldRecords, keyBytes, stateKey, type KeyedAggregator, type StateKey } from './aggregator.js';
+import { statePartition } from './state-partitioning.js';
+import type { BoundedStateStore } from './state-store.js';
+
+export interface PreAggregated {
+  readonly partials: ReadonlyMap<StateKey, unknown>;
+  /** Records the processor or the aggregation refused, in offset order. */
+  readonly poison: readonly PoisonRecord[];
+}
+
+function poisonError(record: InputRecord, reason: string): StreamkeeperError {
+  return new StreamkeeperError('SK_POISON_RECORD', `record ${record.topic}/${record.partition}@${record.offset}: ${reason} (failurePolicy.poisonRecords: fail)`);
+}
+
+/**
+ * Runs the processor (through `run`, which applies the poison-record policy to what the
+ * processor rejects) and folds its output per key. An output the aggregation refuses carries no
+ * link to the record it came from, so the records are then run one at a time to find exactly
+ * those whose output cannot be aggregated: they are poison records too, never counted as zero.
+ */
+export async function preAggregate(aggregator: KeyedAggregator, records: readonly InputRecord[], run: (records: readonly InputRecord[]) => Promise<ProcessingResult>, policy: PoisonRecordPolicy): Promise<PreAggregated> {
+  const whole = await run(records);
+  const folded = foldRecords(aggregator, whole.outputs);
+  if (folded.refused.length === 0) return { partials: folded.partials, poison: whole.poison };
+  const alreadyPoison = new Set(whole.poison.map((p) => p.record));
+  const poison: PoisonRecord[] = [...whole.poison];
+  const partials = new Map<StateKey, unknown>();
+  for (const record of records) {
+    if (alreadyPoison.has(record)) continue;
+    const single = await run([record]);
+    const fold = foldRecords(aggregator, single.outputs);
+    const refusal = fold.refused[0];
+    if (refusal !== undefined) {
+      if (policy === 'fail') throw poisonError(record, refusal.reason);
+      poison.push({ record, error: `cannot aggregate: ${refusal.reason}` });
+      continue;
+    }
+    for (const [key, partial] of fold.partials) {
+      const before = partials.get(key);
+      partials.set(key, before === undefined ? partial : aggregator.merge(before, partial));
+    }
+  }
+  poison.sort((a, b) => a.record.offset - b.record.offset);
+  return { partials, poison };
+}
+
+/** The partials as repartition records, by repartition partition. */
+export function repartitionRecords(partials: ReadonlyMap<StateKey, unknown>, statePartitions: number): Map<number, OutgoingRecord[]> {
+  const byPartition = new Map<number, OutgoingRecord[]>();
+  for (const [key, partial] of partials) {
+    const bytes = keyBytes(key);
+    const partition = statePartition(bytes, statePartitions);
+    let list = byPartition.get(partition);
+    if (list === undefined) {
+      list = [];
+      byPartition.set(partition, list);
+    }
+    list.push({ key: bytes, value: encodeAccumulator(partial) });
+  }
+  return byPartition;
+}
+
+/** A result that JSON cannot express (undefined, a function) shows as null. */
+function resultBytes(result: unknown): Buffer {
+  const text = JSON.stringify(result) as string | undefined;
+  return Buffer.from(text ?? 'null', 'utf8');
+}
+
+export interface StateUpdate {
+  readonly key: StateKey;
+  readonly accumulator: unknown;
+  readonly encoded: Buffer;
+}
+
+export interface Aggregated {
+  /** One per changed key, in first-seen order. */
+  readonly updates: readonly StateUpdate[];
+  /** Sink records: key = the group key, value = JSON of the aggregator's result. */
+  readonly outputs: readonly OutgoingRecord[];
+  /** Changelog records for the state partition. */
+  readonly changelog: readonly OutgoingRecord[];
+}
+
+/**
+ * Merges repartition records (partials) into a copy of the state's accumulators. A partial the
+ * runtime cannot read was not written by this job's map stage: that fails the task (it is not
+ * the user's data, so no poison policy applies).
+ */
+export function aggregate(aggregator: KeyedAggregator, store: BoundedStateStore<unknown>, records: readonly { readonly key: Buffer | null; readonly value: Buffer | null; readonly offset: number }[]): Aggregated {
+  const merged = new Map<StateKey, unknown>();
+  for (const record of records) {
+    if (record.key === null || record.value === null) throw new StreamkeeperError('SK_PROCESSOR_ERROR', `repartition record @${record.offset} has no key or no value; it was not written by this job`);
+    const key = stateKey(record.key);
+    let partial: unknown;
+    try {
+      partial = decodeAccumulator(record.value);
+    } catch (err) {
+      throw new StreamkeeperError('SK_PROCESSOR_ERROR', `repartition record @${record.offset} is not a partial accumulator: ${(err as Error).message}`, { cause: err });
+    }
+    let base = merged.get(key);
+    if (base === undefined) {
+      const committed = store.get(key);
+      // A deep copy: merge may change its left side, and the cached state must stay as committed.
+      base = committed === undefined ? aggregator.initial() : decodeAccumulator(encodeAccumulator(committed));
+    }
+    merged.set(key, aggregator.merge(base, partial));
+  }
+  const updates: StateUpdate[] = [];
+  const outputs: OutgoingRecord[] = [];
+  const changelog: OutgoingRecord[] = [];
+  for (const [key, accumulator] of merged) {
+    const bytes = keyBytes(key);
+    const encoded = encodeAccumulator(accumulator);
+    updates.push({ key, accumulator, encoded });
+    outputs.push({ key: bytes, value: resultBytes(aggregator.result(accumulator)) });
+    changelog.push({ key: bytes, value: encoded });
+  }
+  store.assertFits(updates.map((u) => [u.key, u.encoded.length] as const));
+  return { updates, outputs, changelog };
+}

@@ -1,0 +1,125 @@
+import { beforeEach, describe, expect, it } from '@jest/globals';
+import type { TaskRecord } from '../../../../src/coordination/task-state.js';
+import type { ProcessingSettings } from '../../../../src/runtime/job-settings.js';
+import { InMemoryKafka } from '../../../../src/runtime/kafka/index.js';
+import { changelogTopic, consumerGroupId, repartitionTopic } from '../../../../src/runtime/kafka-names.js';
+import { ProcessorRegistry } from '../../../../src/runtime/processors/processor-runner.js';
+import { ensureInternalTopics } from '../../../../src/runtime/stateful/internal-topics.js';
+import { TaskRunner, type TaskAssignment } from '../../../../src/runtime/task-runner.js';
+
+const job = { namespace: 'team-a', name: 'totals' };
+const statePartitions = 3;
+const repartition = repartitionTopic(job);
+const changelog = changelogTopic(job);
+
+/** Running word totals: the builtin wordcount per task, summed per word across tasks and batches. */
+const settings = (overrides: Partial<ProcessingSettings> = {}): ProcessingSettings => ({
+  processor: 'wordcount',
+  params: {},
+  sinkTopic: 'out',
+  delivery: 'exactlyOnce',
+  poisonRecords: 'fail',
+  aggregation: { aggregates: [{ name: 'count', function: 'sum' }], statePartitions, stateMemoryBytes: 64 * 1024 * 1024 },
+  ...overrides,
+});
+
+let taskSeq = 0;
+function task(topic: string, partition: number, from: number, to: number, attempt = 1, owner = 'e-0'): TaskRecord {
+  taskSeq += 1;
+  return { id: `0000000001-${String(taskSeq).padStart(5, '0')}`, batch: '0000000001', range: { topic, partition, from: String(from), to: String(to) }, state: 'assigned', owner, attempt, failures: attempt - 1 };
+}
+
+function assignment(t: TaskRecord, overrides: Partial<ProcessingSettings> = {}, stillHeld = true): TaskAssignment {
+  return { job, task: t, settings: settings(overrides), config: {}, stillHeld: () => Promise.resolve(stillHeld) };
+}
+
+describe('TaskRunner with an aggregation', () => {
+  let kafka: InMemoryKafka;
+  const runner = (): TaskRunner => new TaskRunner({ source: kafka.client(), sink: kafka.client(), processors: new ProcessorRegistry() });
+  /** The sink's latest value per key (what a compacted read shows), as numbers. */
+  const totals = (): Record<string, number> => {
+    const latest: Record<string, number> = {};
+    for (let p = 0; p < 2; p++) {
+      for (const r of kafka.visibleRecords('out', p)) latest[r.key?.toString() ?? ''] = (JSON.parse(r.value?.toString() ?? '{}') as { count: number }).count;
+    }
+    return latest;
+  };
+  const high = (topic: string, partition: number): number => kafka.topicOffsets(topic)[partition]?.high ?? 0;
+
+  /** One batch: the map stage over every source range, then the aggregate stage over what it wrote. */
+  async function batch(run: TaskRunner, sources: readonly [number, number, number][], done: Map<number, number>): Promise<void> {
+    for (const [partition, from, to] of sources) await run.run(assignment(task('in', partition, from, to)));
+    for (let p = 0; p < statePartitions; p++) {
+      const from = done.get(p) ?? 0;
+      const to = high(repartition, p);
+      if (to > from) await run.run(assignment(task(repartition, p, from, to)));
+      done.set(p, to);
+    }
+  }
+
+  beforeEach(async () => {
+    kafka = new InMemoryKafka();
+    kafka.createTopic('in', 2);
+    kafka.createTopic('out', 2);
+    await ensureInternalTopics(kafka.client().admin, job, statePartitions);
+    const producer = await kafka.client().producer();
+    await producer.send('in', 0, ['the fox', 'the dog'].map((v) => ({ key: null, value: Buffer.from(v) })));
+    await producer.send('in', 1, ['the fox jumps', 'a fox'].map((v) => ({ key: null, value: Buffer.from(v) })));
+  });
+
+  it('gives one running total per word across partitions and batches', async () => {
+    const run = runner();
+    const done = new Map<number, number>();
+    await batch(run, [[0, 0, 2], [1, 0, 2]], done);
+    expect(totals()).toEqual({ the: 3, fox: 3, dog: 1, jumps: 1, a: 1 });
+    const producer = await kafka.client().producer();
+    await producer.send('in', 1, [{ key: null, value: Buffer.from('the end') }]);
+    const before = kafka.visibleRecords('out', 0).length + kafka.visibleRecords('out', 1).length;
+    await batch(run, [[1, 2, 3]], done);
+    expect(totals()).toEqual({ the: 4, fox: 3, dog: 1, jumps: 1, a: 1, end: 1 });
+    // One record per changed key in the second batch: the and end.
+    expect(kafka.visibleRecords('out', 0).length + kafka.visibleRecords('out', 1).length - before).toBe(2);
+    expect(kafka.committedOffsets(consumerGroupId(job), repartition).size).toBeGreaterThan(0);
+    expect(kafka.openTransactions()).toEqual([]);
+  });
+
+  it('restores a state partition on another executor exactly as its predecessor committed it', async () => {
+    const done = new Map<number, number>();
+    await batch(runner(), [[0, 0, 2], [1, 0, 2]], done);
+    const producer = await kafka.client().producer();
+    await producer.send('in', 0, [{ key: null, value: Buffer.from('the fox the fox') }]);
+    // A fresh runner holds no state: every aggregate task restores from the changelog.
+    await batch(runner(), [[0, 2, 3]], done);
+    expect(totals()).toEqual({ the: 5, fox: 5, dog: 1, jumps: 1, a: 1 });
+    const changelogKeys = Array.from({ length: statePartitions }, (_v, p) => kafka.visibleRecords(changelog, p).length).reduce((a, b) => a + b, 0);
+    expect(changelogKeys).toBe(5 + 2);
+  });
+
+  it('leaves no trace of an aggregate task whose transaction failed, and its retry counts once', async () => {
+    const run = runner();
+    for (const p of [0, 1]) await run.run(assignment(task('in', p, 0, 2)));
+    const target = [0, 1, 2].find((p) => high(repartition, p) > 0) ?? 0;
+    kafka.failNext('transaction.commit');
+    await expect(run.run(assignment(task(repartition, target, 0, high(repartition, target))))).rejects.toMatchObject({ code: 'SK_KAFKA_ERROR' });
+    await run.run(assignment(task(repartition, target, 0, high(repartition, target), 2)));
+    await run.run(assignment(task(repartition, target, 0, high(repartition, target), 3)));
+    for (let p = 0; p < statePartitions; p++) if (p !== target && high(repartition, p) > 0) await run.run(assignment(task(repartition, p, 0, high(repartition, p))));
+    expect(totals()).toEqual({ the: 3, fox: 3, dog: 1, jumps: 1, a: 1 });
+  });
+
+  it('treats a record without the aggregated field as a poison record under the job\'s policy', async () => {
+    kafka.createTopic('events', 1);
+    kafka.createTopic('dlq', 1);
+    const producer = await kafka.client().producer();
+    const events = [{ url: '/a', bytes: 10 }, { url: '/a' }, { url: '/b', bytes: 'many' }, { url: '/a', bytes: 5 }];
+    await producer.send('events', 0, events.map((e) => ({ key: null, value: Buffer.from(JSON.stringify(e)) })));
+    const bytesPerUrl = { processor: 'passthrough', aggregation: { groupBy: 'url', aggregates: [{ name: 'bytes', function: 'sum', field: 'bytes' }], statePartitions, stateMemoryBytes: 1 << 26 } };
+    const run = runner();
+    await expect(run.run(assignment(task('events', 0, 0, 4), bytesPerUrl))).rejects.toMatchObject({ code: 'SK_POISON_RECORD', message: expect.stringContaining('events/0@1') as unknown });
+    expect(await run.run(assignment(task('events', 0, 0, 4, 2), { ...bytesPerUrl, poisonRecords: 'deadLetter', deadLetterTopic: 'dlq' }))).toMatchObject({ kind: 'processed', deadLettered: 2 });
+    expect(kafka.visibleRecords('dlq', 0).map((r) => JSON.parse(r.value?.toString() ?? '') as unknown)).toEqual([{ url: '/a' }, { url: '/b', bytes: 'many' }]);
+    for (let p = 0; p < statePartitions; p++) if (high(repartition, p) > 0) await run.run(assignment(task(repartition, p, 0, high(repartition, p)), bytesPerUrl));
+    const sink = [0, 1].flatMap((p) => kafka.visibleRecords('out', p)).map((r) => [r.key?.toString(), JSON.parse(r.value?.toString() ?? '') as unknown]);
+    expect(sink).toEqual([['/a', { bytes: 15 }]]);
+  });
+});
