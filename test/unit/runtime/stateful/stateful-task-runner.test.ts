@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { TaskRecord } from '../../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../../src/runtime/job-settings.js';
@@ -7,6 +11,7 @@ import { ProcessorRegistry } from '../../../../src/runtime/processors/processor-
 import { ensureInternalTopics } from '../../../../src/runtime/stateful/internal-topics.js';
 import { TaskRunner, type TaskAssignment } from '../../../../src/runtime/task-runner.js';
 
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const job = { namespace: 'team-a', name: 'totals' };
 const statePartitions = 3;
 const repartition = repartitionTopic(job);
@@ -121,5 +126,34 @@ describe('TaskRunner with an aggregation', () => {
     for (let p = 0; p < statePartitions; p++) if (high(repartition, p) > 0) await run.run(assignment(task(repartition, p, 0, high(repartition, p)), bytesPerUrl));
     const sink = [0, 1].flatMap((p) => kafka.visibleRecords('out', p)).map((r) => [r.key?.toString(), JSON.parse(r.value?.toString() ?? '') as unknown]);
     expect(sink).toEqual([['/a', { bytes: 15 }]]);
+  });
+});
+
+describe('a keyed aggregator module', () => {
+  it('runs the example of docs/runtime.md end to end: distinct users per page', async () => {
+    const doc = readFileSync(join(repoRoot, 'docs', 'runtime.md'), 'utf8');
+    const example = /```js\n(\/\/ \/app\/distinct-users\.mjs[\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'sk-aggregator-'));
+    const path = join(dir, 'distinct-users.mjs');
+    writeFileSync(path, example ?? '');
+    const kafka = new InMemoryKafka();
+    kafka.createTopic('visits', 2);
+    kafka.createTopic('out', 2);
+    await ensureInternalTopics(kafka.client().admin, job, statePartitions);
+    const producer = await kafka.client().producer();
+    const visit = (page: string, user: string): { key: null; value: Buffer } => ({ key: null, value: Buffer.from(JSON.stringify({ page, user })) });
+    await producer.send('visits', 0, [visit('/home', 'ann'), visit('/home', 'bob'), visit('/docs', 'ann')]);
+    await producer.send('visits', 1, [visit('/home', 'ann'), visit('/home', 'cy'), { key: null, value: Buffer.from('{"page":"/docs"}') }]);
+    const moduleSettings = { processor: 'passthrough', poisonRecords: 'skip' as const, aggregation: { module: path, statePartitions, stateMemoryBytes: 1 << 26 } };
+    const run = new TaskRunner({ source: kafka.client(), sink: kafka.client(), processors: new ProcessorRegistry() });
+    expect(await run.run(assignment(task('visits', 0, 0, 3), moduleSettings))).toMatchObject({ kind: 'processed' });
+    expect(await run.run(assignment(task('visits', 1, 0, 3), moduleSettings))).toMatchObject({ kind: 'processed', skipped: 1 });
+    for (let p = 0; p < statePartitions; p++) {
+      const high = kafka.topicOffsets(repartition)[p]?.high ?? 0;
+      if (high > 0) await run.run(assignment(task(repartition, p, 0, high), moduleSettings));
+    }
+    const sink: Record<string, unknown> = Object.fromEntries([0, 1].flatMap((p) => kafka.visibleRecords('out', p)).map((r) => [r.key?.toString() ?? '', JSON.parse(r.value?.toString() ?? '') as unknown]));
+    expect(sink).toEqual({ '/home': { users: 3 }, '/docs': { users: 1 } });
   });
 });
