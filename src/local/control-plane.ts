@@ -2,7 +2,8 @@
  * A real Kubernetes control plane as local processes on loopback — etcd, kube-apiserver and
  * kube-controller-manager — for integration tests and `streamkeeper local`. The flags and their
  * reasons are in docs/control-plane.md (tools/kube/smoke.sh is the same sequence in bash).
- * There is no kubelet and no scheduler: the node agent (node-agent.ts) plays both.
+ * kube-scheduler starts when asked (a real node needs it); without it, the node agent
+ * (node-agent.ts) binds pods itself.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,8 @@ export interface ControlPlaneOptions {
    */
   readonly watchCache?: boolean;
   readonly controllers?: readonly string[];
+  /** Start kube-scheduler too (default false: the node agent binds its own pods). */
+  readonly scheduler?: boolean;
   /** Default: whatever tools/kube/install.sh provides. */
   readonly binaries?: KubeBinaries;
 }
@@ -51,6 +54,7 @@ export interface ControlPlaneTimings {
   apiserver: number;
   crds: number;
   controllerManager: number;
+  scheduler: number;
   total: number;
 }
 
@@ -76,14 +80,16 @@ export function readManifestFile(file: string): ManifestObject[] {
 }
 
 export class ControlPlane {
-  readonly timings: ControlPlaneTimings = { certificates: 0, etcd: 0, apiserver: 0, crds: 0, controllerManager: 0, total: 0 };
+  readonly timings: ControlPlaneTimings = { certificates: 0, etcd: 0, apiserver: 0, crds: 0, controllerManager: 0, scheduler: 0, total: 0 };
   private etcd: SupervisedProcess | undefined;
   private apiserver: SupervisedProcess | undefined;
   private controllerManager: SupervisedProcess | undefined;
+  private scheduler: SupervisedProcess | undefined;
   private pkiFiles: ControlPlanePki | undefined;
   private etcdPort = 0;
   private apiPort = 0;
   private controllerManagerPort = 0;
+  private schedulerPort = 0;
   private stopped = false;
 
   private constructor(
@@ -141,6 +147,7 @@ export class ControlPlane {
       ['etcd', this.etcd, `${this.etcdEndpoint}/health`],
       ['kube-apiserver', this.apiserver, `${this.server}/readyz`],
       ['kube-controller-manager', this.controllerManager, `https://127.0.0.1:${this.controllerManagerPort}/healthz`],
+      ['kube-scheduler', this.scheduler, `https://127.0.0.1:${this.schedulerPort}/healthz`],
     ];
     return entries.flatMap(([name, process, endpoint]) => (process === undefined ? [] : [{ name, pid: process.pid, running: process.running, logFile: process.logFile, endpoint }]));
   }
@@ -158,7 +165,7 @@ export class ControlPlane {
   /** Stops the processes (controller-manager, apiserver, etcd), keeping the directory. */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const process of [this.controllerManager, this.apiserver, this.etcd]) await process?.stop();
+    for (const process of [this.scheduler, this.controllerManager, this.apiserver, this.etcd]) await process?.stop();
   }
 
   /** Stops everything and removes the directory, if this control plane created it. */
@@ -190,6 +197,10 @@ export class ControlPlane {
     this.timings.crds = since(crdsStarted);
     await this.startControllerManager(pki);
     this.timings.controllerManager = since(started);
+    if (this.options.scheduler === true) {
+      await this.startScheduler(pki);
+      this.timings.scheduler = since(started);
+    }
     this.timings.total = since(started);
   }
 
@@ -271,6 +282,12 @@ export class ControlPlane {
         `--service-account-signing-key-file=${pki.serviceAccountKey}`,
         '--service-cluster-ip-range=10.0.0.0/24',
         '--endpoint-reconciler-type=none',
+        // Logs and exec go to the kubelet at its InternalIP (a node name resolves nowhere here),
+        // over TLS both ways.
+        `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
+        `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
+        `--kubelet-certificate-authority=${pki.ca.cert}`,
+        '--kubelet-preferred-address-types=InternalIP',
         ...(this.options.watchCache === false ? ['--watch-cache=false'] : []),
       ]);
       this.apiserver = process;
@@ -316,6 +333,30 @@ export class ControlPlane {
       ]);
       this.controllerManager = process;
       await this.waitOrStop(process, () => httpsOk(`https://127.0.0.1:${this.controllerManagerPort}/healthz`, ca), 60_000, 'healthy (/healthz)');
+      return process;
+    });
+  }
+
+  private async startScheduler(pki: ControlPlanePki): Promise<void> {
+    const kubeconfig = join(this.baseDir, 'scheduler.kubeconfig');
+    writeKubeconfig(kubeconfig, { server: this.server, certificateAuthorityData: base64File(pki.ca.cert), user: 'system:kube-scheduler', credentials: { clientCertificate: pki.scheduler } });
+    const ca = readFileSync(pki.ca.cert, 'utf8');
+    this.scheduler = await this.startWithRetry('kube-scheduler', async () => {
+      const [port] = await freePorts(1);
+      this.schedulerPort = port ?? 0;
+      const process = this.spawn('kube-scheduler', this.binaries.kubeScheduler, [
+        `--kubeconfig=${kubeconfig}`,
+        `--authentication-kubeconfig=${kubeconfig}`,
+        `--authorization-kubeconfig=${kubeconfig}`,
+        '--authentication-skip-lookup=true',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${this.schedulerPort}`,
+        `--tls-cert-file=${pki.schedulerServing.cert}`,
+        `--tls-private-key-file=${pki.schedulerServing.key}`,
+        '--leader-elect=false',
+      ]);
+      this.scheduler = process;
+      await this.waitOrStop(process, () => httpsOk(`https://127.0.0.1:${this.schedulerPort}/healthz`, ca), 60_000, 'healthy (/healthz)');
       return process;
     });
   }

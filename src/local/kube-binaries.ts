@@ -1,5 +1,6 @@
 /**
- * Finds etcd, kube-apiserver, kube-controller-manager and kubectl. tools/kube/install.sh is the
+ * Finds etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and the kubelet.
+ * tools/kube/install.sh is the
  * one place that knows where they come from (KUBEBUILDER_ASSETS, the cache, or a build from
  * source); it is idempotent and takes a few hundredths of a second when the cache is warm.
  */
@@ -15,6 +16,9 @@ export interface KubeBinaries {
   readonly kubeApiserver: string;
   readonly kubeControllerManager: string;
   readonly kubectl: string;
+  /** Only the real node needs these two (KUBEBUILDER_ASSETS directories usually lack them). */
+  readonly kubeScheduler: string;
+  readonly kubelet: string;
 }
 
 let resolved: KubeBinaries | undefined;
@@ -26,6 +30,8 @@ export function kubeBinariesIn(dir: string): KubeBinaries {
     kubeApiserver: join(dir, 'kube-apiserver'),
     kubeControllerManager: join(dir, 'kube-controller-manager'),
     kubectl: join(dir, 'kubectl'),
+    kubeScheduler: join(dir, 'kube-scheduler'),
+    kubelet: join(dir, 'kubelet'),
   };
 }
 
@@ -38,10 +44,11 @@ export function kubeBinaries(): KubeBinaries {
   }
   let output: string;
   try {
-    output = execFileSync('bash', [installer], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30 * 60_000 });
+    // The installer's progress (component, elapsed time, caches) goes straight to our stderr: a
+    // cold build takes minutes and must not look like a hang.
+    output = execFileSync('bash', [installer], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
   } catch (err) {
-    const stderr = (err as { stderr?: string }).stderr ?? '';
-    throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `could not install the Kubernetes binaries (a cold cache needs Go and the Go module proxy): ${installer} failed:\n${stderr.slice(-2000)}`, { cause: err });
+    throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `could not install the Kubernetes binaries (a cold cache needs Go and the Go module proxy): ${installer} failed (its messages are above); run it by hand: bash ${installer}`, { cause: err });
   }
   const dir = output.trim().split('\n').pop()?.trim() ?? '';
   const binaries = kubeBinariesIn(dir);

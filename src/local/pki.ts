@@ -66,6 +66,11 @@ export interface ControlPlanePki {
   /** CN=system:kube-controller-manager, bound by the bootstrap RBAC policy. */
   readonly controllerManager: CertificateFiles;
   readonly controllerManagerServing: CertificateFiles;
+  /** CN=system:kube-scheduler, bound by the bootstrap RBAC policy. */
+  readonly scheduler: CertificateFiles;
+  readonly schedulerServing: CertificateFiles;
+  /** How kube-apiserver authenticates to kubelets (logs, exec): O=system:masters. */
+  readonly apiserverKubeletClient: CertificateFiles;
   /** ServiceAccount token signing pair (RSA 2048, as kubeadm makes it). */
   readonly serviceAccountKey: string;
   readonly serviceAccountPublicKey: string;
@@ -113,6 +118,9 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
     admin: files('admin'),
     controllerManager: files('controller-manager'),
     controllerManagerServing: files('controller-manager-serving'),
+    apiserverKubeletClient: files('apiserver-kubelet-client'),
+    scheduler: files('scheduler'),
+    schedulerServing: files('scheduler-serving'),
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPublicKey: join(dir, 'sa.pub'),
   };
@@ -121,6 +129,9 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
     [pki.admin, '/O=system:masters/CN=streamkeeper-admin', 'client'],
     [pki.controllerManager, '/CN=system:kube-controller-manager', 'client'],
     [pki.controllerManagerServing, '/CN=kube-controller-manager', 'server'],
+    [pki.apiserverKubeletClient, '/O=system:masters/CN=kube-apiserver-kubelet-client', 'client'],
+    [pki.scheduler, '/CN=system:kube-scheduler', 'client'],
+    [pki.schedulerServing, '/CN=kube-scheduler', 'server'],
   ];
   const serviceAccount = generate('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).then(({ privateKey, publicKey }) => {
     writeFileSync(pki.serviceAccountKey, privateKey, { mode: 0o600 });
@@ -136,6 +147,37 @@ export async function createControlPlanePki(dir: string): Promise<ControlPlanePk
     serviceAccount,
   ]);
   return pki;
+}
+
+/** A kubelet's two certificates: its client identity and the serving certificate of its API. */
+export interface NodeCertificates {
+  /** CN=system:node:<node>, O=system:nodes: what the Node authorizer and NodeRestriction expect. */
+  readonly client: CertificateFiles;
+  /** For the node's address, signed by the cluster CA (kube-apiserver verifies it). */
+  readonly serving: CertificateFiles;
+}
+
+/** Issues a node's certificates from the control plane's CA into `dir`. */
+export async function issueNodeCertificates(pki: ControlPlanePki, dir: string, nodeName: string, nodeIP: string): Promise<NodeCertificates> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const config = join(dir, 'openssl.cnf');
+  // The serving certificate names this node's address, so it cannot use the shared [server] section.
+  writeFileSync(config, `${opensslConfig}[node]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = IP:${nodeIP}, DNS:${nodeName}
+`);
+  const files = (name: string): CertificateFiles => ({ cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
+  const certificates: NodeCertificates = { client: files('kubelet-client'), serving: files('kubelet') };
+  await Promise.all([ecKey(certificates.client.key), ecKey(certificates.serving.key)]);
+  const days = ['-days', '3650', '-sha256', '-config', config];
+  const issue = (leaf: CertificateFiles, subject: string, section: string): Promise<void> =>
+    openssl(['req', '-x509', '-new', '-key', leaf.key, '-subj', subject, '-CA', pki.ca.cert, '-CAkey', pki.ca.key, '-set_serial', serial(), ...days, '-extensions', section, '-out', leaf.cert], subject);
+  await Promise.all([issue(certificates.client, `/O=system:nodes/CN=system:node:${nodeName}`, 'client'), issue(certificates.serving, `/CN=${nodeName}`, 'node')]);
+  return certificates;
 }
 
 /** How a kubeconfig user proves who it is. */

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Provides the Kubernetes control-plane binaries used by streamkeeper's
 # integration tests and local cluster: etcd, kube-apiserver,
-# kube-controller-manager and kubectl.
+# kube-controller-manager, kube-scheduler, kubectl and the kubelet of the real
+# node (see docs/real-node.md), all from one pinned release.
 #
 #   tools/kube/install.sh            -> last line of stdout is the bin directory
 #
 # Resolution order:
 #   1. $KUBEBUILDER_ASSETS, if it holds kube-apiserver and etcd (envtest
 #      convention). Nothing is built.
-#   2. The cache: ${STREAMKEEPER_CACHE:-$HOME/.cache/streamkeeper}/kube/<version>/bin,
+#   2. The cache: ${STREAMKEEPER_CACHE:-$HOME/.cache/streamkeeper}/kube/<version>/<recipe>/bin,
 #      if its stamp matches this recipe (fast no-op).
 #   3. Otherwise build everything with the Go toolchain and install it
 #      atomically into the cache: Kubernetes from the module in this directory
@@ -24,9 +25,10 @@ set -euo pipefail
 KUBE_VERSION=v1.34.10
 KUBE_BUILD_DATE=2026-07-22T22:05:06Z   # tag time of k8s.io/kubernetes@v1.34.10 (module proxy)
 ETCD_VERSION=v3.6.5                     # kubeadm's DefaultEtcdVersion for v1.34.10
-RECIPE_REV=1                            # bump to force a rebuild when the recipe changes
+RECIPE_REV=2                            # bump to force a rebuild when the recipe changes
 
-BINARIES=(etcd kube-apiserver kube-controller-manager kubectl)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
+KUBE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet)
 
 log() { printf '[kube/install] %s\n' "$*" >&2; }
 die() { printf '[kube/install] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -70,8 +72,6 @@ fi
 # ---- 2. cache hit? -----------------------------------------------------------
 CACHE_ROOT=${STREAMKEEPER_CACHE:-${HOME:?HOME is not set}/.cache/streamkeeper}
 VERSION_DIR=$CACHE_ROOT/kube/$KUBE_VERSION
-BIN_DIR=$VERSION_DIR/bin
-STAMP=$BIN_DIR/.stamp
 
 for f in go.mod go.sum etcd/go.mod etcd/go.sum; do [[ -f "$HERE/$f" ]] || die "missing $HERE/$f"; done
 
@@ -83,6 +83,12 @@ expected_stamp() {
     "$(cat "$HERE/go.mod" "$HERE/go.sum" "$HERE/etcd/go.mod" "$HERE/etcd/go.sum" | sha256sum | cut -d' ' -f1)"
 }
 EXPECTED=$(expected_stamp)
+# Each recipe installs into its own directory, named by its stamp's hash: a
+# checkout on another recipe (another branch, an older clone) keeps using its
+# own binaries instead of rebuilding over ours.
+RECIPE_ID=$(printf '%s' "$EXPECTED" | sha256sum | cut -c1-12)
+BIN_DIR=$VERSION_DIR/$RECIPE_ID/bin
+STAMP=$BIN_DIR/.stamp
 
 cache_ok() {
   [[ -f "$STAMP" ]] || return 1
@@ -129,7 +135,7 @@ if cache_ok; then
 fi
 
 # We hold the lock: anything left behind is from an interrupted run.
-rm -rf "$VERSION_DIR"/build.* "$VERSION_DIR"/bin.old.*
+rm -rf "$VERSION_DIR"/build.* "$VERSION_DIR/$RECIPE_ID"/bin.old.*
 # Binaries are staged in $BUILD/bin and moved into place only once verified;
 # GOTMPDIR keeps the go command's scratch space inside $BUILD too, so an
 # interrupted build leaves nothing behind.
@@ -160,18 +166,26 @@ etcd_build_flags=(-mod=readonly -trimpath)
 
 cd "$HERE"
 start=$(date +%s)
-log "building Kubernetes $KUBE_VERSION (kube-apiserver, kube-controller-manager, kubectl) with $go_ver"
-log "a cold build takes 5-10 minutes; staging in $BUILD"
-"$GO" build "${kube_build_flags[@]}" -ldflags "$kube_ldflags" -o "$STAGE/" \
-  k8s.io/kubernetes/cmd/kube-apiserver \
-  k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kubectl >&2 ||
-  die "go build of the Kubernetes binaries failed (see above)"
-log "building etcd $ETCD_VERSION"
+log "building Kubernetes $KUBE_VERSION (${KUBE_COMPONENTS[*]}) and etcd $ETCD_VERSION with $go_ver"
+log "a cold build takes 10-20 minutes on 2 cores (a warm Go build cache: about a minute); staging in $BUILD"
+log "Go caches: modules in $("$GO" env GOMODCACHE), build cache in $("$GO" env GOCACHE)"
+total=$(( ${#KUBE_COMPONENTS[@]} + 1 )); n=0
+# One component at a time, so progress (and a failure) names the component.
+for component in "${KUBE_COMPONENTS[@]}"; do
+  n=$((n + 1)); t0=$(date +%s)
+  log "[$n/$total] $component ..."
+  "$GO" build "${kube_build_flags[@]}" -ldflags "$kube_ldflags" -o "$STAGE/$component" \
+    "k8s.io/kubernetes/cmd/$component" >&2 ||
+    die "go build of $component failed (see above)"
+  log "[$n/$total] $component built in $(( $(date +%s) - t0 ))s (elapsed $(( $(date +%s) - start ))s)"
+done
+n=$((n + 1)); t0=$(date +%s)
+log "[$n/$total] etcd $ETCD_VERSION ..."
 cd "$HERE/etcd"
 "$GO" build "${etcd_build_flags[@]}" -ldflags "$etcd_ldflags" -o "$STAGE/etcd" \
   go.etcd.io/etcd/server/v3 >&2 ||
   die "go build of etcd failed (see above)"
+log "[$n/$total] etcd built in $(( $(date +%s) - t0 ))s"
 log "built in $(( $(date +%s) - start ))s"
 
 # ---- verify ------------------------------------------------------------------
@@ -183,14 +197,17 @@ check_version() { # name expected command...
 }
 check_version kube-apiserver "Kubernetes $KUBE_VERSION" "$STAGE/kube-apiserver" --version
 check_version kube-controller-manager "Kubernetes $KUBE_VERSION" "$STAGE/kube-controller-manager" --version
+check_version kube-scheduler "Kubernetes $KUBE_VERSION" "$STAGE/kube-scheduler" --version
+check_version kubelet "Kubernetes $KUBE_VERSION" "$STAGE/kubelet" --version
 check_version kubectl "gitVersion: $KUBE_VERSION" "$STAGE/kubectl" version --client -o yaml
 check_version etcd "etcd Version: ${ETCD_VERSION#v}" "$STAGE/etcd" --version
 
 # ---- install atomically ------------------------------------------------------
 printf '%s\n' "$EXPECTED" >"$STAGE/.stamp"
 chmod 0755 "$STAGE"
+mkdir -p "$VERSION_DIR/$RECIPE_ID"
 if [[ -e "$BIN_DIR" ]]; then
-  old="$VERSION_DIR/bin.old.$$"
+  old="$VERSION_DIR/$RECIPE_ID/bin.old.$$"
   mv "$BIN_DIR" "$old"
   mv "$STAGE" "$BIN_DIR"
   rm -rf "$old"

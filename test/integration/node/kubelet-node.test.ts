@@ -1,0 +1,222 @@
+/**
+ * The real node: a kubelet of the pinned release on containerd + runc with a CNI bridge, joined
+ * to a control plane that runs kube-scheduler. Pods here get real kubelet behaviour: scheduling,
+ * probes, restart policy, the restricted securityContext, mounted volumes and resource limits.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { ControlPlane } from '../../../src/local/control-plane.js';
+import type { KubeRest } from '../../../src/local/kube-rest.js';
+import { KubeletNode } from '../../../src/local/kubelet-node.js';
+import { nodeImages } from '../../../src/local/node-images.js';
+import { pollUntil } from '../../support/poll-until.js';
+
+const namespace = 'node-test';
+const timing = { timeoutMs: 90_000, pollMs: 250 };
+
+interface ContainerStatus {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  state?: { running?: unknown };
+  lastState?: { terminated?: { exitCode: number; reason?: string } };
+}
+
+interface PodView {
+  spec: { nodeName?: string };
+  status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[]; containerStatuses?: ContainerStatus[] };
+}
+
+/** The restricted Pod Security profile, as a container spells it. */
+const restricted = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+describe('a real kubelet node on containerd + runc', () => {
+  let plane: ControlPlane | undefined;
+  let node: KubeletNode | undefined;
+  let rest: KubeRest;
+  const busybox = (): string => nodeImages().busybox.ref;
+
+  async function pod(name: string): Promise<PodView> {
+    const response = await rest.request('GET', `/api/v1/namespaces/${namespace}/pods/${name}`);
+    if (response.status !== 200) throw new Error(`GET pod ${name}: ${response.status}`);
+    return response.body as PodView;
+  }
+
+  function logs(name: string): string {
+    const { plane } = started();
+    return execFileSync(plane.kubectl, ['--kubeconfig', plane.adminKubeconfig, '-n', namespace, 'logs', name], { encoding: 'utf8' });
+  }
+
+  const started = (): { plane: ControlPlane; node: KubeletNode } => {
+    if (plane === undefined || node === undefined) throw new Error('the node did not start');
+    return { plane, node };
+  };
+
+  async function createPod(object: Record<string, unknown>): Promise<void> {
+    const response = await rest.request('POST', `/api/v1/namespaces/${namespace}/pods`, { body: { apiVersion: 'v1', kind: 'Pod', ...object } });
+    if (response.status !== 201) throw new Error(`creating a pod: ${response.status} ${JSON.stringify(response.body)}`);
+  }
+
+  beforeAll(async () => {
+    plane = await ControlPlane.start({ scheduler: true });
+    rest = plane.adminRest();
+    node = await KubeletNode.start({ controlPlane: plane });
+    await rest.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    await pollUntil(
+      async () => {
+        expect((await rest.request('GET', `/api/v1/namespaces/${namespace}/serviceaccounts/default`)).status).toBe(200);
+      },
+      'the namespace default ServiceAccount',
+      timing,
+    );
+  }, 300_000);
+
+  afterAll(async () => {
+    await node?.destroy();
+    await plane?.destroy();
+  }, 60_000);
+
+  it('registers a Ready Node that reports containerd, the pinned kubelet and its bridge address', async () => {
+    const { node } = started();
+    const response = await rest.request('GET', `/api/v1/nodes/${node.nodeName}`);
+    const view = response.body as { status: { nodeInfo: { containerRuntimeVersion: string; kubeletVersion: string }; addresses: { type: string; address: string }[] } };
+    expect(view.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\//);
+    expect(view.status.nodeInfo.kubeletVersion).toBe('v1.34.10');
+    expect(view.status.addresses).toContainEqual({ type: 'InternalIP', address: node.network.gateway });
+  });
+
+  it('schedules a restricted pod and runs it with its volumes mounted, a read-only root, no capabilities and its memory limit', async () => {
+    const { node } = started();
+    await rest.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name: 'credentials' }, stringData: { password: 'from-a-secret-volume' } });
+    await rest.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name: 'settings' }, data: { mode: 'from-a-configmap-volume' } });
+    const script = [
+      'echo "secret=$(cat /etc/credentials/password)"',
+      'echo "config=$(cat /etc/settings/mode)"',
+      'echo "uid=$(id -u)"',
+      'echo "caps=$(grep CapEff /proc/self/status | tr -d "[:space:]")"',
+      'if touch /root-write 2>/dev/null; then echo root=writable; else echo root=read-only; fi',
+      'echo ok > /scratch/ready && echo scratch=writable',
+      'echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"',
+      'exec sleep 3600',
+    ].join('; ');
+    await createPod({
+      metadata: { namespace, name: 'restricted' },
+      spec: {
+        automountServiceAccountToken: false,
+        terminationGracePeriodSeconds: 1,
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'main',
+            image: busybox(),
+            imagePullPolicy: 'Never',
+            command: ['sh', '-c', script],
+            securityContext: restricted,
+            resources: { limits: { memory: '48Mi', cpu: '200m' }, requests: { memory: '48Mi', cpu: '50m' } },
+            readinessProbe: { exec: { command: ['cat', '/scratch/ready'] }, periodSeconds: 1 },
+            volumeMounts: [
+              { name: 'credentials', mountPath: '/etc/credentials', readOnly: true },
+              { name: 'settings', mountPath: '/etc/settings', readOnly: true },
+              { name: 'scratch', mountPath: '/scratch' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'credentials', secret: { secretName: 'credentials' } },
+          { name: 'settings', configMap: { name: 'settings' } },
+          { name: 'scratch', emptyDir: { sizeLimit: '1Mi' } },
+        ],
+      },
+    });
+    const running = await pollUntil(
+      async () => {
+        const view = await pod('restricted');
+        expect(view.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+        return view;
+      },
+      'pod restricted Ready',
+      timing,
+    );
+    expect(running.spec.nodeName).toBe(node.nodeName); // bound by kube-scheduler
+    expect(running.status.podIP?.startsWith(node.network.subnet.replace(/0\/24$/, ''))).toBe(true);
+    const output = logs('restricted');
+    expect(output).toContain('secret=from-a-secret-volume');
+    expect(output).toContain('config=from-a-configmap-volume');
+    expect(output).toContain('uid=10001');
+    expect(output).toContain('caps=CapEff:0000000000000000');
+    expect(output).toContain('root=read-only');
+    expect(output).toContain('scratch=writable');
+    expect(output).toContain(`memory=${48 * 1024 * 1024}`);
+  });
+
+  it('restarts a container that exits non-zero (restartPolicy OnFailure)', async () => {
+    await createPod({
+      metadata: { namespace, name: 'crashing' },
+      spec: {
+        restartPolicy: 'OnFailure',
+        terminationGracePeriodSeconds: 1,
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'main', image: busybox(), imagePullPolicy: 'Never', command: ['sh', '-c', 'exit 3'], securityContext: restricted }],
+      },
+    });
+    const status = await pollUntil(
+      async () => {
+        const container = (await pod('crashing')).status.containerStatuses?.[0];
+        expect(container?.restartCount).toBeGreaterThanOrEqual(1);
+        return container;
+      },
+      'pod crashing restarted',
+      timing,
+    );
+    expect(status?.lastState?.terminated?.exitCode).toBe(3);
+  });
+
+  it('restarts a container whose liveness probe fails', async () => {
+    await createPod({
+      metadata: { namespace, name: 'unhealthy' },
+      spec: {
+        terminationGracePeriodSeconds: 1,
+        securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'main',
+            image: busybox(),
+            imagePullPolicy: 'Never',
+            // Healthy for two seconds, then the file the probe reads is gone.
+            command: ['sh', '-c', 'touch /tmp/alive; sleep 2; rm /tmp/alive; exec sleep 3600'],
+            securityContext: restricted,
+            livenessProbe: { exec: { command: ['cat', '/tmp/alive'] }, periodSeconds: 1, failureThreshold: 1, initialDelaySeconds: 1 },
+            volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+          },
+        ],
+        volumes: [{ name: 'tmp', emptyDir: {} }],
+      },
+    });
+    await pollUntil(
+      async () => {
+        const container = (await pod('unhealthy')).status.containerStatuses?.[0];
+        expect(container?.restartCount).toBeGreaterThanOrEqual(1);
+      },
+      'pod unhealthy restarted by its liveness probe',
+      timing,
+    );
+    const events = (await rest.request('GET', `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: 'involvedObject.name=unhealthy' } })).body as { items: { reason: string; message: string }[] };
+    expect(events.items.some((event) => event.reason === 'Unhealthy' && event.message.includes('Liveness probe failed'))).toBe(true);
+  });
+
+  it('removes everything it made when destroyed', async () => {
+    const { node } = started();
+    const bridge = node.network.bridge;
+    const dir = node.dir;
+    await node.destroy();
+    expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(bridge);
+    expect(execFileSync('cat', ['/proc/self/mountinfo'], { encoding: 'utf8' })).not.toContain(dir);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(node.containerdSocket);
+  });
+});
