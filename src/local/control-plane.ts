@@ -326,7 +326,7 @@ export class ControlPlane {
         `--secure-port=${this.controllerManagerPort}`,
         `--tls-cert-file=${pki.controllerManagerServing.cert}`,
         `--tls-private-key-file=${pki.controllerManagerServing.key}`,
-        `--controllers=${(this.options.controllers ?? defaultControllers).join(',')}`,
+        `--controllers=${this.controllerNames().join(',')}`,
         '--use-service-account-credentials=true',
         `--root-ca-file=${pki.ca.cert}`,
         '--leader-elect=false',
@@ -335,6 +335,15 @@ export class ControlPlane {
       await this.waitOrStop(process, () => httpsOk(`https://127.0.0.1:${this.controllerManagerPort}/healthz`, ca), 60_000, 'healthy (/healthz)');
       return process;
     });
+  }
+
+  /**
+   * A kubelet registers its Node tainted not-ready; only the node lifecycle controller lifts the
+   * taint once the Node is Ready, so the scheduler can place pods there.
+   */
+  private controllerNames(): readonly string[] {
+    const names = this.options.controllers ?? defaultControllers;
+    return this.options.scheduler === true && !names.includes('node-lifecycle-controller') ? [...names, 'node-lifecycle-controller'] : names;
   }
 
   private async startScheduler(pki: ControlPlanePki): Promise<void> {

@@ -43,3 +43,25 @@ export function nodeImages(): NodeImages {
   resolved = { pause: image('pause'), busybox: image('busybox') };
   return resolved;
 }
+
+let builtImage: ImageArchive | undefined;
+
+/**
+ * The streamkeeper image built from ./Dockerfile with buildah and bases assembled from registry
+ * packages (tools/image/build.sh; cached by the content of what the Dockerfile copies).
+ */
+export function streamkeeperImage(): ImageArchive {
+  if (builtImage !== undefined) return builtImage;
+  const builder = join(packageRoot, 'tools', 'image', 'build.sh');
+  if (!existsSync(builder)) throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `${builder} is missing: the image is built from a streamkeeper checkout`);
+  let output: string;
+  try {
+    output = execFileSync('bash', [builder], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 30 * 60_000 });
+  } catch (err) {
+    throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `could not build the streamkeeper image: ${builder} failed (its messages are above); run it by hand: bash ${builder}`, { cause: err });
+  }
+  const archive = output.trim().split('\n').pop()?.trim() ?? '';
+  if (!existsSync(`${archive}.ref`)) throw new StreamkeeperError('SK_PREREQUISITE_MISSING', `${builder} reported ${archive}, which has no .ref beside it`);
+  builtImage = { archive, ref: readFileSync(`${archive}.ref`, 'utf8').trim() };
+  return builtImage;
+}

@@ -68,7 +68,7 @@ has_image() { "${B[@]}" inspect --type image "$1" >/dev/null 2>&1; }
 
 # ---- bases ---------------------------------------------------------------------------
 if ! has_image "$BUILD_BASE" || ! has_image "$RUNTIME_BASE"; then
-  ROOTFS=$DIR/rootfs-$BASE_ID
+  ROOTFS=$DIR/rootfs-$DEBIAN_SUITE-r$RECIPE_REV
   if [[ ! -f "$ROOTFS/.complete" ]]; then
     rm -rf "$ROOTFS"
     log "debootstrap $DEBIAN_SUITE (minbase + python3, make, g++, ca-certificates) into $ROOTFS; takes a few minutes"
@@ -98,6 +98,9 @@ if ! has_image "$BUILD_BASE" || ! has_image "$RUNTIME_BASE"; then
   log "assembling $RUNTIME_BASE (distroless-like: libc6, libgcc-s1, libstdc++6, ca-certificates, node)"
   c=$("${B[@]}" from scratch)
   m=$("${B[@]}" mount "$c")
+  # bookworm's merged /usr: /lib, /bin, ... are links into /usr, as in the debootstrap tree.
+  mkdir -p "$m/usr/bin" "$m/usr/sbin" "$m/usr/lib" "$m/usr/lib64"
+  for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$m/$d"; done
   for pkg in libc6 libgcc-s1 libstdc++6 ca-certificates; do
     chroot "$ROOTFS" dpkg -L "$pkg" | while read -r f; do
       if [[ -f "$ROOTFS$f" || -L "$ROOTFS$f" ]]; then (cd "$ROOTFS" && cp -a --parents ".$f" "$m/"); fi

@@ -5,10 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../../src/package-info.js';
 import { ControlPlane } from '../../../src/local/control-plane.js';
 import type { KubeRest } from '../../../src/local/kube-rest.js';
 import { KubeletNode } from '../../../src/local/kubelet-node.js';
-import { nodeImages } from '../../../src/local/node-images.js';
+import { nodeImages, streamkeeperImage } from '../../../src/local/node-images.js';
 import { pollUntil } from '../../support/poll-until.js';
 
 const namespace = 'node-test';
@@ -66,7 +69,8 @@ describe('a real kubelet node on containerd + runc', () => {
   beforeAll(async () => {
     plane = await ControlPlane.start({ scheduler: true });
     rest = plane.adminRest();
-    node = await KubeletNode.start({ controlPlane: plane });
+    // The image users deploy, built from the Dockerfile (minutes on a cold cache, then cached).
+    node = await KubeletNode.start({ controlPlane: plane, images: [streamkeeperImage()] });
     await rest.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
     await pollUntil(
       async () => {
@@ -208,6 +212,28 @@ describe('a real kubelet node on containerd + runc', () => {
     );
     const events = (await rest.request('GET', `/api/v1/namespaces/${namespace}/events`, { query: { fieldSelector: 'involvedObject.name=unhealthy' } })).body as { items: { reason: string; message: string }[] };
     expect(events.items.some((event) => event.reason === 'Unhealthy' && event.message.includes('Liveness probe failed'))).toBe(true);
+  });
+
+  it('runs the image built from the Dockerfile as a non-root container with a read-only root', async () => {
+    const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    await createPod({
+      metadata: { namespace, name: 'streamkeeper-version' },
+      spec: {
+        restartPolicy: 'Never',
+        automountServiceAccountToken: false,
+        // No runAsUser: the image's own user (nonroot, 65532) must satisfy runAsNonRoot.
+        securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [{ name: 'streamkeeper', image: streamkeeperImage().ref, imagePullPolicy: 'Never', args: ['version'], securityContext: restricted }],
+      },
+    });
+    await pollUntil(
+      async () => {
+        expect((await pod('streamkeeper-version')).status.phase).toBe('Succeeded');
+      },
+      'pod streamkeeper-version Succeeded',
+      timing,
+    );
+    expect(logs('streamkeeper-version')).toBe(`streamkeeper ${version}\n`);
   });
 
   it('removes everything it made when destroyed', async () => {
