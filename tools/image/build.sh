@@ -133,7 +133,9 @@ log "buildah bud Dockerfile -> $REF with BUILD_BASE=$BUILD_BASE RUNTIME_BASE=$RU
 t0=$(date +%s)
 # Host network for RUN (apt-get, npm reach their registries); npm's cache is the host's.
 mkdir -p "$HOME/.npm"
-"${B[@]}" bud --network host --pull-never --layers=false \
+# --layers keeps each step's result, so a change under src/ rebuilds from `COPY src/` on and
+# npm ci runs again only when package.json or the lockfile change.
+"${B[@]}" bud --network host --pull-never --layers \
   --volume "$HOME/.npm:/root/.npm" \
   --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE" \
   -t "$REF" -f "$REPO/Dockerfile" "$REPO" >&2 || die "buildah bud failed (see above)"
@@ -141,6 +143,5 @@ rm -f "$DIR"/streamkeeper-"$VERSION"-*.tar "$DIR"/streamkeeper-"$VERSION"-*.tar.
 "${B[@]}" push -q "$REF" "oci-archive:$ARCHIVE.tmp:$REF"
 mv "$ARCHIVE.tmp" "$ARCHIVE"
 printf '%s\n' "$REF" >"$ARCHIVE.ref"
-"${B[@]}" rmi --prune >/dev/null 2>&1 || true
 log "built $REF in $(( $(date +%s) - t0 ))s ($(du -m "$ARCHIVE" | cut -f1) MiB)"
 printf '%s\n' "$ARCHIVE"
