@@ -23,7 +23,7 @@
  */
 import { classify, type Classified } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { initControllerMetrics, reconcileDurationSeconds, reconcileErrorsTotal, reconcilePanicsTotal, reconcileTotal, type ReconcileResultLabel } from '../metrics/index.js';
+import { noControllerMetrics, noWorkQueueMetrics, type ControllerMetrics, type ReconcileResultLabel, type WorkQueueMetrics } from './metrics-hooks.js';
 import { systemClock, type Clock } from './clock.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -105,6 +105,8 @@ export interface ControllerOptions<K extends string> {
   readonly workers?: number;
   readonly clock?: Clock;
   readonly logger?: Logger;
+  /** Where the controller (and its default queue) report; default: nowhere. */
+  readonly metrics?: ControllerMetrics & WorkQueueMetrics;
 }
 
 export class Controller<K extends string = string> {
@@ -114,6 +116,7 @@ export class Controller<K extends string = string> {
   private readonly workerCount: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly metrics: ControllerMetrics;
   private readonly abort = new AbortController();
   private workers: Promise<void>[] | undefined;
 
@@ -126,8 +129,9 @@ export class Controller<K extends string = string> {
     this.workerCount = workers;
     this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger()).child({ controller: options.name });
-    this.queue = options.queue ?? new WorkQueue<K>({ name: options.name, clock: this.clock });
-    initControllerMetrics(this.name);
+    this.metrics = options.metrics ?? noControllerMetrics;
+    this.queue = options.queue ?? new WorkQueue<K>({ name: options.name, clock: this.clock, metrics: options.metrics ?? noWorkQueueMetrics });
+    this.metrics.controllerStarted(this.name);
   }
 
   /** Starts the workers; keys may be added before or after. */
@@ -174,8 +178,8 @@ export class Controller<K extends string = string> {
     } catch (error) {
       outcome = { kind: 'error', error };
     }
-    reconcileDurationSeconds.observe({ controller: this.name }, (this.clock.now() - started) / 1000);
     const decision = decideQueueAction(outcome);
+    this.metrics.passFinished(this.name, decision.result, (this.clock.now() - started) / 1000, decision.error === undefined ? 'none' : decision.panic ? 'panic' : 'error');
     this.record(key, decision, outcome, logger);
     switch (decision.queue.action) {
       case 'forget':
@@ -192,13 +196,10 @@ export class Controller<K extends string = string> {
   }
 
   private record(key: K, decision: ReconcileDecision, outcome: ReconcileOutcome, logger: Logger): void {
-    reconcileTotal.inc({ controller: this.name, result: decision.result });
     if (decision.error === undefined) return;
-    reconcileErrorsTotal.inc({ controller: this.name });
     const { code, kind, message } = decision.error;
     const retries = this.queue.numRequeues(key);
     if (decision.panic) {
-      reconcilePanicsTotal.inc({ controller: this.name });
       const error = outcome.kind === 'error' ? outcome.error : undefined;
       logger.error({ err: error instanceof Error ? error : new Error(String(error)), retries }, 'reconcile panicked (a bug); will retry');
     } else if (kind !== 'transient') {

@@ -8,6 +8,7 @@ export * from './clock.js';
 export * from './controller.js';
 export * from './informer.js';
 export * from './leader-elector.js';
+export * from './metrics-hooks.js';
 export * from './metrics-server.js';
 export * from './random.js';
 export * from './rate-limiter.js';

@@ -18,8 +18,8 @@ import { isStreamkeeperError } from '../errors/index.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Lease, ObjectRef, Stored } from '../kube/objects.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { leader as leaderGauge } from '../metrics/index.js';
 import { isAborted, sleep, systemClock, type Clock, type Timer } from './clock.js';
+import { noLeaderMetrics, type LeaderMetrics } from './metrics-hooks.js';
 
 /** client-go's jitter for acquire retries: wait between retryPeriod and 2.2 × retryPeriod. */
 export const jitterFactor = 1.2;
@@ -45,6 +45,8 @@ export interface LeaderElectorOptions {
   readonly onNewLeader?: (identity: string) => void;
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** Told when this replica gains and loses the lease; default: nobody. */
+  readonly metrics?: LeaderMetrics;
   readonly logger?: Logger;
 }
 
@@ -88,6 +90,7 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private readonly clock: Clock;
   private readonly random: () => number;
+  private readonly metrics: LeaderMetrics;
   private readonly logger: Logger;
   private readonly stopping = new AbortController();
   private leadership: AbortController | undefined;
@@ -114,6 +117,7 @@ export class LeaderElector {
     if (!(this.renewDeadlineMs > this.retryPeriodMs * jitterFactor)) throw new RangeError(`renewDeadlineMs must be greater than retryPeriodMs × ${jitterFactor}`);
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
+    this.metrics = options.metrics ?? noLeaderMetrics;
     this.logger = (options.logger ?? silentLogger()).child({ lease: `${this.ref.namespace ?? ''}/${this.ref.name}`, identity: options.identity });
   }
 
@@ -172,7 +176,7 @@ export class LeaderElector {
   private becomeLeader(): void {
     const leadership = new AbortController();
     this.leadership = leadership;
-    leaderGauge.set(1);
+    this.metrics.leading(true);
     this.logger.info('became leader');
     this.armDeadline(this.clock.now());
     try {
@@ -215,7 +219,7 @@ export class LeaderElector {
     if (leadership === undefined || leadership.signal.aborted) return this.stoppedLeading ?? Promise.resolve();
     this.deadline?.cancel();
     leadership.abort();
-    leaderGauge.set(0);
+    this.metrics.leading(false);
     if (reason === 'stopping') this.logger.info('stopped leading');
     else this.logger.warn({ reason }, 'lost leadership; stopping the leader\'s work');
     this.stoppedLeading = (async () => {

@@ -1,6 +1,6 @@
 /**
- * The operator's HTTP endpoint for Prometheus and the kubelet's probes: /metrics (the registry
- * from src/metrics), /healthz (the process serves requests) and /readyz (named checks, e.g.
+ * A process's HTTP endpoint for Prometheus and the kubelet's probes: /metrics (the registry it
+ * is given), /healthz (the process serves requests) and /readyz (named checks, e.g.
  * "informers synced"; 503 listing the failing ones).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { usageError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { registry as defaultRegistry } from '../metrics/index.js';
 
 /** A named check: true (or a resolved true) when healthy. */
 export type HealthCheck = () => boolean | Promise<boolean>;
@@ -33,7 +32,8 @@ export function parseListenAddress(address: string): ListenAddress {
 export interface MetricsServerOptions {
   /** Default `:8080`. */
   readonly address?: string;
-  readonly registry?: Registry;
+  /** The process's own registry: each process exports only its own families. */
+  readonly registry: Registry;
   /** Checks for /readyz; all must pass. */
   readonly readinessChecks?: Readonly<Record<string, HealthCheck>>;
   /** Checks for /healthz besides "the process answers"; failing ones get the pod restarted. */
@@ -49,9 +49,9 @@ export class MetricsServer {
   private readonly logger: Logger;
   private server: Server | undefined;
 
-  constructor(options: MetricsServerOptions = {}) {
+  constructor(options: MetricsServerOptions) {
     this.listen = parseListenAddress(options.address ?? ':8080');
-    this.registry = options.registry ?? defaultRegistry;
+    this.registry = options.registry;
     this.readiness = new Map(Object.entries(options.readinessChecks ?? {}));
     this.liveness = new Map(Object.entries(options.livenessChecks ?? {}));
     this.logger = (options.logger ?? silentLogger()).child({ component: 'metrics-server' });

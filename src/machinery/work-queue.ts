@@ -7,8 +7,8 @@
  * Worker protocol: `const key = await queue.get()` (undefined once shut down), process it, then
  * `forget` / `addRateLimited` / `addAfter` as the outcome says, and always `done(key)`.
  */
-import { initWorkQueueMetrics, workqueueAddsTotal, workqueueDepth, workqueueRetriesTotal } from '../metrics/index.js';
 import { systemClock, type Clock, type Timer } from './clock.js';
+import { noWorkQueueMetrics, type WorkQueueMetrics } from './metrics-hooks.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
 
 export interface WorkQueueOptions<K extends string> {
@@ -17,6 +17,8 @@ export interface WorkQueueOptions<K extends string> {
   readonly clock?: Clock;
   /** Default: 5 ms → 1000 s per key, 10 qps / burst 100 overall. */
   readonly rateLimiter?: RateLimiter<K>;
+  /** Where the queue reports; default: nowhere. */
+  readonly metrics?: WorkQueueMetrics;
 }
 
 export class WorkQueue<K extends string> {
@@ -34,6 +36,7 @@ export class WorkQueue<K extends string> {
   private readonly getters: ((key: K | undefined) => void)[] = [];
   private readonly drainWaiters: (() => void)[] = [];
   private shuttingDown = false;
+  private readonly metrics: WorkQueueMetrics;
   private readonly unregisterMetrics: () => void;
 
   constructor(options: WorkQueueOptions<K>) {
@@ -41,7 +44,8 @@ export class WorkQueue<K extends string> {
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter<K>(this.clock);
-    this.unregisterMetrics = initWorkQueueMetrics(this.name, () => this.longestRunningSeconds());
+    this.metrics = options.metrics ?? noWorkQueueMetrics;
+    this.unregisterMetrics = this.metrics.queueStarted(this.name, () => this.longestRunningSeconds());
   }
 
   /** Keys ready to be handed out. */
@@ -65,7 +69,7 @@ export class WorkQueue<K extends string> {
 
   add(key: K): void {
     if (this.shuttingDown) return;
-    workqueueAddsTotal.inc({ name: this.name });
+    this.metrics.added(this.name);
     if (this.dirty.has(key)) return;
     this.dirty.add(key);
     if (this.processing.has(key)) return;
@@ -95,7 +99,7 @@ export class WorkQueue<K extends string> {
   /** Adds `key` after its backoff (at least `minDelayMs`), counting one more failure. */
   addRateLimited(key: K, minDelayMs = 0): void {
     if (this.shuttingDown) return;
-    workqueueRetriesTotal.inc({ name: this.name });
+    this.metrics.retried(this.name);
     this.addAfter(key, Math.max(this.rateLimiter.when(key), minDelayMs));
   }
 
@@ -179,7 +183,7 @@ export class WorkQueue<K extends string> {
   }
 
   private updateDepth(): void {
-    workqueueDepth.set({ name: this.name }, this.ready.length);
+    this.metrics.depth(this.name, this.ready.length);
   }
 
   private longestRunningSeconds(): number {

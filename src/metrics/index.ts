@@ -1,39 +1,45 @@
 /**
- * Every Prometheus metric streamkeeper exports, declared in this one module on one registry, so
- * names, help and labels are reviewed together. Label sets are initialised at 0 as soon as their
- * owner exists, so a rate() over a never-seen outcome is 0 and not "no data".
+ * Every Prometheus metric streamkeeper exports, declared in this one module so names, help and
+ * labels are reviewed together. Each process exports only its own families: the operator, a
+ * driver and an executor each serve their own registry, so an operator scrape has no driver lag
+ * and an executor scrape has no reconcile counts. Label sets are initialised at 0 as soon as
+ * their owner exists, so a rate() over a never-seen outcome is 0 and not "no data".
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { reconcileResults, type ControllerMetrics, type LeaderMetrics, type ReconcileResultLabel, type WorkQueueMetrics } from '../machinery/metrics-hooks.js';
 import { sessionStates, type ConfigMirrorOutcome, type CoordinationObserver, type ExecutorGoneReason, type RescheduleOutcome, type RescheduleReason } from '../coordination/observer.js';
 import { batchOutcomeLabels, poisonActions, taskOutcomes, type DriverObserver, type ExecutorObserver } from '../runtime/observer.js';
 
-export const registry = new Registry();
+/** What the operator process serves on /metrics. */
+export const operatorRegistry = new Registry();
+/** What a driver pod serves on /metrics. */
+export const driverRegistry = new Registry();
+/** What an executor pod serves on /metrics. */
+export const executorRegistry = new Registry();
 
 // ------------------------------------------------------------------ reconcile ----
 
-/** What one reconcile pass ended with (the `result` label). */
-export const reconcileResults = ['success', 'error', 'requeue', 'requeue_after'] as const;
-export type ReconcileResultLabel = (typeof reconcileResults)[number];
+export { reconcileResults, type ReconcileResultLabel };
 
 export const reconcileTotal = new Counter({
   name: 'streamkeeper_reconcile_total',
   help: 'Reconcile passes per controller, by outcome.',
   labelNames: ['controller', 'result'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const reconcileErrorsTotal = new Counter({
   name: 'streamkeeper_reconcile_errors_total',
   help: 'Reconcile passes that ended with an error.',
   labelNames: ['controller'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const reconcilePanicsTotal = new Counter({
   name: 'streamkeeper_reconcile_panics_total',
   help: 'Reconcile passes that failed with a programming error (TypeError and the like).',
   labelNames: ['controller'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const reconcileDurationSeconds = new Histogram({
@@ -41,7 +47,7 @@ export const reconcileDurationSeconds = new Histogram({
   help: 'Time one reconcile pass took.',
   labelNames: ['controller'] as const,
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 /** Makes every outcome of `controller` visible at 0 before its first pass. */
@@ -58,21 +64,21 @@ export const workqueueDepth = new Gauge({
   name: 'streamkeeper_workqueue_depth',
   help: 'Keys waiting in the work queue (not counting delayed or in-flight keys).',
   labelNames: ['name'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const workqueueAddsTotal = new Counter({
   name: 'streamkeeper_workqueue_adds_total',
   help: 'Keys added to the work queue (duplicates of a waiting key included).',
   labelNames: ['name'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const workqueueRetriesTotal = new Counter({
   name: 'streamkeeper_workqueue_retries_total',
   help: 'Keys re-added with backoff after a failed or requeued pass.',
   labelNames: ['name'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 const longestRunningSources = new Map<string, () => number>();
@@ -81,7 +87,7 @@ export const workqueueLongestRunningSeconds = new Gauge({
   name: 'streamkeeper_workqueue_longest_running_seconds',
   help: 'How long the oldest in-flight key of the queue has been processed; a stuck reconcile shows here.',
   labelNames: ['name'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
   collect() {
     for (const [name, source] of longestRunningSources) this.set({ name }, source());
   },
@@ -115,14 +121,14 @@ export const jobs = new Gauge({
   name: 'streamkeeper_jobs',
   help: 'StreamingJobs by status phase, as last seen by the leading operator.',
   labelNames: ['phase'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 for (const phase of jobPhases) jobs.set({ phase }, 0);
 
 export const leader = new Gauge({
   name: 'streamkeeper_leader',
   help: '1 while this operator replica holds the leader Lease, else 0.',
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 leader.set(0);
 
@@ -142,20 +148,20 @@ export const podsCreatedTotal = new Counter({
   name: 'streamkeeper_pods_created_total',
   help: 'Driver and executor pods the operator created.',
   labelNames: ['component'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const podsDeletedTotal = new Counter({
   name: 'streamkeeper_pods_deleted_total',
   help: 'Driver and executor pods the operator deleted, by reason.',
   labelNames: ['component', 'reason'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const drainRequestsTotal = new Counter({
   name: 'streamkeeper_executor_drain_requests_total',
   help: 'Executors asked to hand back their tasks before their pod is deleted (scale-down, rolling update, suspend).',
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const statusWriteResults = ['written', 'unchanged', 'conflict'] as const;
@@ -164,7 +170,7 @@ export const statusWritesTotal = new Counter({
   name: 'streamkeeper_status_writes_total',
   help: 'StreamingJob status updates per reconcile pass: written, skipped because unchanged, or refused as stale (409).',
   labelNames: ['result'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const eventOutcomes = ['created', 'aggregated', 'failed'] as const;
@@ -173,7 +179,7 @@ export const eventsTotal = new Counter({
   name: 'streamkeeper_events_total',
   help: 'Kubernetes Events about jobs: created, counted on an earlier identical Event, or failed to write.',
   labelNames: ['type', 'outcome'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 for (const component of podComponents) {
@@ -195,67 +201,74 @@ export const executorFailuresTotal = new Counter({
   name: 'streamkeeper_executor_failures_total',
   help: 'Executors found dead, by the signal seen first: their ZooKeeper node went, or their pod terminated.',
   labelNames: ['reason'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const tasksRescheduledTotal = new Counter({
   name: 'streamkeeper_tasks_rescheduled_total',
   help: 'Tasks moved to another executor (or exhausted), by why they moved.',
   labelNames: ['reason', 'outcome'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const rescheduleDurationSeconds = new Histogram({
   name: 'streamkeeper_reschedule_duration_seconds',
   help: 'From an executor death being observed to all of its tasks being moved.',
   buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
 export const configMirrorTotal = new Counter({
   name: 'streamkeeper_config_mirror_total',
   help: 'Job configuration publications to ZooKeeper: written, unchanged, or refused as too large.',
   labelNames: ['outcome'] as const,
-  registers: [registry],
+  registers: [operatorRegistry],
 });
 
-export const zookeeperSessionState = new Gauge({
-  name: 'streamkeeper_zookeeper_session_state',
-  help: '1 for the state the ZooKeeper session is in, 0 for the others.',
-  labelNames: ['state'] as const,
-  registers: [registry],
-});
-
-export const zookeeperSessionExpirationsTotal = new Counter({
-  name: 'streamkeeper_zookeeper_session_expirations_total',
-  help: 'ZooKeeper sessions that expired (a new session was established and state restored).',
-  registers: [registry],
-});
-
-export const zookeeperReconnectsTotal = new Counter({
-  name: 'streamkeeper_zookeeper_reconnects_total',
-  help: 'Times the ZooKeeper connection came back after a loss or an expiry.',
-  registers: [registry],
-});
+/**
+ * The ZooKeeper session families on `registry`: every process has a session, so each registry
+ * gets its own copy, and the returned hooks report into it.
+ */
+function zooKeeperSessionMetrics(registry: Registry): Required<Pick<CoordinationObserver, 'sessionState' | 'reconnected' | 'sessionExpired'>> {
+  const sessionState = new Gauge({
+    name: 'streamkeeper_zookeeper_session_state',
+    help: '1 for the state the ZooKeeper session is in, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const expirations = new Counter({
+    name: 'streamkeeper_zookeeper_session_expirations_total',
+    help: 'ZooKeeper sessions that expired (a new session was established and state restored).',
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: 'streamkeeper_zookeeper_reconnects_total',
+    help: 'Times the ZooKeeper connection came back after a loss or an expiry.',
+    registers: [registry],
+  });
+  for (const state of sessionStates) sessionState.set({ state }, 0);
+  expirations.inc(0);
+  reconnects.inc(0);
+  return {
+    sessionState(state) {
+      for (const candidate of sessionStates) sessionState.set({ state: candidate }, candidate === state ? 1 : 0);
+    },
+    reconnected() {
+      reconnects.inc();
+    },
+    sessionExpired() {
+      expirations.inc();
+    },
+  };
+}
 
 for (const reason of executorFailureReasons) executorFailuresTotal.inc({ reason }, 0);
 for (const reason of rescheduleReasons) for (const outcome of rescheduleOutcomes) tasksRescheduledTotal.inc({ reason, outcome }, 0);
 for (const outcome of configMirrorOutcomes) configMirrorTotal.inc({ outcome }, 0);
-for (const state of sessionStates) zookeeperSessionState.set({ state }, 0);
-zookeeperSessionExpirationsTotal.inc(0);
-zookeeperReconnectsTotal.inc(0);
 
-/** The coordination layer's metric hooks, implemented once on this registry. */
+/** The operator's coordination hooks: its ZooKeeper session, executor deaths, reschedules, config. */
 export const coordinationMetrics: CoordinationObserver = {
-  sessionState(state) {
-    for (const candidate of sessionStates) zookeeperSessionState.set({ state: candidate }, candidate === state ? 1 : 0);
-  },
-  reconnected() {
-    zookeeperReconnectsTotal.inc();
-  },
-  sessionExpired() {
-    zookeeperSessionExpirationsTotal.inc();
-  },
+  ...zooKeeperSessionMetrics(operatorRegistry),
   executorFailed(reason) {
     executorFailuresTotal.inc({ reason });
   },
@@ -270,17 +283,53 @@ export const coordinationMetrics: CoordinationObserver = {
   },
 };
 
+/** A driver pod's ZooKeeper session hooks. */
+export const driverCoordinationMetrics: CoordinationObserver = zooKeeperSessionMetrics(driverRegistry);
+/** An executor pod's ZooKeeper session hooks. */
+export const executorCoordinationMetrics: CoordinationObserver = zooKeeperSessionMetrics(executorRegistry);
+
+// ------------------------------------------------------------------ operator machinery hooks ----
+
+/** The generic controller's and work queue's reports, on the operator's registry. */
+export const controllerMetrics: ControllerMetrics & WorkQueueMetrics = {
+  controllerStarted: initControllerMetrics,
+  passFinished(controller, result, seconds, failure) {
+    reconcileDurationSeconds.observe({ controller }, seconds);
+    reconcileTotal.inc({ controller, result });
+    if (failure !== 'none') reconcileErrorsTotal.inc({ controller });
+    if (failure === 'panic') reconcilePanicsTotal.inc({ controller });
+  },
+  queueStarted: initWorkQueueMetrics,
+  added(name) {
+    workqueueAddsTotal.inc({ name });
+  },
+  retried(name) {
+    workqueueRetriesTotal.inc({ name });
+  },
+  depth(name, depth) {
+    workqueueDepth.set({ name }, depth);
+  },
+};
+
+/** Leader election's reports, on the operator's registry. */
+export const leaderMetrics: LeaderMetrics = {
+  leading(isLeader) {
+    leader.set(isLeader ? 1 : 0);
+  },
+};
+
 // ------------------------------------------------------------------ process ----
 
-let processMetricsEnabled = false;
+const processMetricsEnabled = new WeakSet<Registry>();
 
 /**
- * Adds Node.js process metrics (CPU, memory, event-loop lag) with the `streamkeeper_` prefix.
- * Called by the long-running commands, not at import, so tests do not start the samplers.
+ * Adds Node.js process metrics (CPU, memory, event-loop lag) with the `streamkeeper_` prefix to
+ * the process's registry. Called by the long-running commands, not at import, so tests do not
+ * start the samplers.
  */
-export function enableProcessMetrics(): void {
-  if (processMetricsEnabled) return;
-  processMetricsEnabled = true;
+export function enableProcessMetrics(registry: Registry): void {
+  if (processMetricsEnabled.has(registry)) return;
+  processMetricsEnabled.add(registry);
   collectDefaultMetrics({ register: registry, prefix: 'streamkeeper_' });
 }
 
@@ -291,98 +340,98 @@ export function enableProcessMetrics(): void {
 export const executorRecordsReadTotal = new Counter({
   name: 'streamkeeper_executor_records_read_total',
   help: 'Source records read by this executor (read_committed), retried tasks included.',
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const executorRecordsWrittenTotal = new Counter({
   name: 'streamkeeper_executor_records_written_total',
   help: 'Output records this executor wrote to the sink topic in committed tasks (exactly-once) or sends (at-least-once).',
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const executorPoisonRecordsTotal = new Counter({
   name: 'streamkeeper_executor_poison_records_total',
   help: 'Records the processor rejected or threw on, by what happened to them (failurePolicy.poisonRecords skip or deadLetter).',
   labelNames: ['action'] as const,
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const executorTasksTotal = new Counter({
   name: 'streamkeeper_executor_tasks_total',
   help: 'Task attempts this executor finished, by outcome: succeeded, already-committed (an earlier attempt had committed), failed, stale (the task moved on), released (handed back while draining).',
   labelNames: ['outcome'] as const,
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const executorTaskRetriesTotal = new Counter({
   name: 'streamkeeper_executor_task_retries_total',
   help: 'Task attempts this executor started that were not the first attempt of their task.',
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const executorTaskDurationSeconds = new Histogram({
   name: 'streamkeeper_executor_task_duration_seconds',
   help: 'Time one task attempt took: read, process, write and commit.',
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-  registers: [registry],
+  registers: [executorRegistry],
 });
 
 export const driverBatchesTotal = new Counter({
   name: 'streamkeeper_driver_batches_total',
   help: 'Batches settled by the driver: committed, failed (onTaskExhausted fail: planning stops) or parked (onTaskExhausted degrade: exhausted ranges skipped, recorded).',
   labelNames: ['outcome'] as const,
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverEmptyBatchesTotal = new Counter({
   name: 'streamkeeper_driver_empty_batches_total',
   help: 'Batch intervals that found no new records; no batch was recorded.',
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverBatchDurationSeconds = new Histogram({
   name: 'streamkeeper_driver_batch_duration_seconds',
   help: 'From a batch being recorded to its outcome settled in the offsets.',
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverPlanningDelaySeconds = new Histogram({
   name: 'streamkeeper_driver_planning_delay_seconds',
   help: 'How late a batch was planned after it was due (the previous batch overran the batch interval).',
   buckets: [0, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverConsumerLag = new Gauge({
   name: 'streamkeeper_driver_consumer_lag',
   help: 'Records in a source partition beyond the job\'s committed position (last stable offset minus position).',
   labelNames: ['topic', 'partition'] as const,
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverTotalLag = new Gauge({
   name: 'streamkeeper_driver_total_lag',
   help: 'Consumer lag summed over the job\'s source partitions.',
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverParkedOffsetsTotal = new Counter({
   name: 'streamkeeper_driver_parked_offsets_total',
   help: 'Source offsets in exhausted ranges the job went past without processing (onTaskExhausted degrade); each range is recorded in its failed batch.',
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverOffsetsLostToRetentionTotal = new Counter({
   name: 'streamkeeper_driver_offsets_lost_to_retention_total',
   help: 'Source offsets that Kafka retention deleted before the job processed them.',
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 export const driverLastCommittedBatchTimestampSeconds = new Gauge({
   name: 'streamkeeper_driver_last_committed_batch_timestamp_seconds',
   help: 'When the last batch was committed (Unix time); 0 before the first.',
-  registers: [registry],
+  registers: [driverRegistry],
 });
 
 for (const action of poisonActions) executorPoisonRecordsTotal.inc({ action }, 0);
@@ -397,7 +446,7 @@ driverParkedOffsetsTotal.inc(0);
 driverOffsetsLostToRetentionTotal.inc(0);
 driverLastCommittedBatchTimestampSeconds.set(0);
 
-/** The executor's metric hooks, on this registry. */
+/** The executor's metric hooks, on the executor's registry. */
 export const executorMetrics: ExecutorObserver = {
   recordsRead(count) {
     executorRecordsReadTotal.inc(count);
@@ -417,7 +466,7 @@ export const executorMetrics: ExecutorObserver = {
   },
 };
 
-/** The driver's metric hooks, on this registry. */
+/** The driver's metric hooks, on the driver's registry. */
 export const driverMetrics: DriverObserver = {
   batchFinished(outcome, seconds) {
     driverBatchesTotal.inc({ outcome });

@@ -21,6 +21,7 @@ import { Controller } from '../machinery/controller.js';
 import { Informer, listerWatcher, type ListerWatcher, type ListWatchScope } from '../machinery/informer.js';
 import { LeaderElector } from '../machinery/leader-elector.js';
 import { MetricsServer } from '../machinery/metrics-server.js';
+import { controllerMetrics, leaderMetrics, operatorRegistry } from '../metrics/index.js';
 import type { OperatorOptions } from './options.js';
 import { managedBySelector } from './reconciler/naming.js';
 import { StreamingJobReconciler } from './streaming-job-reconciler.js';
@@ -93,6 +94,7 @@ export class Operator {
     this.cache = new InformerJobCache(this.jobInformers, this.podInformers, this.serviceInformers);
     this.metrics = new MetricsServer({
       address: listenAddress(options.metricsHost, options.metricsPort),
+      registry: operatorRegistry,
       readinessChecks: { 'informers-synced': () => this.cache.hasSynced() },
       logger: this.logger,
     });
@@ -126,6 +128,7 @@ export class Operator {
             this.leading = this.lead(leadership);
           },
           onStoppedLeading: () => this.stopLeading(),
+          metrics: leaderMetrics,
           clock: this.clock,
           logger: this.logger,
         });
@@ -174,7 +177,7 @@ export class Operator {
       clock: this.clock,
       logger: this.logger,
     });
-    const controller = new Controller({ name: controllerName, reconciler, workers: this.options.workers, clock: this.clock, logger: this.logger });
+    const controller = new Controller({ name: controllerName, reconciler, workers: this.options.workers, metrics: controllerMetrics, clock: this.clock, logger: this.logger });
     const queue = controller.queue;
     const unhook = [
       ...this.jobInformers.map((informer) => informer.addHandler(jobHandler(queue))),

@@ -4,12 +4,13 @@
  * /metrics endpoint, and ending the process once the work is done.
  */
 import type { JobRef } from '../coordination/layout.js';
+import type { CoordinationObserver } from '../coordination/observer.js';
 import { ZooKeeperSession } from '../coordination/session.js';
 import { digestAuth } from '../coordination/zookeeper/digest.js';
 import { NativeZooKeeperClient } from '../coordination/zookeeper/native-client.js';
 import { classify } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
-import { coordinationMetrics } from '../metrics/index.js';
+import type { Registry } from 'prom-client';
 import { MetricsServer, type HealthCheck } from '../machinery/metrics-server.js';
 import type { KafkaClientFactory } from './executor.js';
 import { createKafkajsClient } from './kafka/index.js';
@@ -19,12 +20,13 @@ import type { PodEnvironment } from './pod-environment.js';
 /** Where the driver and executors serve /metrics unless told otherwise. */
 export const defaultMetricsAddr = ':9090';
 
-export function openPodSession(env: PodEnvironment, logger: Logger, sessionTimeoutMs?: number): Promise<ZooKeeperSession> {
+/** Opens the pod's ZooKeeper session; `observer` is the pod's own session metrics. */
+export function openPodSession(env: PodEnvironment, logger: Logger, observer: CoordinationObserver, sessionTimeoutMs?: number): Promise<ZooKeeperSession> {
   return ZooKeeperSession.open({
     connector: (options) => NativeZooKeeperClient.connect(options, logger),
     connectString: env.zkConnect,
     auth: env.credential === undefined ? [] : [digestAuth(env.credential)],
-    observer: coordinationMetrics,
+    observer,
     logger,
     ...(sessionTimeoutMs === undefined ? {} : { sessionTimeoutMs }),
   });
@@ -41,14 +43,14 @@ export function podKafkaClients(env: PodEnvironment, job: JobRef, role: 'driver'
  * Serves /metrics, /healthz and /readyz. When the address is taken — pods run as plain processes
  * on one machine in the local cluster — a free port is used instead, and logged.
  */
-export async function startMetricsServer(address: string, logger: Logger, readinessChecks: Readonly<Record<string, HealthCheck>>): Promise<MetricsServer> {
-  const server = new MetricsServer({ address, logger, readinessChecks });
+export async function startMetricsServer(address: string, registry: Registry, logger: Logger, readinessChecks: Readonly<Record<string, HealthCheck>>): Promise<MetricsServer> {
+  const server = new MetricsServer({ address, registry, logger, readinessChecks });
   try {
     await server.start();
     return server;
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'EADDRINUSE') throw err;
-    const fallback = new MetricsServer({ address: ':0', logger, readinessChecks });
+    const fallback = new MetricsServer({ address: ':0', registry, logger, readinessChecks });
     const bound = await fallback.start();
     logger.warn({ wanted: address, port: bound.port }, 'the metrics address is in use; serving on a free port instead');
     return fallback;

@@ -1,6 +1,6 @@
 /** `streamkeeper driver`: the runtime of a job's driver pod. */
 import { CoordinationLayout } from '../../coordination/layout.js';
-import { driverMetrics, enableProcessMetrics } from '../../metrics/index.js';
+import { driverCoordinationMetrics, driverMetrics, driverRegistry, enableProcessMetrics } from '../../metrics/index.js';
 import { Driver } from '../../runtime/driver.js';
 import { readPodEnvironment, runtimeEnv } from '../../runtime/pod-environment.js';
 import { defaultMetricsAddr, exitWhenDone, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
@@ -31,12 +31,12 @@ export const driverCommand: Command = {
       zkRoot: stringFlag(args, 'zk-root'),
       metricsAddr: stringFlag(args, 'metrics-addr'),
     });
-    enableProcessMetrics();
+    enableProcessMetrics(driverRegistry);
     // Ends the process when done: whatever a library left open must not keep the pod alive.
     return exitWhenDone(async () => {
-      const session = await openPodSession(env, ctx.logger);
+      const session = await openPodSession(env, ctx.logger, driverCoordinationMetrics);
       const driver = new Driver({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'driver', ctx.logger), observer: driverMetrics, logger: ctx.logger });
-      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => driver.isRegistered });
+      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, driverRegistry, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => driver.isRegistered });
       try {
         return await driver.run(ctx.signal);
       } finally {

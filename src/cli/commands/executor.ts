@@ -1,7 +1,7 @@
 /** `streamkeeper executor`: the runtime of a job's executor pods. */
 import { CoordinationLayout } from '../../coordination/layout.js';
 import { usageError } from '../../errors/index.js';
-import { enableProcessMetrics, executorMetrics } from '../../metrics/index.js';
+import { enableProcessMetrics, executorCoordinationMetrics, executorMetrics, executorRegistry } from '../../metrics/index.js';
 import { Executor } from '../../runtime/executor.js';
 import { readPodEnvironment, runtimeEnv } from '../../runtime/pod-environment.js';
 import { defaultMetricsAddr, exitWhenDone, openPodSession, podKafkaClients, startMetricsServer } from '../../runtime/pod-process.js';
@@ -36,12 +36,12 @@ export const executorCommand: Command = {
     const concurrencyText = stringFlag(args, 'max-concurrent-tasks');
     const maxConcurrentTasks = concurrencyText === undefined ? 4 : Number(concurrencyText);
     if (!Number.isInteger(maxConcurrentTasks) || maxConcurrentTasks < 1 || maxConcurrentTasks > 64) throw usageError(`--max-concurrent-tasks must be an integer from 1 to 64 (got "${concurrencyText ?? ''}")`);
-    enableProcessMetrics();
+    enableProcessMetrics(executorRegistry);
     // Ends the process when done: whatever a library left open must not keep the pod alive.
     return exitWhenDone(async () => {
-      const session = await openPodSession(env, ctx.logger);
+      const session = await openPodSession(env, ctx.logger, executorCoordinationMetrics);
       const executor = new Executor({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'executor', ctx.logger), observer: executorMetrics, logger: ctx.logger, maxConcurrentTasks });
-      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => executor.isRegistered });
+      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, executorRegistry, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => executor.isRegistered });
       try {
         return await executor.run(ctx.signal);
       } finally {

@@ -1,5 +1,5 @@
 /** `streamkeeper operator`: the StreamingJob controller. */
-import { enableProcessMetrics } from '../../metrics/index.js';
+import { enableProcessMetrics, operatorRegistry } from '../../metrics/index.js';
 import { Operator } from '../../operator/operator.js';
 import { operatorFlagHelp, operatorOptionSpec, parseOperatorOptions } from '../../operator/options.js';
 import { productionRuntime } from '../../operator/production-runtime.js';
@@ -14,7 +14,7 @@ export const operatorCommand: Command = {
   async run(args, ctx) {
     const options = parseOperatorOptions(args.values, ctx.io.env);
     const runtime = await productionRuntime(options, ctx.logger, ctx.io.env);
-    enableProcessMetrics();
+    enableProcessMetrics(operatorRegistry);
     ctx.logger.info({ namespaces: options.namespaces.length === 0 ? 'all' : options.namespaces, identity: options.identity, workers: options.workers }, 'starting the operator');
     return new Operator(options, runtime).run(ctx.signal);
   },

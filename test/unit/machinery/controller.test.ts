@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { StreamkeeperError, invalidSpec } from '../../../src/errors/index.js';
-import { registry } from '../../../src/metrics/index.js';
+import { controllerMetrics, operatorRegistry as registry } from '../../../src/metrics/index.js';
 import { ManualClock, settle } from '../../../src/machinery/clock.js';
 import type { ReconcileResultLabel } from '../../../src/metrics/index.js';
 import { Controller, decideQueueAction, isPanic, type QueueAction, type ReconcileOutcome, type ReconcileResult, type Reconciler } from '../../../src/machinery/controller.js';
@@ -39,8 +39,8 @@ let controllers = 0;
 function harness(reconcile: Reconciler['reconcile'], workers = 1): { controller: Controller; clock: ManualClock; name: string } {
   const clock = new ManualClock(0);
   const name = `test-controller-${++controllers}`;
-  const queue = new WorkQueue<string>({ name, clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 100, maxDelayMs: 10_000 }) });
-  const controller = new Controller({ name, reconciler: { reconcile }, queue, workers, clock });
+  const queue = new WorkQueue<string>({ name, clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 100, maxDelayMs: 10_000 }), metrics: controllerMetrics });
+  const controller = new Controller({ name, reconciler: { reconcile }, queue, workers, clock, metrics: controllerMetrics });
   return { controller, clock, name };
 }
 

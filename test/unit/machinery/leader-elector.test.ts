@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FakeKubeClient } from '../../../src/kube/fake.js';
-import { leader as leaderGauge } from '../../../src/metrics/index.js';
+import { leader as leaderGauge, leaderMetrics } from '../../../src/metrics/index.js';
 import { ManualClock, settle } from '../../../src/machinery/clock.js';
 import { LeaderElector, leaderIdentity, microTime } from '../../../src/machinery/leader-elector.js';
 
@@ -27,6 +27,7 @@ function election(identities: string[], random: () => number = () => 0) {
       identity,
       clock,
       random,
+      metrics: leaderMetrics,
       onStartedLeading: () => log.push(`started@${at()}`),
       onStoppedLeading: () => {
         log.push(`stopped@${at()}`);
@@ -135,7 +136,7 @@ describe('leader election on a Lease', () => {
     expect(renewed).toMatchObject({ holderIdentity: 'a', leaseDurationSeconds: 15, leaseTransitions: 0 });
   });
 
-  it('reports leadership in the streamkeeper_leader gauge', async () => {
+  it('reports leadership through its metrics hook (the operator\'s streamkeeper_leader gauge)', async () => {
     const { candidates } = election(['solo']);
     await settle();
     expect((await leaderGauge.get()).values[0]?.value).toBe(1);

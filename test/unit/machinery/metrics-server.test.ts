@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { request } from 'node:http';
 import { isStreamkeeperError } from '../../../src/errors/index.js';
 import { MetricsServer, parseListenAddress } from '../../../src/machinery/metrics-server.js';
+import { operatorRegistry as registry } from '../../../src/metrics/index.js';
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string; contentType: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -21,7 +22,7 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
 describe('the metrics and health endpoint', () => {
   it('serves Prometheus metrics, liveness and readiness on a free loopback port', async () => {
     let synced = false;
-    const server = new MetricsServer({ address: '127.0.0.1:0', readinessChecks: { 'informers-synced': () => synced } });
+    const server = new MetricsServer({ address: '127.0.0.1:0', registry, readinessChecks: { 'informers-synced': () => synced } });
     const { host, port } = await server.start();
     try {
       expect(host).toBe('127.0.0.1');
@@ -54,6 +55,7 @@ describe('the metrics and health endpoint', () => {
   it('treats a check that throws as failing', async () => {
     const server = new MetricsServer({
       address: '127.0.0.1:0',
+      registry,
       livenessChecks: {
         deadlock: () => {
           throw new Error('boom');

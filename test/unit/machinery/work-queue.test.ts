@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { registry } from '../../../src/metrics/index.js';
+import { controllerMetrics, operatorRegistry as registry } from '../../../src/metrics/index.js';
 import { ManualClock, settle } from '../../../src/machinery/clock.js';
 import { ItemExponentialRateLimiter } from '../../../src/machinery/rate-limiter.js';
 import { WorkQueue } from '../../../src/machinery/work-queue.js';
@@ -7,7 +7,7 @@ import { WorkQueue } from '../../../src/machinery/work-queue.js';
 let queues = 0;
 
 function newQueue(clock = new ManualClock(0)): { queue: WorkQueue<string>; clock: ManualClock } {
-  const queue = new WorkQueue<string>({ name: `test-queue-${++queues}`, clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 10, maxDelayMs: 1000 }) });
+  const queue = new WorkQueue<string>({ name: `test-queue-${++queues}`, clock, rateLimiter: new ItemExponentialRateLimiter({ baseDelayMs: 10, maxDelayMs: 1000 }), metrics: controllerMetrics });
   return { queue, clock };
 }
 

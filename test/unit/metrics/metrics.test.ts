@@ -1,11 +1,30 @@
 import { describe, expect, it } from '@jest/globals';
-import { initControllerMetrics, jobPhases, registry } from '../../../src/metrics/index.js';
+import type { Registry } from 'prom-client';
+import { driverRegistry, executorRegistry, initControllerMetrics, jobPhases, operatorRegistry as registry, operatorRegistry } from '../../../src/metrics/index.js';
+
+const familyNames = async (of: Registry): Promise<string[]> => (await of.getMetricsAsJSON()).map((metric) => metric.name);
 
 describe('the metrics catalogue', () => {
   it('names every streamkeeper metric streamkeeper_*', async () => {
-    const names = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
-    expect(names.length).toBeGreaterThan(0);
-    expect(names.filter((name) => !name.startsWith('streamkeeper_'))).toEqual([]);
+    for (const of of [operatorRegistry, driverRegistry, executorRegistry]) {
+      const names = await familyNames(of);
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((name) => !name.startsWith('streamkeeper_'))).toEqual([]);
+    }
+  });
+
+  it('gives each process only its own families, plus its ZooKeeper session', async () => {
+    const operator = await familyNames(operatorRegistry);
+    const driver = await familyNames(driverRegistry);
+    const executor = await familyNames(executorRegistry);
+    const session = ['streamkeeper_zookeeper_session_state', 'streamkeeper_zookeeper_session_expirations_total', 'streamkeeper_zookeeper_reconnects_total'];
+    for (const names of [operator, driver, executor]) expect(names).toEqual(expect.arrayContaining(session));
+    const own = (names: string[]): string[] => names.filter((name) => !session.includes(name));
+    expect(own(operator).filter((name) => name.startsWith('streamkeeper_driver_') || name.startsWith('streamkeeper_executor_') && name !== 'streamkeeper_executor_failures_total' && name !== 'streamkeeper_executor_drain_requests_total')).toEqual([]);
+    expect(own(driver).filter((name) => !name.startsWith('streamkeeper_driver_'))).toEqual([]);
+    expect(own(executor).filter((name) => !name.startsWith('streamkeeper_executor_'))).toEqual([]);
+    expect(own(driver).length).toBeGreaterThan(0);
+    expect(own(executor).length).toBeGreaterThan(0);
   });
 
   it('has every job phase at 0 before the reconciler sets them', async () => {
