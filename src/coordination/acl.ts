@@ -10,7 +10,7 @@ import { StreamkeeperError } from '../errors/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { CoordinationLayout, JobRef } from './layout.js';
 import type { ZooKeeperSession } from './session.js';
-import { Perm, openAcl, type Acl, type CreateMode, type ZooKeeperClient } from './zookeeper/client.js';
+import { Perm, openAcl, type Acl } from './zookeeper/client.js';
 import { digestAcl, digestAuth, generateCredential, type DigestCredential } from './zookeeper/digest.js';
 
 export type { DigestCredential } from './zookeeper/digest.js';
@@ -22,24 +22,12 @@ export function jobUser(job: JobRef): string {
   return `job.${job.namespace}.${job.name}`;
 }
 
-export function isOpenAcl(acl: readonly Acl[]): boolean {
-  return acl.length > 0 && acl.every((entry) => entry.scheme === 'world' && entry.id === 'anyone') && acl.some((entry) => entry.perms === openAcl[0]?.perms);
-}
-
 /** Same entries in any order. */
 export function sameAcl(a: readonly Acl[], b: readonly Acl[]): boolean {
   const key = (entry: Acl): string => `${entry.scheme}|${entry.id}|${entry.perms}`;
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.length === right.length && left.every((k, i) => k === right[i]);
-}
-
-/**
- * Creates a node carrying `acl`. An open ACL is what every node gets anyway, so it is not set
- * again (one write saved); any other ACL is applied by the client before this resolves.
- */
-export function createNode(zk: ZooKeeperClient, path: string, data: Buffer, mode: CreateMode, acl: readonly Acl[]): Promise<string> {
-  return isOpenAcl(acl) ? zk.create(path, data, mode) : zk.create(path, data, mode, acl);
 }
 
 /**

@@ -8,13 +8,14 @@
 import { setMaxListeners } from 'node:events';
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { createNode, isOpenAcl } from './acl.js';
 import { backoffDelay, validateBackoff, type BackoffPolicy } from '../machinery/backoff.js';
 import { sleep, systemClock, type Clock } from '../machinery/clock.js';
 import { systemRandom, type Random } from '../machinery/random.js';
 import { noopObserver, type CoordinationObserver, type SessionState } from './observer.js';
 import {
   anyVersion,
+  createNode,
+  isOpenAcl,
   openAcl,
   type Acl,
   type ConnectionState,

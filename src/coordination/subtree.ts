@@ -4,11 +4,11 @@
  * tolerating nodes that appear or vanish while it runs.
  */
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
-import { createNode, decodeJobNode, encodeJobNode, isOpenAcl, sameAcl } from './acl.js';
+import { decodeJobNode, encodeJobNode, sameAcl } from './acl.js';
 import type { CoordinationLayout, JobRef } from './layout.js';
 import { splitChroot } from './layout.js';
 import type { ZooKeeperSession } from './session.js';
-import { anyVersion, type Acl, type ZooKeeperConnector } from './zookeeper/client.js';
+import { anyVersion, createNode, isOpenAcl, type Acl, type ZooKeeperConnector } from './zookeeper/client.js';
 
 export interface SubtreeAcls {
   /** For the nodes above the job (see `AclScheme.ancestors`). */

@@ -12,6 +12,7 @@ import type { DigestCredential } from '../coordination/zookeeper/digest.js';
 
 export type { AggregationConfig, JobConfigContent } from '../coordination/config-mirror.js';
 export type { DigestCredential } from '../coordination/zookeeper/digest.js';
+export { credentialKeys, credentialSecretData, jobCredentialSecretName } from '../coordination/acl.js';
 export { blockerReasons, type BlockerReason, type ProgressBlocker } from '../coordination/progress-report.js';
 
 /** One incarnation of a job: a job deleted and created again under its name has a new uid. */

@@ -14,7 +14,7 @@ import { drainRequestsTotal, podsCreatedTotal, podsDeletedTotal, statusWritesTot
 import type { CreateExpectations } from './create-expectations.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { JobCache } from './job-cache.js';
-import type { CredentialIssuer, JobCoordination, TaskPolicy } from './job-coordination.js';
+import { jobCredentialSecretName, type CredentialIssuer, type JobCoordination, type TaskPolicy } from './job-coordination.js';
 import type { JobPhaseTracker } from './job-phase-tracker.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../machinery/controller.js';
@@ -22,7 +22,6 @@ import { ReconcilePass, errorView } from './reconcile-pass.js';
 import { jobConfigContent } from './reconciler/job-config.js';
 import { credentialSecret, desiredDriverService, serviceChange } from './reconciler/job-objects.js';
 import { someOf } from './reconciler/conditions.js';
-import { credentialSecretName } from './reconciler/naming.js';
 import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods } from './reconciler/observed-pods.js';
 import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
@@ -168,7 +167,7 @@ export class StreamingJobReconciler implements Reconciler {
   }
 
   private async syncCoordination(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
-    const secret = credentialSecretName(pass.identity.name);
+    const secret = jobCredentialSecretName(pass.identity.name);
     let secretGone = false;
     try {
       secretGone = await this.credentialSecretGone(pass);
@@ -210,7 +209,7 @@ export class StreamingJobReconciler implements Reconciler {
     const seen = this.secretsSeen.get(pass.key);
     if (seen?.uid === pass.identity.uid && pass.now - seen.atMs < credentialCheckIntervalMs) return false;
     try {
-      await this.kube.delete('Secret', { namespace: pass.identity.namespace, name: credentialSecretName(pass.identity.name) }, { uid: pass.identity.uid });
+      await this.kube.delete('Secret', { namespace: pass.identity.namespace, name: jobCredentialSecretName(pass.identity.name) }, { uid: pass.identity.uid });
     } catch (err) {
       if (isStreamkeeperError(err, 'SK_KUBE_NOT_FOUND')) return true;
       if (!isStreamkeeperError(err, 'SK_KUBE_CONFLICT')) throw err;
@@ -225,7 +224,7 @@ export class StreamingJobReconciler implements Reconciler {
    * never read them: one left from an interrupted earlier attempt is replaced.
    */
   private async issueCredential(pass: ReconcilePass, credential: Parameters<CredentialIssuer>[0]): Promise<void> {
-    const name = credentialSecretName(pass.identity.name);
+    const name = jobCredentialSecretName(pass.identity.name);
     const secret = credentialSecret(pass.identity, credential);
     try {
       await this.kube.create('Secret', secret);

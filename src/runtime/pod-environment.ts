@@ -1,14 +1,46 @@
 /**
  * What the driver and executor processes learn from their pod: the environment the operator sets
- * (names shared with src/operator/reconciler/pod-environment.ts), read and checked in one place.
+ * (declared here, once, and written into pod templates by the operator), read and checked in one
+ * place. Credentials arrive only as Secret references (`valueFrom.secretKeyRef`), resolved by the
+ * kubelet; the operator never reads them.
  * Kafka credentials arrive here from Secrets and go to the Kafka client only, never to ZooKeeper
  * or a log line.
  */
-import { readCredential, type DigestCredential } from '../coordination/acl.js';
+import { credentialEnv, readCredential, type DigestCredential } from '../coordination/acl.js';
 import { defaultRoot, type JobRef } from '../coordination/layout.js';
 import { saslMechanisms, type KafkaSaslSettings, type KafkaTlsSettings, type SaslMechanism } from './kafka/index.js';
 import { usageError } from '../errors/index.js';
-import { podEnv } from '../operator/reconciler/pod-environment.js';
+
+/** The variables the operator sets on driver and executor pods. */
+export const podEnv = {
+  /** `namespace/name` of the StreamingJob. */
+  job: 'STREAMKEEPER_JOB',
+  /** The pod's own name and namespace (downward API); an executor registers under its name. */
+  podName: 'POD_NAME',
+  podNamespace: 'POD_NAMESPACE',
+  /** ZooKeeper connect string, `host:port[,...][/chroot]`. */
+  zkConnect: 'ZK_CONNECT',
+  /** Root znode of streamkeeper's data (the operator's `--zk-root`). */
+  zkRoot: 'STREAMKEEPER_ZK_ROOT',
+  /** The job's ZooKeeper digest credential, from the job's credential Secret. */
+  zkUser: credentialEnv.user,
+  zkPassword: credentialEnv.password,
+  /** `true` when the operator runs with `--insecure-zk-open-acl` (development only). */
+  zkInsecureOpenAcl: credentialEnv.insecureOpenAcl,
+  /** SASL credentials and TLS CA bundle of the source cluster, from the Secrets the spec names. */
+  sourceSaslUsername: 'STREAMKEEPER_KAFKA_SOURCE_SASL_USERNAME',
+  sourceSaslPassword: 'STREAMKEEPER_KAFKA_SOURCE_SASL_PASSWORD',
+  sourceTlsCa: 'STREAMKEEPER_KAFKA_SOURCE_TLS_CA',
+  /** Not secret, so plain values: `true` when TLS is on, and the SASL mechanism. */
+  sourceTls: 'STREAMKEEPER_KAFKA_SOURCE_TLS',
+  sourceSaslMechanism: 'STREAMKEEPER_KAFKA_SOURCE_SASL_MECHANISM',
+  /** The same for the sink's cluster, after the "same as the source" default is resolved. */
+  sinkSaslUsername: 'STREAMKEEPER_KAFKA_SINK_SASL_USERNAME',
+  sinkSaslPassword: 'STREAMKEEPER_KAFKA_SINK_SASL_PASSWORD',
+  sinkTlsCa: 'STREAMKEEPER_KAFKA_SINK_TLS_CA',
+  sinkTls: 'STREAMKEEPER_KAFKA_SINK_TLS',
+  sinkSaslMechanism: 'STREAMKEEPER_KAFKA_SINK_SASL_MECHANISM',
+} as const;
 
 /** Variables the runtime reads beyond the operator's `podEnv`: where to serve metrics. */
 export const runtimeEnv = {

@@ -23,6 +23,19 @@ export interface Acl {
 
 export const openAcl: readonly Acl[] = [{ perms: Perm.all, scheme: 'world', id: 'anyone' }];
 
+/** Whether `acl` is the open ACL (anyone may do anything), what every node gets by default. */
+export function isOpenAcl(acl: readonly Acl[]): boolean {
+  return acl.length > 0 && acl.every((entry) => entry.scheme === 'world' && entry.id === 'anyone') && acl.some((entry) => entry.perms === openAcl[0]?.perms);
+}
+
+/**
+ * Creates a node carrying `acl`. An open ACL is what every node gets anyway, so it is not set
+ * again (one write saved); any other ACL is applied by the client before this resolves.
+ */
+export function createNode(zk: ZooKeeperClient, path: string, data: Buffer, mode: CreateMode, acl: readonly Acl[]): Promise<string> {
+  return isOpenAcl(acl) ? zk.create(path, data, mode) : zk.create(path, data, mode, acl);
+}
+
 export interface ZNodeStat {
   /** Data version: the precondition of a conditional set or delete. */
   readonly version: number;

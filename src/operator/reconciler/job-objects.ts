@@ -5,9 +5,8 @@
  */
 import type { MergePatch } from '../../kube/client.js';
 import type { Secret, Service, Stored } from '../../kube/objects.js';
-import type { CoordinatedJob, DigestCredential } from '../job-coordination.js';
-import { componentLabels, credentialSecretLabels, credentialSecretName, driverServiceName } from './naming.js';
-import { credentialSecretKeys } from './pod-environment.js';
+import { credentialSecretData, jobCredentialSecretName, type CoordinatedJob, type DigestCredential } from '../job-coordination.js';
+import { componentLabels, credentialSecretLabels, driverServiceName } from './naming.js';
 import { controllerReference } from './pod-template.js';
 
 /**
@@ -72,11 +71,11 @@ export function credentialSecret(job: CoordinatedJob, credential: DigestCredenti
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
-      name: credentialSecretName(job.name),
+      name: jobCredentialSecretName(job.name),
       namespace: job.namespace,
       labels: credentialSecretLabels(job.name),
       ownerReferences: [controllerReference(job)],
     },
-    stringData: { [credentialSecretKeys.user]: credential.user, [credentialSecretKeys.password]: credential.password },
+    stringData: credentialSecretData(credential),
   };
 }

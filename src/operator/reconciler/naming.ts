@@ -67,11 +67,6 @@ export function driverServiceName(job: string): string {
   return `${base}${suffix}`;
 }
 
-/** The Secret holding the job's ZooKeeper credential (the same name src/coordination uses). */
-export function credentialSecretName(job: string): string {
-  return `${job}-zookeeper`;
-}
-
 /** Labels of a job's pods of one component: the four the operator owns. */
 export function componentLabels(job: string, component: Component): Record<string, string> {
   return jobLabels(job, component);

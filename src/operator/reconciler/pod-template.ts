@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto';
 import { apiVersion, kind, sinkCluster, type Component, type DefaultedStreamingJobSpec, type KafkaSasl, type KafkaTls, type PodTemplateOverrides, type ResourceRequirements } from '../../api/v1alpha1/index.js';
 import type { OwnerReference, Pod } from '../../kube/objects.js';
-import type { CoordinatedJob } from '../job-coordination.js';
-import { componentLabels, credentialAnnotation, credentialSecretName, driverRestartsAnnotation, driverServiceName, podTemplateHashLabel } from './naming.js';
-import { credentialSecretKeys, podEnv, podUserId, scratchMountPath } from './pod-environment.js';
+import { credentialKeys, jobCredentialSecretName, type CoordinatedJob } from '../job-coordination.js';
+import { componentLabels, credentialAnnotation, driverRestartsAnnotation, driverServiceName, podTemplateHashLabel } from './naming.js';
+import { podUserId, scratchMountPath } from './pod-environment.js';
+import { podEnv } from '../../runtime/pod-environment.js';
 
 export type PodSpec = NonNullable<Pod['spec']>;
 type Container = PodSpec['containers'][number];
@@ -82,7 +83,7 @@ function environment(job: CoordinatedJob, spec: DefaultedStreamingJobSpec, setti
     { name: podEnv.zkConnect, value: settings.zkConnect },
     { name: podEnv.zkRoot, value: settings.zkRoot },
     ...(settings.credentials === 'per-job'
-      ? [secretEnv(podEnv.zkUser, credentialSecretName(job.name), credentialSecretKeys.user), secretEnv(podEnv.zkPassword, credentialSecretName(job.name), credentialSecretKeys.password)]
+      ? [secretEnv(podEnv.zkUser, jobCredentialSecretName(job.name), credentialKeys.user), secretEnv(podEnv.zkPassword, jobCredentialSecretName(job.name), credentialKeys.password)]
       : [{ name: podEnv.zkInsecureOpenAcl, value: 'true' }]),
     ...kafkaEnv(spec.source.kafka.sasl, spec.source.kafka.tls, { username: podEnv.sourceSaslUsername, password: podEnv.sourceSaslPassword, mechanism: podEnv.sourceSaslMechanism, tls: podEnv.sourceTls, ca: podEnv.sourceTlsCa }),
     ...kafkaEnv(sink.sasl, sink.tls, { username: podEnv.sinkSaslUsername, password: podEnv.sinkSaslPassword, mechanism: podEnv.sinkSaslMechanism, tls: podEnv.sinkTls, ca: podEnv.sinkTlsCa }),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { AclScheme, credentialEnv, credentialFromSecretData, credentialSecretData, decodeJobNode, encodeJobNode, isOpenAcl, jobCredentialSecretName, jobUser, newJobCredential, readCredential, sameAcl } from '../../../src/coordination/acl.js';
-import { Perm, openAcl } from '../../../src/coordination/zookeeper/client.js';
+import { AclScheme, credentialEnv, credentialFromSecretData, credentialSecretData, decodeJobNode, encodeJobNode, jobCredentialSecretName, jobUser, newJobCredential, readCredential, sameAcl } from '../../../src/coordination/acl.js';
+import { Perm, isOpenAcl, openAcl } from '../../../src/coordination/zookeeper/client.js';
 import { digestId } from '../../../src/coordination/zookeeper/digest.js';
 import { createLogger } from '../../../src/logging/logger.js';
 import { MemoryStream } from '../../support/memory-stream.js';

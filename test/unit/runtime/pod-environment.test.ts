@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readPodEnvironment, runtimeEnv } from '../../../src/runtime/pod-environment.js';
-import { podEnv } from '../../../src/operator/reconciler/pod-environment.js';
+import { podEnv } from '../../../src/runtime/pod-environment.js';
 
 const base = { STREAMKEEPER_JOB: 'team-a/orders', POD_NAME: 'orders-executor-0', ZK_CONNECT: 'zk:2181/platform', STREAMKEEPER_ZK_USER: 'job.team-a.orders', STREAMKEEPER_ZK_PASSWORD: 'pw' };
 

@@ -1,15 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { jobCredentialSecretName, credentialKeys, credentialEnv } from '../../../../src/coordination/acl.js';
 import {
   credentialSecretLabels,
-  credentialSecretName,
   driverPodName,
   driverServiceName,
   executorOrdinal,
   executorPodName,
   executorSelector,
 } from '../../../../src/operator/reconciler/naming.js';
-import { credentialSecretKeys, podEnv } from '../../../../src/operator/reconciler/pod-environment.js';
 
 describe('pod names', () => {
   it('gives the driver and each executor ordinal a stable name', () => {
@@ -58,13 +55,6 @@ describe('the driver Service name', () => {
 });
 
 describe('the credential Secret', () => {
-  it('has the name and keys the coordination layer expects', () => {
-    expect(credentialSecretName('wordcount')).toBe(jobCredentialSecretName('wordcount'));
-    expect(credentialSecretKeys).toEqual(credentialKeys);
-    expect(podEnv.zkUser).toBe(credentialEnv.user);
-    expect(podEnv.zkPassword).toBe(credentialEnv.password);
-  });
-
   it('is labelled as the job\'s, with a component of its own', () => {
     expect(credentialSecretLabels('wordcount')).toEqual({
       'app.kubernetes.io/name': 'streamkeeper',
