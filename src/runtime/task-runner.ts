@@ -458,9 +458,21 @@ export class TaskRunner {
     const group = consumerGroupId(job);
     const logger = this.logger.child({ task: task.id, attempt: task.attempt, transactionalId: id });
     for (let restart = 0; ; restart++) {
+      const reopening = task.attempt > 1 || restart > 0;
+      if (reopening) {
+        // Re-opening fences whoever holds the id — maybe the live owner of a task this attempt
+        // lost while it was paused. So first make sure the task is still ours and the range not
+        // committed yet; only then take the id over.
+        if (!(await assignment.stillHeld())) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
+        const committed = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
+        if (committed >= until) {
+          logger.info({ committed, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
+          return { kind: 'already-committed', committed };
+        }
+      }
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
       // and settles their transaction, so the group offset read next is final.
-      const producer = await this.producers.acquire(id, task.attempt > 1 || restart > 0);
+      const producer = await this.producers.acquire(id, reopening);
       const committedByGroup = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
       const done = Math.max(committedByGroup, this.ownCommits.get(id) ?? -1);
       if (done >= until) {
@@ -491,7 +503,9 @@ export class TaskRunner {
         processed.failed?.();
         await this.endFailed(id, transaction, err);
         if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
-          logger.warn({ err: (err as Error).message }, 'fenced by another producer with this transactional id; opening it again and starting over');
+          // Expected when the partition's task ran on another executor since this producer was
+          // opened: its producer took the id over. Not a fault.
+          logger.info({ err: (err as Error).message }, 'this executor\'s producer for the partition was taken over by a newer one (the partition\'s task ran elsewhere since); opening it again and starting over');
           continue;
         }
         throw err;

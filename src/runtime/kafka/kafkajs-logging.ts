@@ -4,6 +4,7 @@
  */
 import { logLevel as KafkajsLevel, type LogEntry, type logCreator } from 'kafkajs';
 import type { LogLevel, Logger } from '../../logging/logger.js';
+import { clientLogLevel } from './client-log-policy.js';
 
 /** kafkajs's level for a project level: kafkajs has no trace or fatal, `silent` is NOTHING. */
 export function kafkajsLevel(level: LogLevel): KafkajsLevel {
@@ -46,16 +47,18 @@ export function kafkajsFields(log: LogEntry['log']): Record<string, unknown> {
 export function kafkajsLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
-      const entry = { kafkajs: { namespace, ...kafkajsFields(log) } };
+      const fields = kafkajsFields(log);
+      const entry = { kafkajs: { namespace, ...fields } };
       const { message } = log;
-      switch (level) {
-        case KafkajsLevel.ERROR:
+      const chosen: LogLevel = level === KafkajsLevel.ERROR ? 'error' : level === KafkajsLevel.WARN ? 'warn' : level === KafkajsLevel.INFO ? 'info' : 'debug';
+      switch (clientLogLevel(chosen, message, fields)) {
+        case 'error':
           logger.error(entry, message);
           break;
-        case KafkajsLevel.WARN:
+        case 'warn':
           logger.warn(entry, message);
           break;
-        case KafkajsLevel.INFO:
+        case 'info':
           logger.info(entry, message);
           break;
         default:

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { TaskRecord } from '../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../src/runtime/job-settings.js';
 import { InMemoryKafka } from '../../../src/runtime/kafka/index.js';
@@ -113,6 +113,24 @@ describe('TaskRunner', () => {
     release();
     // The zombie is fenced when it sends; it opens the id again, finds the range committed, stops.
     expect(await zombie).toEqual({ kind: 'already-committed', committed: 2 });
+    expect(output().sort()).toEqual(['A', 'B']);
+  });
+
+  it('a zombie that lost its task does not re-open the transactional id the live owner holds', async () => {
+    let release!: () => void;
+    processors.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    let held = true;
+    const zombie = runner().run({ ...assignment(task(0, 2, 1, 'e-0')), stillHeld: () => Promise.resolve(held) });
+    while (processors.calls === 0) await new Promise((resolve) => setImmediate(resolve));
+    processors.gate = undefined;
+    held = false;
+    expect(await runner().run(assignment(task(0, 2, 2, 'e-1')))).toMatchObject({ kind: 'processed', written: 2 });
+    const opens = jest.spyOn(kafka, 'initTransactionalId');
+    release();
+    await expect(zombie).rejects.toMatchObject({ code: 'SK_TASK_STALE' });
+    expect(opens).not.toHaveBeenCalled();
     expect(output().sort()).toEqual(['A', 'B']);
   });
 

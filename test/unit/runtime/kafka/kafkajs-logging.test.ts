@@ -34,6 +34,14 @@ describe('kafkajs log bridge', () => {
     expect(out.jsonLines()[0]?.kafkajs).not.toHaveProperty('timestamp');
   });
 
+  it('logs the expected events of the protocol at debug, not as errors or warnings', () => {
+    const { out, write } = bridge();
+    write({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message: 'Response AddPartitionsToTxn(key: 24, version: 1)', error: 'Producer attempted an operation with an old epoch', broker: 'b:9092' } });
+    write({ namespace: 'Producer', level: logLevel.WARN, label: 'WARN', log: { timestamp: 't', message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' } });
+    write({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1' } });
+    expect(out.jsonLines().map((line) => line.level)).toEqual(['debug', 'debug', 'error']);
+  });
+
   it('never passes on fields that may hold credentials', () => {
     const { out, write } = bridge();
     write({ namespace: 'SASL', level: logLevel.INFO, label: 'INFO', log: { timestamp: 't', message: 'authenticating', sasl: { password: 'hunter2' }, password: 'hunter2', authToken: 'tok' } });
