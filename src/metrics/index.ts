@@ -141,7 +141,7 @@ export function setJobPhaseCounts(counts: Readonly<Partial<Record<JobPhaseLabel,
 
 export const podComponents = ['driver', 'executor'] as const;
 /** Why the operator deleted a pod (the `reason` label). */
-export const podDeleteReasons = ['terminated', 'revoked-credential', 'suspend', 'scale-down', 'rolling-update', 'replace-draining', 'stray'] as const;
+export const podDeleteReasons = ['terminated', 'revoked-credential', 'unresponsive', 'suspend', 'scale-down', 'rolling-update', 'replace-draining', 'stray'] as const;
 export type PodDeleteReasonLabel = (typeof podDeleteReasons)[number];
 
 export const podsCreatedTotal = new Counter({

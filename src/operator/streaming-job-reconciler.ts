@@ -26,7 +26,8 @@ import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods 
 import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
 import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
-import { computeStatus, statusChanged } from './reconciler/status.js';
+import { computeStatus, startupGraceMs, statusChanged } from './reconciler/status.js';
+import { unresponsivePods } from './reconciler/unresponsive-pods.js';
 import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
 
 export interface StreamingJobReconcilerOptions {
@@ -270,6 +271,14 @@ export class StreamingJobReconciler implements Reconciler {
       pods: pass.pods,
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
       credential: pass.credential,
+      unresponsive: unresponsivePods({
+        pods: pass.pods,
+        registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
+        driverRegistered: pass.coordination.progress.driverRegistered,
+        replicas: spec.executors.replicas,
+        now: pass.now,
+        startupGraceMs,
+      }),
     };
     pass.plan = planPods(planInput);
     const policy: TaskPolicy = { maxTaskAttempts: spec.executors.maxTaskAttempts };
@@ -296,8 +305,14 @@ export class StreamingJobReconciler implements Reconciler {
             pass.actionEvents.push(
               action.reason === 'terminated'
                 ? { type: 'Warning', reason: 'ExecutorFailed', action: 'Reschedule', note: `executor pod ${action.name} terminated${exitText(action.exit)}; its tasks move to live executors and the pod is replaced` }
+                : action.reason === 'unresponsive'
+                ? { type: 'Warning', reason: 'ExecutorUnresponsive', action: 'Reschedule', note: `executor pod ${action.name} runs but its process lost its ZooKeeper registration (hung or cut off from ZooKeeper); its tasks move to live executors and the pod is replaced` }
                 : { type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted executor pod ${action.name} (${describeReason(action.reason)}); its tasks move to live executors and the pod is replaced` },
             );
+          } else if (action.reason === 'unresponsive') {
+            // Its registration is gone already; the replacement waits for the pod to go, and
+            // finishes the recorded batch.
+            pass.actionEvents.push({ type: 'Warning', reason: 'DriverUnresponsive', action: 'RecreateDriver', note: `driver pod ${action.name} runs but its process lost its ZooKeeper registration (hung or cut off from ZooKeeper); it is replaced` });
           } else if (action.reason === 'terminated') {
             await this.coordination.driverGone(pass.identity);
             pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; it is replaced and finishes the recorded batch` });
@@ -478,6 +493,8 @@ function describeReason(reason: DeleteReason): string {
       return 'it terminated';
     case 'revoked-credential':
       return 'it holds a revoked ZooKeeper credential';
+    case 'unresponsive':
+      return 'its process lost its ZooKeeper registration while the pod runs: hung or cut off';
     case 'suspend':
       return 'the job is suspended';
     case 'scale-down':

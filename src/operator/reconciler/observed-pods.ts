@@ -28,6 +28,40 @@ export interface ObservedPod {
   readonly credential: string | undefined;
   /** A driver pod's restart count when it was created (its annotation), if any. */
   readonly driverRestarts: number | undefined;
+  /** Why the pod cannot run, as `kubectl describe` shows it; undefined unless it is stuck. */
+  readonly stuck: PodStuck | undefined;
+}
+
+/** A pod that cannot run without a change: a missing Secret, an image that cannot be pulled, … */
+export interface PodStuck {
+  /** The kubelet's (or scheduler's) reason: `CreateContainerConfigError`, `ImagePullBackOff`, … */
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * Container waiting reasons that mean the pod will not run as it is. `ContainerCreating` and
+ * `PodInitializing` are the normal way up, and are not among them.
+ */
+const stuckWaitingReasons: ReadonlySet<string> = new Set([
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'RunContainerError',
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'ErrImageNeverPull',
+  'CrashLoopBackOff',
+]);
+
+function stuckOf(pod: Stored<Pod>): PodStuck | undefined {
+  for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const waiting = status.state?.waiting;
+    if (waiting?.reason !== undefined && stuckWaitingReasons.has(waiting.reason)) return { reason: waiting.reason, message: waiting.message ?? '' };
+  }
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  if (scheduled?.status === 'False' && scheduled.reason === 'Unschedulable') return { reason: 'Unschedulable', message: scheduled.message ?? '' };
+  return undefined;
 }
 
 function lifecycleOf(phase: string | undefined): PodLifecycle {
@@ -77,6 +111,7 @@ export function observePod(pod: Stored<Pod>): ObservedPod {
     exit: lifecycle === 'terminated' ? exitOf(pod) : undefined,
     credential: annotations[credentialAnnotation],
     driverRestarts: countOf(annotations[driverRestartsAnnotation]),
+    stuck: lifecycle === 'terminated' ? undefined : stuckOf(pod),
   };
 }
 

@@ -15,10 +15,13 @@ import { someOf } from './conditions.js';
 import { driverPodName, executorPodName } from './naming.js';
 import type { JobPods, ObservedPod } from './observed-pods.js';
 
-export type DeleteReason = 'terminated' | 'revoked-credential' | 'suspend' | 'scale-down' | 'rolling-update' | 'replace-draining' | 'stray';
+export type DeleteReason = 'terminated' | 'revoked-credential' | 'unresponsive' | 'suspend' | 'scale-down' | 'rolling-update' | 'replace-draining' | 'stray';
 
-/** Why a pod is retired: it ended, or it holds a job credential that was revoked. */
-export type RetireReason = Extract<DeleteReason, 'terminated' | 'revoked-credential'>;
+/**
+ * Why a pod is retired: it ended, it holds a job credential that was revoked, or its process
+ * lost its ZooKeeper registration while the pod runs (unresponsive-pods.ts).
+ */
+export type RetireReason = Extract<DeleteReason, 'terminated' | 'revoked-credential' | 'unresponsive'>;
 
 export type PodAction =
   | { readonly kind: 'create'; readonly component: Component; readonly name: string }
@@ -61,6 +64,8 @@ export interface PodPlanInput {
    * data, so it is replaced at once — no drain, which it could not answer.
    */
   readonly credential: string | undefined;
+  /** Running pods whose process lost its ZooKeeper registration (`unresponsivePods`): replaced. */
+  readonly unresponsive?: ReadonlySet<string>;
 }
 
 export interface PodPlan {
@@ -108,6 +113,13 @@ export function planPods(input: PodPlanInput): PodPlan {
     if (pod.component === undefined) continue;
     const terminated = pod.lifecycle === 'terminated';
     const holdsRevoked = input.credential !== undefined && pod.credential !== undefined && pod.credential !== input.credential;
+    const unresponsive = !terminated && !holdsRevoked && !input.suspended && input.unresponsive?.has(pod.name) === true;
+    if (unresponsive && !pod.terminating) {
+      actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: 'unresponsive', exit: undefined });
+      retired.add(pod.name);
+      notes.push(`${pod.name} lost its ZooKeeper registration while its pod runs (hung or cut off)`);
+      continue;
+    }
     // A pod already being deleted is waited for, even once it has ended: it ended because it was
     // asked to (scale-down, rolling update, suspend, a user's delete), which is no failure to
     // report or count. A drained executor holds no tasks; one that was killed before it handed

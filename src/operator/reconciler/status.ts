@@ -14,6 +14,7 @@ import { dataFlowProblem, type DataFlowProblem } from './data-flow.js';
 import { executorSelector } from './naming.js';
 import { allPods, currentRegistrations, type JobPods, type ObservedPod } from './observed-pods.js';
 import { executorReady, type PodPlan } from './pod-plan.js';
+import { describeStuckPod, firstStuck, podStuckNeedsUser, podStuckReason } from './stuck-pods.js';
 
 /**
  * kstatus' "abnormal-true" condition: present (True) only while the job cannot make progress
@@ -106,6 +107,8 @@ interface Health {
   readonly ready: ConditionDecision;
   /** Set when the job's data does not move although its pods may be up. */
   readonly flow?: DataFlowProblem;
+  /** Set when the Ready reason is a pod that cannot run and only the user can change that. */
+  readonly podNeedsUser?: boolean;
 }
 
 function failedBatchesOf(coordination: CoordinationView): string[] {
@@ -151,6 +154,21 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   const driverStarting = driver !== undefined && withinStartup(driver, input.now);
   const everRan = input.previous?.lastCommittedBatch !== undefined || coordination.progress.lastCommittedBatch !== undefined || previousPhase === 'Running' || previousPhase === 'Degraded';
   const summary = `${counts.ready}/${counts.desired} executors ready`;
+  const executorPods = [...input.pods.executors].filter(([ordinal]) => ordinal < counts.desired).map(([, pod]) => pod);
+  if (!driverUp && driver !== undefined) {
+    const stuck = firstStuck([driver]);
+    if (stuck !== undefined) {
+      const reason = podStuckReason(stuck.stuck);
+      return { phase: everRan ? 'Degraded' : 'Pending', ready: ready('False', reason, `${describeStuckPod(stuck)}; ${summary}`), podNeedsUser: podStuckNeedsUser(reason) };
+    }
+  }
+  if (driverUp && counts.desired > 0 && counts.ready === 0) {
+    const stuck = firstStuck(executorPods);
+    if (stuck !== undefined) {
+      const reason = podStuckReason(stuck.stuck);
+      return { phase: everRan ? 'Degraded' : 'Pending', ready: ready('False', reason, `${describeStuckPod(stuck)}; ${summary}`), podNeedsUser: podStuckNeedsUser(reason) };
+    }
+  }
   if (!driverUp) {
     const why = driver === undefined ? 'the driver pod does not exist yet' : !driver.ready ? `the driver pod ${driver.name} is not ready` : `the driver ${driver.name} has not registered in ZooKeeper`;
     const phase = everRan && !driverStarting ? 'Degraded' : 'Pending';
@@ -170,7 +188,10 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   if (failedBatches.length > 0) {
     return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues; ${describeFailedBatches(failedBatches)} failed and ${failedBatches.length === 1 ? 'was' : 'were'} skipped (failurePolicy.onTaskExhausted: degrade); ${summary}`) };
   }
-  if (shortage > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing with fewer executors than desired: ${summary}`) };
+  if (shortage > 0) {
+    const stuck = firstStuck(executorPods);
+    return { phase: 'Degraded', ready: ready('True', 'Running', `processing with fewer executors than desired: ${summary}${stuck === undefined ? '' : `; ${describeStuckPod(stuck)}`}`) };
+  }
   return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}`) };
 }
 
@@ -183,7 +204,7 @@ function progressingCondition(input: StatusInput, health: Health): ConditionDeci
   const reschedule = input.coordination.state === 'synced' ? input.coordination.reschedule : undefined;
   if (rollout !== undefined && rollout.reason !== 'UpToDate' && rollout.reason !== 'Suspended') return progressing('True', rollout.reason, rollout.message);
   if (reschedule !== undefined && reschedule.moved + reschedule.waiting > 0) {
-    return progressing('True', 'ReschedulingTasks', `moving tasks off dead or draining executors: ${reschedule.moved} moved, ${reschedule.waiting} waiting for a live executor`);
+    return progressing('True', 'ReschedulingTasks', `moving tasks to live executors (off dead or draining ones, or retrying failed ones): ${reschedule.moved} moved, ${reschedule.waiting} waiting for a live executor`);
   }
   if (input.coordination.state === 'failed') return progressing('True', 'WaitingForCoordination', health.ready.message);
   if (rollout?.reason === 'Suspended') return progressing('False', 'Suspended', rollout.message);
@@ -217,7 +238,7 @@ function executorsAvailableCondition(input: StatusInput, counts: Counts): Condit
 }
 
 function stalled(health: Health): ConditionDecision | undefined {
-  const byUser = health.ready.reason === 'InvalidSpec' || health.ready.reason === 'BatchFailed' || health.flow?.needsUser === true;
+  const byUser = health.ready.reason === 'InvalidSpec' || health.ready.reason === 'BatchFailed' || health.flow?.needsUser === true || health.podNeedsUser === true;
   if (!byUser) return undefined;
   return { type: stalledCondition, status: 'True', reason: health.ready.reason, message: health.ready.message };
 }

@@ -6,6 +6,7 @@
 import { conditionTypes, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
 import { findCondition } from './conditions.js';
 import { isDataFlowReason } from './data-flow.js';
+import { isPodStuckReason } from './stuck-pods.js';
 
 export interface JobEvent {
   readonly type: 'Normal' | 'Warning';
@@ -26,7 +27,7 @@ export function transitionEvents(previous: StreamingJobStatus | undefined, next:
     events.push({ type: 'Warning', reason: 'InvalidSpec', action: 'Validate', note: after.message });
   } else if (after?.reason === 'BatchFailed' && readyChanged) {
     events.push({ type: 'Warning', reason: 'BatchFailed', action: 'Reconcile', note: after.message });
-  } else if (after !== undefined && isDataFlowReason(after.reason) && readyChanged) {
+  } else if (after !== undefined && (isDataFlowReason(after.reason) || isPodStuckReason(after.reason)) && readyChanged) {
     // Once per cause: a cause that stays (a retry, a new message) announces nothing new.
     events.push({ type: 'Warning', reason: after.reason, action: 'Reconcile', note: after.message });
   } else if (after?.reason === 'CoordinationUnavailable' && readyChanged) {

@@ -15,6 +15,7 @@ function driver(annotated: number | undefined, lifecycle: ObservedPod['lifecycle
     exit: lifecycle === 'terminated' ? 'exit code 1 (Error)' : undefined,
     credential: undefined,
     driverRestarts: annotated,
+    stuck: undefined,
   };
 }
 

@@ -20,6 +20,7 @@ function pod(shape: PodShape): ObservedPod {
     exit: undefined,
     credential: undefined,
     driverRestarts: undefined,
+    stuck: undefined,
     ...shape,
   };
 }
@@ -233,5 +234,18 @@ describe('executor registrations', () => {
   it('keeps a registration whose time is unknown', () => {
     const pods = sortJobPods('job', [executor(0, { createdAtMs: 50_000 })]);
     expect(currentRegistrations(new Map([['job-executor-0', registration('active', undefined)]]), pods).get('job-executor-0')).toBe('active');
+  });
+});
+
+describe('pods whose process lost its ZooKeeper registration', () => {
+  it('retires an unresponsive driver and executor for replacement, leaving the others alone', () => {
+    const plan = planPods({ ...input([driver(), executor(0), executor(1)]), unresponsive: new Set(['job-driver', 'job-executor-1']) });
+    expect(actions(plan)).toEqual(['retire job-driver unresponsive', 'retire job-executor-1 unresponsive']);
+    expect(plan.rollout.reason).toBe('ReplacingPods');
+    expect(plan.rollout.message).toContain('job-driver lost its ZooKeeper registration');
+  });
+
+  it('does not judge a suspended job\'s pods, which are stopped anyway', () => {
+    expect(actions(planPods({ ...input([driver(), executor(0)], { suspended: true, replicas: 0 }), unresponsive: new Set(['job-driver']) }))).toEqual(['delete job-driver suspend']);
   });
 });

@@ -25,6 +25,7 @@ function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
     exit: undefined,
     credential: undefined,
     driverRestarts: undefined,
+    stuck: undefined,
     ...shape,
   };
 }
@@ -393,5 +394,37 @@ describe('a job whose data cannot move', () => {
   it('counts a job that never committed from its driver\'s start', () => {
     const status = computeStatus(statusInput({ coordination: synced(progress({ driverStartedAt: new Date(now - 120_000).toISOString(), totalLag: 5 })) }));
     expect(conditionOf(status, 'Ready')).toMatchObject({ reason: 'NoProgress', message: expect.stringContaining('since the driver started') });
+  });
+});
+
+describe('pods that cannot run, in the job\'s status', () => {
+  const secretMissing = { reason: 'CreateContainerConfigError', message: 'secret "kafka-sasl" not found' };
+
+  it('names the driver pod and what the kubelet says: a missing Secret is PodConfigError, and Stalled', () => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({ driverRegistered: false }, {})) }, [pod('job-driver', { ready: false, lifecycle: 'pending', createdAtMs: now - 1000, stuck: secretMissing }), pod('job-executor-0', { ready: false, lifecycle: 'pending', createdAtMs: now - 1000, stuck: secretMissing })]));
+    expect(status.phase).toBe('Pending');
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'False', reason: 'PodConfigError', message: expect.stringContaining('pod job-driver cannot run: CreateContainerConfigError: secret "kafka-sasl" not found') });
+    expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'True', reason: 'PodConfigError' });
+  });
+
+  it('names an executor whose image cannot be pulled when no executor runs', () => {
+    const pulling = { reason: 'ImagePullBackOff', message: 'Back-off pulling image "example.com/not-streamkeeper:1"' };
+    const status = computeStatus(statusInput({ coordination: synced(progress({}, {})) }, [pod('job-driver'), pod('job-executor-0', { ready: false, lifecycle: 'pending', stuck: pulling }), pod('job-executor-1', { ready: false, lifecycle: 'pending', stuck: pulling })]));
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'False', reason: 'ImagePullFailed', message: expect.stringContaining('pod job-executor-0 cannot run: ImagePullBackOff') });
+    expect(conditionOf(status, 'Stalled')).toBeUndefined();
+  });
+
+  it('keeps a job that still processes Ready, and names the executor that crash-loops', () => {
+    const status = computeStatus(statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, stuck: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container=executor' } })]));
+    expect(status.phase).toBe('Degraded');
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining('pod job-executor-1 cannot run: CrashLoopBackOff') });
+  });
+
+  it('records one Warning Event when a pod gets stuck', () => {
+    const before = computeStatus(statusInput({ coordination: synced(progress({ driverRegistered: false }, {})) }, [pod('job-driver', { ready: false, lifecycle: 'pending', createdAtMs: now - 1000 })]));
+    const stuck = computeStatus(statusInput({ previous: before, coordination: synced(progress({ driverRegistered: false }, {})) }, [pod('job-driver', { ready: false, lifecycle: 'pending', createdAtMs: now - 1000, stuck: secretMissing })]));
+    const still = computeStatus(statusInput({ previous: stuck, coordination: synced(progress({ driverRegistered: false }, {})) }, [pod('job-driver', { ready: false, lifecycle: 'pending', createdAtMs: now - 1000, stuck: secretMissing })]));
+    expect(transitionEvents(before, stuck)).toEqual([expect.objectContaining({ type: 'Warning', reason: 'PodConfigError' })]);
+    expect(transitionEvents(stuck, still)).toEqual([]);
   });
 });

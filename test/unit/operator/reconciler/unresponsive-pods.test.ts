@@ -1,0 +1,35 @@
+import { describe, expect, it } from '@jest/globals';
+import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
+import { unresponsivePods, type UnresponsiveFacts } from '../../../../src/operator/reconciler/unresponsive-pods.js';
+
+const grace = 120_000;
+const now = 10 * grace;
+
+function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
+  return { name, uid: `uid-${name}`, component: name.includes('-executor-') ? 'executor' : 'driver', templateHash: 'h', lifecycle: 'running', ready: true, terminating: false, createdAtMs: 0, exit: undefined, credential: undefined, driverRestarts: undefined, stuck: undefined, ...shape };
+}
+
+function facts(pods: ObservedPod[], overrides: Partial<UnresponsiveFacts> = {}): UnresponsiveFacts {
+  return { pods: sortJobPods('job', pods), registrations: new Map([['job-executor-0', 'active'], ['job-executor-1', 'active']]), driverRegistered: true, replicas: 2, now, startupGraceMs: grace, ...overrides };
+}
+
+describe('which running pods have stopped taking part', () => {
+  const all = [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1')];
+
+  it('finds none while every process holds its registration', () => {
+    expect(unresponsivePods(facts(all))).toEqual(new Set());
+  });
+
+  it('finds a running driver and executor whose registrations are gone (a hung process\'s session expired)', () => {
+    expect(unresponsivePods(facts(all, { driverRegistered: false, registrations: new Map([['job-executor-0', 'active']]) }))).toEqual(new Set(['job-driver', 'job-executor-1']));
+  });
+
+  it('gives a new pod the start-up grace to register', () => {
+    expect(unresponsivePods(facts([pod('job-driver', { createdAtMs: now - 1000 }), pod('job-executor-0', { createdAtMs: now - 1000 })], { driverRegistered: false, registrations: new Map() }))).toEqual(new Set());
+  });
+
+  it('leaves pods that ended, are going, or are beyond the wanted replicas to the rest of the plan', () => {
+    const pods = [pod('job-driver', { lifecycle: 'terminated' }), pod('job-executor-0', { terminating: true }), pod('job-executor-1', { lifecycle: 'pending' }), pod('job-executor-2')];
+    expect(unresponsivePods(facts(pods, { driverRegistered: false, registrations: new Map() }))).toEqual(new Set());
+  });
+});
