@@ -8,7 +8,7 @@
  */
 import { credentialEnv, readCredential, type DigestCredential } from '../coordination/acl.js';
 import { defaultRoot, type JobRef } from '../coordination/layout.js';
-import { saslMechanisms, type KafkaSaslSettings, type KafkaTlsSettings, type SaslMechanism } from './kafka/index.js';
+import { kafkaClientEnv, parseKafkaClientLibrary, saslMechanisms, type KafkaClientLibrary, type KafkaSaslSettings, type KafkaTlsSettings, type SaslMechanism } from './kafka/index.js';
 import { usageError } from '../errors/index.js';
 
 /** The variables the operator sets on driver and executor pods. */
@@ -47,6 +47,8 @@ export const runtimeEnv = {
   ...podEnv,
   /** `[HOST]:PORT` for /metrics, /healthz and /readyz (the `--metrics-addr` flag wins). */
   metricsAddr: 'STREAMKEEPER_METRICS_ADDR',
+  /** The Kafka client library, librdkafka unless told (`kafkajs`). */
+  kafkaClient: kafkaClientEnv,
 } as const;
 
 /** TLS and SASL towards one Kafka cluster; the brokers come from the mirrored config. */
@@ -66,6 +68,7 @@ export interface PodEnvironment {
   readonly source: KafkaAccess;
   readonly sink: KafkaAccess;
   readonly metricsAddr: string | undefined;
+  readonly kafkaClient: KafkaClientLibrary;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -118,5 +121,6 @@ export function readPodEnvironment(env: NodeJS.ProcessEnv, flags: { readonly job
     source: kafkaAccess(env, { tls: runtimeEnv.sourceTls, ca: runtimeEnv.sourceTlsCa, mechanism: runtimeEnv.sourceSaslMechanism, username: runtimeEnv.sourceSaslUsername, password: runtimeEnv.sourceSaslPassword }),
     sink: kafkaAccess(env, { tls: runtimeEnv.sinkTls, ca: runtimeEnv.sinkTlsCa, mechanism: runtimeEnv.sinkSaslMechanism, username: runtimeEnv.sinkSaslUsername, password: runtimeEnv.sinkSaslPassword }),
     metricsAddr: flags.metricsAddr ?? nonEmpty(env[runtimeEnv.metricsAddr]),
+    kafkaClient: parseKafkaClientLibrary(nonEmpty(env[runtimeEnv.kafkaClient])),
   };
 }

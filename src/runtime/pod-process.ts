@@ -13,7 +13,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Registry } from 'prom-client';
 import { MetricsServer, type HealthCheck } from '../machinery/metrics-server.js';
 import type { KafkaClientFactory } from './executor.js';
-import { createKafkajsClient } from './kafka/index.js';
+import { createKafkaClient } from './kafka/index.js';
 import { clientId } from './kafka-names.js';
 import type { PodEnvironment } from './pod-environment.js';
 
@@ -35,7 +35,7 @@ export function openPodSession(env: PodEnvironment, logger: Logger, observer: Co
 export function podKafkaClients(env: PodEnvironment, job: JobRef, role: 'driver' | 'executor', logger: Logger): KafkaClientFactory {
   return (side, brokers) => {
     const access = side === 'source' ? env.source : env.sink;
-    return createKafkajsClient({ brokers, clientId: clientId(job, role, env.pod), ...access }, { logger: logger.child({ side }) });
+    return createKafkaClient(env.kafkaClient, { brokers, clientId: clientId(job, role, env.pod), ...access }, { logger: logger.child({ side }) });
   };
 }
 

@@ -48,6 +48,8 @@ if (!unitOnly) {
   for (const installer of installers) {
     if (existsSync(join(root, installer))) step(`install ${installer}`, 'bash', [installer], { stdio: ['ignore', 'ignore', 'inherit'] });
   }
+  // The Kafka client's native build, for the Node.js that runs the tests and the pods they start.
+  step('install tools/kafka-client/install.sh', 'bash', ['tools/kafka-client/install.sh'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, STREAMKEEPER_NODE: process.execPath } });
 }
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 step('type-check', process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit']);

@@ -23,5 +23,7 @@ export { defaultLeaderWaitMs, defaultReadTimeoutMs, defaultTransactionTimeoutMs,
 export type { ConnectionSummary, KafkaConnectionSettings, KafkaSaslSettings, KafkaTlsSettings, SaslMechanism } from './connection-settings.js';
 export { checkConnectionSettings, describeConnection, saslMechanisms } from './connection-settings.js';
 export { createKafkajsClient, type KafkajsClientOptions } from './kafkajs-client.js';
+export { createRdkafkaClient } from './rdkafka-client.js';
+export { createKafkaClient, defaultKafkaClientLibrary, kafkaClientEnv, kafkaClientLibraries, parseKafkaClientLibrary, type KafkaClientLibrary } from './client-library.js';
 export type { RangeReaderLimits } from './kafkajs-range-reader.js';
 export { InMemoryKafka, type FaultPoint, type InjectedFault, type InMemoryKafkaOptions } from './in-memory-kafka.js';

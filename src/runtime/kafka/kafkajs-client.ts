@@ -502,3 +502,20 @@ export function createKafkajsClient(settings: KafkaConnectionSettings, options: 
   const limits = { ...defaultRangeReaderLimits, ...options.rangeReaderLimits };
   return new KafkajsClient(kafkajsConfig(settings, logger, options.kafkajsLogLevel ?? 'warn'), logger, limits);
 }
+
+/**
+ * Only the admin side of the kafkajs adapter, for a client whose producers and readers come from
+ * another library: librdkafka's admin API lacks parts of KafkaAdmin (last stable offsets per
+ * topic, waiting for leaders), and admin calls are rare.
+ */
+export function createKafkajsAdmin(settings: KafkaConnectionSettings, logger: Logger, isOpen: () => boolean): { readonly admin: KafkaAdmin; close(): Promise<void> } {
+  const sockets = new KafkajsSockets();
+  const admin = new KafkajsAdmin(new Kafka({ ...kafkajsConfig(settings, logger), socketFactory: sockets.factory }), logger, isOpen);
+  return {
+    admin,
+    close: async () => {
+      await admin.close().catch(() => undefined);
+      await sockets.close();
+    },
+  };
+}

@@ -1,0 +1,623 @@
+/**
+ * The KafkaClient on librdkafka through @confluentinc/kafka-javascript: the default, chosen by
+ * measurement (docs/compatibility.md). librdkafka does natively what the kafkajs adapter builds by
+ * hand — read_committed range reads by assign + fetch, transactions, fencing — and does the
+ * protocol work on its own threads, off the JavaScript heap. Admin calls, rare and not on the
+ * record path, go through the kafkajs admin (librdkafka's admin API has no last stable offsets).
+ *
+ * The package is built by tools/kafka-client/install.sh (npm's postinstall) for the Node ABI that
+ * runs it; it is loaded on first use, so nothing else needs it.
+ */
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type * as Rdkafka from '@confluentinc/kafka-javascript';
+import { StreamkeeperError, type ErrorCode } from '../../errors/index.js';
+import { silentLogger, type Logger } from '../../logging/logger.js';
+import { checkConnectionSettings, describeConnection, type KafkaConnectionSettings } from './connection-settings.js';
+import {
+  defaultReadTimeoutMs,
+  defaultTransactionTimeoutMs,
+  normaliseHeaders,
+  type ConsumedRecord,
+  type KafkaAdmin,
+  type KafkaClient,
+  type KafkaTransaction,
+  type OutgoingRecord,
+  type RangeReader,
+  type RecordHeader,
+  type RecordProducer,
+  type SendResult,
+  type TopicPartitionOffset,
+  type TransactionalProducer,
+  type TransactionalProducerOptions,
+  type WaitOptions,
+} from './kafka-client.js';
+import { createKafkajsAdmin } from './kafkajs-client.js';
+import { checkGroupOffsets, checkRange, checkSend, checkTimeout, checkTransactionTimeout } from './request-checks.js';
+import { TransactionLifecycle } from './transaction-lifecycle.js';
+
+type RdkafkaModule = typeof Rdkafka;
+type Config = Record<string, string | number | boolean>;
+
+let loaded: RdkafkaModule | undefined;
+
+/** The native client, loaded on first use; a missing build is a clear error, not a stack trace. */
+function rdkafka(): RdkafkaModule {
+  if (loaded !== undefined) return loaded;
+  try {
+    loaded = createRequire(import.meta.url)('@confluentinc/kafka-javascript') as RdkafkaModule;
+    return loaded;
+  } catch (err) {
+    throw new StreamkeeperError(
+      'SK_KAFKA_UNSUPPORTED',
+      `the librdkafka Kafka client is not built for Node.js ${process.version} (ABI ${process.versions.modules}); run tools/kafka-client/install.sh with this node (${(err as Error).message.split('\n')[0] ?? ''})`,
+    );
+  }
+}
+
+/** librdkafka error codes (rd_kafka_resp_err_t) with a meaning of their own. */
+const codeByRdkafkaError: ReadonlyMap<number, ErrorCode> = new Map<number, ErrorCode>([
+  [-144, 'SK_KAFKA_FENCED'], // _FENCED
+  [90, 'SK_KAFKA_FENCED'], // PRODUCER_FENCED
+  [47, 'SK_KAFKA_FENCED'], // INVALID_PRODUCER_EPOCH
+  [49, 'SK_KAFKA_FENCED'], // INVALID_PRODUCER_ID_MAPPING
+  [48, 'SK_KAFKA_TRANSACTION_STATE'], // INVALID_TXN_STATE
+  [-172, 'SK_KAFKA_TRANSACTION_STATE'], // _STATE
+  [3, 'SK_KAFKA_UNKNOWN_TOPIC'], // UNKNOWN_TOPIC_OR_PART
+  [100, 'SK_KAFKA_UNKNOWN_TOPIC'], // UNKNOWN_TOPIC_ID
+  [-188, 'SK_KAFKA_UNKNOWN_TOPIC'], // _UNKNOWN_TOPIC
+  [-190, 'SK_KAFKA_UNKNOWN_TOPIC'], // _UNKNOWN_PARTITION
+  [1, 'SK_KAFKA_OFFSET_OUT_OF_RANGE'], // OFFSET_OUT_OF_RANGE
+  [-140, 'SK_KAFKA_OFFSET_OUT_OF_RANGE'], // _AUTO_OFFSET_RESET
+  [10, 'SK_KAFKA_RECORD_TOO_LARGE'], // MSG_SIZE_TOO_LARGE
+  [18, 'SK_KAFKA_RECORD_TOO_LARGE'], // RECORD_LIST_TOO_LARGE
+  [-186, 'SK_KAFKA_RECORD_TOO_LARGE'], // _MSG_SIZE_TOO_LARGE
+  [29, 'SK_KAFKA_NOT_AUTHORIZED'], // TOPIC_AUTHORIZATION_FAILED
+  [30, 'SK_KAFKA_NOT_AUTHORIZED'], // GROUP_AUTHORIZATION_FAILED
+  [31, 'SK_KAFKA_NOT_AUTHORIZED'], // CLUSTER_AUTHORIZATION_FAILED
+  [53, 'SK_KAFKA_NOT_AUTHORIZED'], // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+  [58, 'SK_KAFKA_NOT_AUTHORIZED'], // SASL_AUTHENTICATION_FAILED
+  [-169, 'SK_KAFKA_NOT_AUTHORIZED'], // _AUTHENTICATION
+  [-185, 'SK_TIMEOUT'], // _TIMED_OUT
+  [7, 'SK_TIMEOUT'], // REQUEST_TIMED_OUT
+  [37, 'SK_KAFKA_INVALID_REQUEST'], // INVALID_PARTITIONS
+  [50, 'SK_KAFKA_INVALID_REQUEST'], // INVALID_TRANSACTION_TIMEOUT
+  [35, 'SK_KAFKA_UNSUPPORTED'], // UNSUPPORTED_VERSION
+]);
+
+interface RdkafkaErrorShape {
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly isFatal?: unknown;
+}
+
+/** A StreamkeeperError for what librdkafka reported while doing `what`. */
+export function fromRdkafka(err: unknown, what: string): StreamkeeperError {
+  if (err instanceof StreamkeeperError) return err;
+  const shape = (typeof err === 'object' && err !== null ? err : {}) as RdkafkaErrorShape;
+  const message = typeof shape.message === 'string' ? shape.message : String(err);
+  let code = typeof shape.code === 'number' ? codeByRdkafkaError.get(shape.code) : undefined;
+  // _FATAL: a transactional producer's fatal errors are fencing (a newer epoch took over). Error
+  // events carry no code, only librdkafka's message.
+  if (code === undefined && (shape.code === -150 || /\bfenced\b/i.test(message))) code = 'SK_KAFKA_FENCED';
+  return new StreamkeeperError(code ?? 'SK_KAFKA_ERROR', `${what}: ${message}`, { cause: err });
+}
+
+/** librdkafka's configuration for `settings`. Credentials go to librdkafka only, never to a log line. */
+export function rdkafkaConfig(settings: KafkaConnectionSettings): Config {
+  const { tls, sasl } = settings;
+  const config: Config = {
+    'bootstrap.servers': settings.brokers.join(','),
+    'client.id': settings.clientId,
+    'socket.connection.setup.timeout.ms': settings.connectionTimeoutMs ?? 3000,
+    'socket.timeout.ms': settings.requestTimeoutMs ?? 30_000,
+    'socket.keepalive.enable': true,
+    'allow.auto.create.topics': false,
+    // A topic missing from metadata is believed missing after this long (librdkafka waits 30 s).
+    'topic.metadata.propagation.max.ms': 2000,
+    'security.protocol': tls === undefined ? (sasl === undefined ? 'plaintext' : 'sasl_plaintext') : sasl === undefined ? 'ssl' : 'sasl_ssl',
+  };
+  if (tls?.ca !== undefined) config['ssl.ca.pem'] = tls.ca;
+  if (sasl !== undefined) {
+    config['sasl.mechanisms'] = sasl.mechanism.toUpperCase();
+    config['sasl.username'] = sasl.username;
+    config['sasl.password'] = sasl.password;
+  }
+  return config;
+}
+
+function toRdkafkaHeaders(headers: readonly RecordHeader[] | undefined): Rdkafka.MessageHeader[] | undefined {
+  const normalised = normaliseHeaders(headers);
+  return normalised.length === 0 ? undefined : normalised.map(({ key, value }) => ({ [key]: value }));
+}
+
+function fromRdkafkaHeaders(headers: Rdkafka.MessageHeader[] | undefined): RecordHeader[] {
+  if (headers === undefined || headers.length === 0) return [];
+  const result: RecordHeader[] = [];
+  for (const header of headers) {
+    for (const key in header) {
+      const value = header[key];
+      result.push({ key, value: typeof value === 'string' ? Buffer.from(value) : (value ?? Buffer.alloc(0)) });
+    }
+  }
+  return result;
+}
+
+function closedClient(): StreamkeeperError {
+  return new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the Kafka client is closed');
+}
+
+function callback<T = void>(what: string, start: (done: (err: unknown, value?: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    try {
+      start((err, value) => {
+        if (err) reject(fromRdkafka(err, what));
+        else resolve(value as T);
+      });
+    } catch (err) {
+      reject(fromRdkafka(err, what));
+    }
+  });
+}
+
+/** Local: Purged in queue / Purged in flight. */
+function isPurge(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === -152 || code === -151;
+}
+
+const purgeReasonWaitMs = 50;
+
+/** One send's records, settled when the last delivery report arrives. */
+interface PendingSend {
+  remaining: number;
+  baseOffset: number;
+  failure: unknown;
+  resolve(offset: number): void;
+  reject(err: unknown): void;
+}
+
+/** A connected librdkafka producer that turns delivery reports into one promise per send. */
+class DeliveringProducer {
+  /** librdkafka's fatal error (for a transactional producer: fenced), once it has had one. */
+  private fatal: Rdkafka.LibrdKafkaError | undefined;
+
+  constructor(readonly producer: Rdkafka.Producer) {
+    producer.on('event.error', (err) => {
+      if (err.isFatal === true || fromRdkafka(err, 'a producer event').code === 'SK_KAFKA_FENCED') this.fatal ??= err;
+    });
+    producer.on('delivery-report', (err, report) => {
+      const pending = report.opaque as PendingSend | undefined;
+      if (pending === undefined) return;
+      if (err as Rdkafka.LibrdKafkaError | null) pending.failure ??= err;
+      else if (report.offset < pending.baseOffset) pending.baseOffset = report.offset;
+      if (--pending.remaining === 0) {
+        if (pending.failure === undefined) pending.resolve(pending.baseOffset);
+        else if (!isPurge(pending.failure)) pending.reject(pending.failure);
+        // After a fatal error librdkafka purges what is queued; the purge is not the reason, and
+        // the fatal error event may arrive just after the purged deliveries.
+        else setTimeout(() => { pending.reject(this.fatal ?? pending.failure); }, purgeReasonWaitMs);
+      }
+    });
+  }
+
+  static async connect(config: Config, what: string): Promise<DeliveringProducer> {
+    const { Producer } = rdkafka();
+    const producer = new Producer({ ...config, dr_cb: true });
+    await callback(what, (done) => producer.connect({}, (err) => { done(err); }));
+    producer.setPollInBackground(true);
+    return new DeliveringProducer(producer);
+  }
+
+  async send(topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<SendResult> {
+    checkSend(topic, partition, records);
+    const what = `sending ${records.length} record(s) to ${topic}/${partition}`;
+    const baseOffset = await new Promise<number>((resolve, reject) => {
+      const pending: PendingSend = { remaining: records.length, baseOffset: Number.MAX_SAFE_INTEGER, failure: undefined, resolve, reject };
+      let produced = 0;
+      try {
+        for (const record of records) {
+          this.producer.produce(topic, partition, record.value, record.key, record.timestamp ?? 0, pending, toRdkafkaHeaders(record.headers));
+          produced++;
+        }
+      } catch (err) {
+        // Records already queued still report; the send fails once they have.
+        pending.failure ??= err;
+        pending.remaining -= records.length - produced;
+        if (pending.remaining === 0) reject(fromRdkafka(err, 'queueing records'));
+      }
+    }).catch((err: unknown) => {
+      throw fromRdkafka(err, what);
+    });
+    return { topic, partition, baseOffset };
+  }
+
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      try {
+        this.producer.flush(5000, () => this.producer.disconnect(5000, () => { resolve(); }));
+      } catch {
+        resolve(); // already disconnected
+      }
+    });
+  }
+}
+
+const producerConfig: Config = {
+  'enable.idempotence': true,
+  'acks': -1,
+  // Sends are already batched by the caller; lingering only adds latency.
+  'linger.ms': 2,
+  'queue.buffering.max.messages': 1_000_000,
+  'queue.buffering.max.kbytes': 1_048_576,
+  'batch.num.messages': 10_000,
+  'batch.size': 1_000_000,
+};
+
+class RdkafkaRecordProducer implements RecordProducer {
+  private closed = false;
+
+  constructor(
+    private readonly delivering: DeliveringProducer,
+    private readonly onClose: () => void,
+  ) {}
+
+  send(topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<SendResult> {
+    if (this.closed) return Promise.reject(new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the producer is closed'));
+    return this.delivering.send(topic, partition, records);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    await this.delivering.close();
+  }
+}
+
+class RdkafkaTransaction implements KafkaTransaction {
+  constructor(
+    private readonly owner: RdkafkaTransactionalProducer,
+    private readonly sequence: number,
+  ) {}
+
+  send(topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<SendResult> {
+    checkSend(topic, partition, records);
+    return this.owner.lifecycle.run(this.sequence, 'send', () => this.owner.delivering.send(topic, partition, records));
+  }
+
+  async commitOffsets(groupId: string, ...offsets: TopicPartitionOffset[]): Promise<void> {
+    checkGroupOffsets(groupId, offsets);
+    return this.owner.lifecycle.run(this.sequence, 'commitOffsets', async () => {
+      const group = await this.owner.groupHandle(groupId);
+      await callback(`committing offsets of group ${groupId} (transactional id ${this.owner.transactionalId})`, (done) =>
+        { this.owner.delivering.producer.sendOffsetsToTransaction(
+          offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+          group,
+          this.owner.requestTimeoutMs,
+          (err) => { done(err); },
+        ); },
+      );
+    });
+  }
+
+  commit(): Promise<void> {
+    return this.owner.lifecycle.run(this.sequence, 'commit', () =>
+      callback(`committing the transaction (transactional id ${this.owner.transactionalId})`, (done) => { this.owner.delivering.producer.commitTransaction(this.owner.requestTimeoutMs, (err) => { done(err); }); }),
+    );
+  }
+
+  abort(): Promise<void> {
+    return this.owner.lifecycle.run(this.sequence, 'abort', () =>
+      callback(`aborting the transaction (transactional id ${this.owner.transactionalId})`, (done) => { this.owner.delivering.producer.abortTransaction(this.owner.requestTimeoutMs, (err) => { done(err); }); }),
+    );
+  }
+}
+
+class RdkafkaTransactionalProducer implements TransactionalProducer {
+  readonly lifecycle: TransactionLifecycle;
+  /**
+   * librdkafka commits offsets in a transaction on behalf of a consumer's group metadata; a
+   * consumer handle per group supplies it. It never subscribes, so it never joins the group.
+   */
+  private readonly groups = new Map<string, Promise<Rdkafka.KafkaConsumer>>();
+
+  constructor(
+    readonly transactionalId: string,
+    readonly delivering: DeliveringProducer,
+    private readonly config: Config,
+    readonly requestTimeoutMs: number,
+    private readonly onClose: () => void,
+  ) {
+    this.lifecycle = new TransactionLifecycle(transactionalId);
+  }
+
+  groupHandle(groupId: string): Promise<Rdkafka.KafkaConsumer> {
+    let handle = this.groups.get(groupId);
+    if (handle === undefined) {
+      const { KafkaConsumer } = rdkafka();
+      const consumer = new KafkaConsumer({ ...this.config, 'group.id': groupId, 'enable.auto.commit': false });
+      consumer.on('event.error', () => undefined);
+      handle = callback(`preparing offsets of group ${groupId}`, (done) => consumer.connect({}, (err) => { done(err); })).then(() => consumer);
+      handle.catch(() => this.groups.delete(groupId));
+      this.groups.set(groupId, handle);
+    }
+    return handle;
+  }
+
+  async begin(): Promise<KafkaTransaction> {
+    const sequence = this.lifecycle.begin();
+    try {
+      // Local only: the broker learns of the transaction with its first send or offset commit.
+      await callback(`beginning a transaction (transactional id ${this.transactionalId})`, (done) => {
+        this.delivering.producer.beginTransaction((err) => {
+          done(err);
+        });
+      });
+    } catch (err) {
+      await this.lifecycle.run(sequence, 'abort', () => Promise.resolve());
+      throw err;
+    }
+    return new RdkafkaTransaction(this, sequence);
+  }
+
+  async close(): Promise<void> {
+    if (this.lifecycle.current === 'closed') return;
+    this.lifecycle.close();
+    this.onClose();
+    const groups = [...this.groups.values()];
+    this.groups.clear();
+    await Promise.allSettled(groups.map(async (g) => disconnect(await g)));
+    await this.delivering.close();
+  }
+}
+
+function disconnect(client: Rdkafka.KafkaConsumer | Rdkafka.Producer): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      client.disconnect(() => { resolve(); });
+    } catch {
+      resolve();
+    }
+  });
+}
+
+/** How long one consume call waits for records before the reader re-checks its deadline. */
+const consumePollMs = 100;
+/** While a read waits without progress, how often it checks the topic still exists. */
+const existenceCheckMs = 1000;
+const maxRecordsPerConsume = 10_000;
+
+const readerConfig: Config = {
+  // assign() never joins a group; librdkafka still wants a group id for a consumer handle.
+  'group.id': 'streamkeeper-range-reader',
+  'enable.auto.commit': false,
+  'enable.auto.offset.store': false,
+  'isolation.level': 'read_committed',
+  'enable.partition.eof': true,
+  // A range starting beyond the log is an error, never a silent jump.
+  'auto.offset.reset': 'error',
+  'fetch.wait.max.ms': 100,
+  'fetch.min.bytes': 1,
+  'fetch.max.bytes': 52_428_800,
+  'max.partition.fetch.bytes': 8_388_608,
+  'queued.min.messages': 200_000,
+};
+
+/** One librdkafka consumer reads one range at a time; the reader keeps as many as reads run at once. */
+class RdkafkaRangeReader implements RangeReader {
+  private readonly idle: Rdkafka.KafkaConsumer[] = [];
+  private readonly all = new Set<Rdkafka.KafkaConsumer>();
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly onClose: () => void,
+  ) {}
+
+  private async acquire(): Promise<Rdkafka.KafkaConsumer> {
+    const free = this.idle.pop();
+    if (free !== undefined) return free;
+    const { KafkaConsumer } = rdkafka();
+    const consumer = new KafkaConsumer({ ...this.config, ...readerConfig });
+    consumer.on('event.error', () => undefined);
+    await callback('connecting a range reader', (done) => consumer.connect({}, (err) => { done(err); }));
+    consumer.setDefaultConsumeTimeout(consumePollMs);
+    this.all.add(consumer);
+    return consumer;
+  }
+
+  private release(consumer: Rdkafka.KafkaConsumer): void {
+    if (this.closed) void disconnect(consumer);
+    else this.idle.push(consumer);
+  }
+
+  async readRange(topic: string, partition: number, fromOffset: number, untilOffset: number, options: WaitOptions = {}): Promise<ConsumedRecord[]> {
+    if (this.closed) throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the range reader is closed');
+    checkRange(topic, partition, fromOffset, untilOffset);
+    const timeoutMs = options.timeoutMs ?? defaultReadTimeoutMs;
+    checkTimeout(timeoutMs);
+    if (fromOffset === untilOffset) return [];
+    const consumer = await this.acquire();
+    try {
+      return await this.read(consumer, topic, partition, fromOffset, untilOffset, timeoutMs);
+    } finally {
+      try {
+        consumer.unassign();
+      } catch {
+        // a consumer that cannot unassign is closed; release disconnects it
+      }
+      this.release(consumer);
+    }
+  }
+
+  private async read(consumer: Rdkafka.KafkaConsumer, topic: string, partition: number, fromOffset: number, untilOffset: number, timeoutMs: number): Promise<ConsumedRecord[]> {
+    const what = `reading ${topic}/${partition} [${fromOffset}, ${untilOffset})`;
+    const records: ConsumedRecord[] = [];
+    let lastOffset = -1;
+    // With read_committed, end of partition is the last stable offset: everything below it was delivered.
+    let reachedEnd = false;
+    const onEof = (eof: Rdkafka.EofEvent): void => {
+      if (eof.topic === topic && eof.partition === partition && eof.offset >= untilOffset) reachedEnd = true;
+    };
+    consumer.on('partition.eof', onEof);
+    try {
+      consumer.assign([{ topic, partition, offset: fromOffset }]);
+      const started = Date.now();
+      let lastProgress = started;
+      let lastExistenceCheck = started;
+      for (;;) {
+        if (this.closed) throw closedClient();
+        const batch = await callback<Rdkafka.Message[]>(what, (done) => { consumer.consume(Math.min(maxRecordsPerConsume, untilOffset - fromOffset), (err, messages) => { done(err, messages); }); });
+        let done = reachedEnd;
+        for (const message of batch) {
+          if (message.topic !== topic || message.partition !== partition) continue;
+          if (message.offset >= untilOffset) {
+            done = true;
+            break;
+          }
+          if (message.offset < fromOffset || message.offset <= lastOffset) continue;
+          lastOffset = message.offset;
+          records.push({
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key === undefined || message.key === null ? null : Buffer.isBuffer(message.key) ? message.key : Buffer.from(message.key),
+            value: message.value,
+            headers: fromRdkafkaHeaders(message.headers),
+            timestamp: message.timestamp ?? 0,
+          });
+          if (message.offset === untilOffset - 1) done = true;
+        }
+        if (done) return records;
+        const now = Date.now();
+        if (batch.length > 0) lastProgress = now;
+        if (now - started >= timeoutMs) throw new StreamkeeperError('SK_TIMEOUT', `${what}: the range was not readable within ${timeoutMs} ms`);
+        if (now - lastProgress >= existenceCheckMs && now - lastExistenceCheck >= existenceCheckMs) {
+          lastExistenceCheck = now;
+          await this.checkExists(consumer, topic, partition, what);
+        }
+      }
+    } finally {
+      consumer.removeListener('partition.eof', onEof);
+    }
+  }
+
+  /** librdkafka keeps retrying a fetch from a deleted topic; a read should fail instead. */
+  private async checkExists(consumer: Rdkafka.KafkaConsumer, topic: string, partition: number, what: string): Promise<void> {
+    const metadata = await callback<Rdkafka.Metadata>(what, (done) => {
+      consumer.getMetadata({ topic, timeout: 5000 }, (err, data) => {
+        done(err, data);
+      });
+    }).catch((err: unknown) => {
+      if (err instanceof StreamkeeperError && err.code === 'SK_KAFKA_UNKNOWN_TOPIC') throw err;
+      return undefined; // the broker did not answer: the read's own deadline decides
+    });
+    if (metadata === undefined) return;
+    const found = metadata.topics.find((t) => t.name === topic);
+    if (found === undefined || !found.partitions.some((p) => p.id === partition)) {
+      throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `${what}: topic ${topic} has no partition ${partition}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    const idle = this.idle.splice(0);
+    await Promise.allSettled(idle.map((c) => disconnect(c)));
+  }
+}
+
+class RdkafkaClient implements KafkaClient {
+  readonly admin: KafkaAdmin;
+  private readonly closeAdmin: () => Promise<void>;
+  private readonly open = new Set<{ close(): Promise<void> }>();
+  private readonly requestTimeoutMs: number;
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    settings: KafkaConnectionSettings,
+    private readonly logger: Logger,
+  ) {
+    const kafkajsAdmin = createKafkajsAdmin(settings, logger, () => !this.closed);
+    this.admin = kafkajsAdmin.admin;
+    this.closeAdmin = () => kafkajsAdmin.close();
+    this.requestTimeoutMs = settings.requestTimeoutMs ?? 30_000;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw closedClient();
+  }
+
+  private track<T extends { close(): Promise<void> }>(resource: T): T {
+    this.open.add(resource);
+    return resource;
+  }
+
+  async producer(): Promise<RecordProducer> {
+    this.ensureOpen();
+    const delivering = await DeliveringProducer.connect({ ...this.config, ...producerConfig }, 'connecting a producer');
+    const handle: RecordProducer = new RdkafkaRecordProducer(delivering, () => this.open.delete(handle));
+    return this.track(handle);
+  }
+
+  async transactionalProducer(transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
+    this.ensureOpen();
+    if (transactionalId === '') throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'transactional id must not be empty');
+    checkTransactionTimeout(options.transactionTimeoutMs);
+    const what = `opening transactional id ${transactionalId}`;
+    const delivering = await DeliveringProducer.connect(
+      { ...this.config, ...producerConfig, 'transactional.id': transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs ?? defaultTransactionTimeoutMs },
+      what,
+    );
+    try {
+      // InitProducerId: fences every older producer with this id and settles its pending transaction.
+      await this.initTransactions(delivering, what);
+    } catch (err) {
+      await delivering.close();
+      throw err;
+    }
+    const handle: RdkafkaTransactionalProducer = new RdkafkaTransactionalProducer(transactionalId, delivering, this.config, this.requestTimeoutMs, () => this.open.delete(handle));
+    this.logger.debug({ transactionalId }, 'opened transactional producer');
+    return this.track(handle);
+  }
+
+  /** The coordinator may still be loading, or settling the previous owner's transaction: retry that. */
+  private async initTransactions(delivering: DeliveringProducer, what: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await callback(what, (done) => { delivering.producer.initTransactions(this.requestTimeoutMs, (err) => { done(err); }); });
+        return;
+      } catch (err) {
+        const cause = (err as StreamkeeperError).cause as { isRetriable?: boolean } | undefined;
+        if (attempt >= 5 || cause?.isRetriable !== true) throw err;
+        await sleep(100 * attempt);
+      }
+    }
+  }
+
+  rangeReader(): Promise<RangeReader> {
+    if (this.closed) return Promise.reject(closedClient());
+    const handle: RangeReader = new RdkafkaRangeReader(this.config, () => this.open.delete(handle));
+    return Promise.resolve(this.track(handle));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const resources = [...this.open];
+    this.open.clear();
+    const results = await Promise.allSettled([...resources.map((r) => r.close()), this.closeAdmin()]);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) this.logger.warn({ error: String(failed.reason) }, 'a Kafka connection did not close cleanly');
+  }
+}
+
+/** A KafkaClient on librdkafka for the cluster `settings` describes. */
+export function createRdkafkaClient(settings: KafkaConnectionSettings, options: { readonly logger?: Logger } = {}): KafkaClient {
+  checkConnectionSettings(settings);
+  const logger = (options.logger ?? silentLogger()).child({ kafka: describeConnection(settings) });
+  rdkafka();
+  return new RdkafkaClient(rdkafkaConfig(settings), settings, logger);
+}
