@@ -15,7 +15,13 @@ describe('readPodEnvironment', () => {
       source: {},
       sink: {},
       metricsAddr: undefined,
+      kafkaClient: 'kafkajs',
     });
+  });
+
+  it('reads which Kafka client library to use and names the variable when it is unknown', () => {
+    expect(readPodEnvironment({ ...base, STREAMKEEPER_KAFKA_CLIENT: 'librdkafka' }).kafkaClient).toBe('librdkafka');
+    expect(() => readPodEnvironment({ ...base, STREAMKEEPER_KAFKA_CLIENT: 'rdkafka' })).toThrow(/STREAMKEEPER_KAFKA_CLIENT must be one of librdkafka, kafkajs/);
   });
 
   it('uses the operator\'s variable names', () => {
