@@ -10,22 +10,28 @@ ARG BUILD_BASE=node:24-bookworm-slim
 ARG RUNTIME_BASE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 # Build stage: the `zookeeper` package compiles a native addon at install time (node-gyp needs
-# python3, make and g++); the TypeScript build needs the dev dependencies, pruned afterwards.
+# python3, make and g++), and so does the Kafka client, librdkafka, linked against Debian's
+# OpenSSL, zlib, zstd, SASL2 and LZ4 (tools/kafka-client/install.sh, npm's postinstall); the
+# TypeScript build needs the dev dependencies, pruned afterwards.
 FROM ${BUILD_BASE} AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
+ && apt-get install -y --no-install-recommends python3 make g++ pkg-config \
+      libssl-dev zlib1g-dev libzstd-dev libsasl2-dev liblz4-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 # node-gyp compiles against the headers shipped with this Node.js instead of downloading them.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
+COPY tools/kafka-client/ tools/kafka-client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
 COPY bin/ bin/
 COPY crds/ crds/
+# prune drops the Kafka client npm does not know of; the installer puts it back from its cache.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
+ && bash tools/kafka-client/install.sh \
  && rm -f dist/.tsbuildinfo
 
 # Runtime stage: distroless Node.js 24 on Debian 12, the same glibc (2.36) and libstdc++ the
@@ -39,6 +45,8 @@ COPY --from=build /app/bin/ bin/
 COPY --from=build /app/dist/ dist/
 COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /app/crds/ crds/
+# librdkafka's shared libraries beyond what distroless carries (glibc, libstdc++, OpenSSL).
+COPY --from=build /usr/lib/x86_64-linux-gnu/libsasl2.so.2* /usr/lib/x86_64-linux-gnu/libzstd.so.1* /usr/lib/x86_64-linux-gnu/liblz4.so.1* /usr/lib/x86_64-linux-gnu/libz.so.1* /usr/lib/x86_64-linux-gnu/
 USER 65532:65532
 # Pods pass only arguments (operator, driver, executor and their flags), never a command.
 ENTRYPOINT ["/nodejs/bin/node", "/app/bin/streamkeeper.js"]

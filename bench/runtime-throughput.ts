@@ -1,19 +1,29 @@
 // Streaming runtime figures on a real ZooKeeper and Kafka, with the driver and executors as real
 // processes (run from the sources):
 //
-//   node bench/run.mjs bench/runtime-throughput.ts [--records 200000] [--partitions 4] [--latency-seconds 15]
+//   node bench/run.mjs bench/runtime-throughput.ts [--records 400000] [--partitions 4] [--latency-seconds 15]
+//                                                  [--clients kafkajs,librdkafka]
 //
-// 1. Passthrough throughput (records/s) of a job — at-least-once and exactly-once, with 1 and 2
-//    executors — against a plain consume→produce loop on the same Kafka adapter, broker and data
-//    (one read/produce loop per partition in one process), with the ratio. Targets: at-least-once
-//    >= 0.8x the plain loop, exactly-once >= 0.5x.
-// 2. End-to-end latency at batchInterval 250 ms, exactly-once, 2 executors: records produced at a
-//    steady rate, latency = when a read_committed reader first sees the output record minus the
-//    source record's timestamp (passthrough keeps it). Target: p99 < 1 s.
+// 0. Reference: Kafka's own Java TransactionalMessageCopier (kafka-tools, the broker's version)
+//    copies the source topic exactly-once with a transaction size equal to our task size, timed
+//    from its first committed transaction to its last, with its CPU seconds over that span.
+// 1. For each Kafka client library (the pods' STREAMKEEPER_KAFKA_CLIENT), on the same broker and
+//    data: a plain consume→produce loop on that adapter, then passthrough jobs (at-least-once and
+//    exactly-once, 1 and 2 executors) with records/s, records per CPU-second of driver+executors
+//    and the share of that CPU spent in garbage collection. Targets: exactly-once with one executor
+//    >= 1.0x the Java copier's records/s; records per CPU-second >= 2x the kafkajs baseline.
+// 2. End-to-end latency at batchInterval 250 ms, exactly-once, 2 executors, on the last library
+//    listed: records produced at a steady rate, latency = when a read_committed reader first sees
+//    the output record minus the source record's timestamp (passthrough keeps it). Target:
+//    p99 < 1 s; p99.9 reported.
 //
 // Uses ZK_CONNECT / KAFKA_BROKERS when set, else starts (and afterwards destroys) its own servers.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AclScheme, jobUser } from '../src/coordination/acl.js';
 import { ConfigMirror, type JobConfigContent } from '../src/coordination/config-mirror.js';
@@ -23,9 +33,10 @@ import { ensureJobSubtree } from '../src/coordination/subtree.js';
 import { TaskLedger } from '../src/coordination/task-ledger.js';
 import { generateCredential } from '../src/coordination/zookeeper/digest.js';
 import { NativeZooKeeperClient } from '../src/coordination/zookeeper/native-client.js';
+import { javaClasspath, javaCommand, serverLaunchSpec } from '../src/local/java-servers.js';
 import { KafkaServer } from '../src/local/kafka-server.js';
 import { ZooKeeperServer } from '../src/local/zookeeper-server.js';
-import { createKafkajsClient, type KafkaClient, type OutgoingRecord } from '../src/runtime/kafka/index.js';
+import { createKafkaClient, kafkaClientLibraries, type KafkaClient, type KafkaClientLibrary, type OutgoingRecord } from '../src/runtime/kafka/index.js';
 import { sinkPartition } from '../src/runtime/partitioner.js';
 
 function option(flag: string, fallback: number): number {
@@ -35,10 +46,29 @@ function option(flag: string, fallback: number): number {
   return value;
 }
 
-const totalRecords = option('--records', 200_000);
+const totalRecords = option('--records', 400_000);
 const partitions = option('--partitions', 4);
 const latencySeconds = option('--latency-seconds', 15);
 const latencyRate = option('--latency-rate', 2000);
+const libraries = ((): KafkaClientLibrary[] => {
+  const i = process.argv.indexOf('--clients');
+  const names = (i < 0 ? 'kafkajs,librdkafka' : (process.argv[i + 1] ?? '')).split(',');
+  for (const name of names) if (!(kafkaClientLibraries as readonly string[]).includes(name)) throw new Error(`--clients: unknown library ${name}`);
+  return names as KafkaClientLibrary[];
+})();
+
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+
+/** CPU milliseconds (user + system) a live process has used so far. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return 0; // exited
+  }
+}
 
 function line(what: string, figure: string): void {
   process.stdout.write(`${what.padEnd(62)} ${figure}\n`);
@@ -112,12 +142,29 @@ class Job {
   readonly layout = new CoordinationLayout(`/bench-${randomBytes(4).toString('hex')}`);
   readonly credential = generateCredential(jobUser(this.ref));
   private readonly processes: ChildProcess[] = [];
+  private readonly gcDir = mkdtempSync(join(tmpdir(), 'bench-gc-'));
 
   constructor(
     private readonly operator: ZooKeeperSession,
     private readonly scheme: AclScheme,
     private readonly env: Servers,
+    private readonly library: KafkaClientLibrary,
   ) {}
+
+  /** CPU and GC milliseconds of the driver and executors so far. */
+  usage(): { cpuMs: number; gcMs: number } {
+    let cpu = 0;
+    let gc = 0;
+    for (const [i, child] of this.processes.entries()) {
+      cpu += cpuMs(child.pid);
+      try {
+        gc += Number(readFileSync(join(this.gcDir, String(i)), 'utf8')) || 0;
+      } catch {
+        // not written yet
+      }
+    }
+    return { cpuMs: cpu, gcMs: gc };
+  }
 
   async start(content: JobConfigContent, executors: number): Promise<void> {
     await ensureJobSubtree(this.operator, this.layout, this.ref, { ancestors: this.scheme.ancestors(), job: this.scheme.job(this.credential) });
@@ -127,6 +174,7 @@ class Job {
   }
 
   private spawn(role: string, pod: string): void {
+    const gcFile = join(this.gcDir, String(this.processes.length));
     const child = spawn(process.execPath, ['bench/run.mjs', 'bench/runtime-pod.ts', role, '--log-format=json', '--log-level=warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
@@ -139,6 +187,8 @@ class Job {
         STREAMKEEPER_ZK_PASSWORD: this.credential.password,
         STREAMKEEPER_METRICS_ADDR: '127.0.0.1:0',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        STREAMKEEPER_KAFKA_CLIENT: this.library,
+        BENCH_GC_FILE: gcFile,
       },
     });
     this.processes.push(child);
@@ -171,6 +221,7 @@ class Job {
           }),
       ),
     );
+    rmSync(this.gcDir, { recursive: true, force: true });
   }
 }
 
@@ -187,9 +238,79 @@ function content(env: Servers, source: string, sink: string, delivery: 'exactlyO
   };
 }
 
+interface CopyFigures {
+  readonly recordsPerSecond: number;
+  readonly recordsPerCpuSecond: number;
+}
+
+/**
+ * Kafka's own exactly-once copier (consume → produce → sendOffsetsToTransaction → commit), one JVM
+ * subscribed to the whole topic. It prints a status line after every transaction; the span from the
+ * first to the last leaves out JVM start-up and the group join, as our jobs' figures leave out the
+ * pods' start-up.
+ */
+async function javaCopier(env: Servers, source: string, sink: string, transactionSize: number): Promise<CopyFigures> {
+  const spec = serverLaunchSpec('kafka');
+  const logging = spec.toolJvmFlags.filter((f) => f.startsWith('-Dlog4j'));
+  const id = randomBytes(3).toString('hex');
+  const child = spawn(
+    javaCommand(),
+    [
+      '-Xmx512m',
+      ...logging,
+      '-cp',
+      javaClasspath('kafka'),
+      'org.apache.kafka.tools.TransactionalMessageCopier',
+      '--broker-list',
+      env.brokers.join(','),
+      '--input-topic',
+      source,
+      '--input-partition',
+      '0',
+      '--output-topic',
+      sink,
+      '--group-mode',
+      '--use-group-metadata',
+      '--consumer-group',
+      `bench-copier-${id}`,
+      '--transactional-id',
+      `bench-copier-${id}`,
+      '--transaction-size',
+      String(transactionSize),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let first: { at: number; cpu: number; processed: number } | undefined;
+  let last: { at: number; cpu: number; processed: number } | undefined;
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+  for await (const text of createInterface({ input: child.stdout })) {
+    let status: { stage?: string; totalProcessed?: number; remaining?: number };
+    try {
+      status = JSON.parse(text) as typeof status;
+    } catch {
+      continue;
+    }
+    if (status.stage !== 'ProcessLoop' || status.totalProcessed === undefined) continue;
+    const point = { at: performance.now(), cpu: cpuMs(child.pid), processed: status.totalProcessed };
+    first ??= point;
+    last = point;
+    if (status.totalProcessed >= totalRecords || status.remaining === 0) break;
+  }
+  clearTimeout(timer);
+  child.kill('SIGKILL');
+  if (first === undefined || last === undefined || last.processed <= first.processed) throw new Error('the Java copier reported no progress');
+  const records = last.processed - first.processed;
+  return { recordsPerSecond: records / ((last.at - first.at) / 1000), recordsPerCpuSecond: records / ((last.cpu - first.cpu) / 1000) };
+}
+
+interface JobFigures extends CopyFigures {
+  readonly gcShare: number;
+}
+
 async function main(): Promise<void> {
   const env = await servers();
-  const kafka = createKafkajsClient({ brokers: env.brokers, clientId: 'bench-runtime' });
+  const tooling = libraries[libraries.length - 1] ?? 'librdkafka';
+  const kafka = createKafkaClient(tooling, { brokers: env.brokers, clientId: 'bench-runtime' });
   const operatorCredential = generateCredential('streamkeeper-operator');
   const scheme = AclScheme.digest(operatorCredential);
   const operator = await ZooKeeperSession.open({ connector: (o) => NativeZooKeeperClient.connect(o), connectString: env.zkConnect, auth: scheme.operatorAuth });
@@ -203,38 +324,70 @@ async function main(): Promise<void> {
   try {
     const source = await topic('bench-in');
     await fill(kafka, source, totalRecords);
-    line(`source: ${totalRecords} records of ~100 bytes in ${partitions} partitions`, '');
+    const chunk = 20_000; // the task size: maxRecordsPerPartition of the jobs below
+    line(`source: ${totalRecords} records of ~100 bytes in ${partitions} partitions; task size ${chunk}`, '');
 
-    const chunk = 20_000;
-    await plainLoop(kafka, source, await topic('bench-warmup'), chunk); // warms the broker's page cache and the JIT
-    const plain = await plainLoop(kafka, source, await topic('bench-plain'), chunk);
-    line('plain consume→produce loop (same adapter)', `${Math.round(plain)} records/s`);
+    await javaCopier(env, source, await topic('bench-java-warmup'), chunk); // warms the broker's page cache
+    const java = await javaCopier(env, source, await topic('bench-java'), chunk);
+    line('Java TransactionalMessageCopier (kafka-tools), exactly-once', `${Math.round(java.recordsPerSecond)} records/s, ${Math.round(java.recordsPerCpuSecond)} records/CPU-s`);
 
-    for (const delivery of ['atLeastOnce', 'exactlyOnce'] as const) {
-      for (const executors of [1, 2]) {
-        const job = new Job(operator, scheme, env);
-        const sink = await topic('bench-out');
-        await job.start(content(env, source, sink, delivery, '250ms', chunk), executors);
-        const deadline = Date.now() + 300_000;
-        while (!(await job.hasRecordedABatch())) {
-          if (Date.now() > deadline) throw new Error('the job did not start');
-          await sleep(20);
+    const figures = new Map<string, JobFigures>();
+    for (const library of libraries) {
+      const client = createKafkaClient(library, { brokers: env.brokers, clientId: `bench-plain-${library}` });
+      await plainLoop(client, source, await topic('bench-warmup'), chunk); // warms the JIT
+      const plain = await plainLoop(client, source, await topic('bench-plain'), chunk);
+      await client.close();
+      line(`[${library}] plain consume→produce loop (same adapter)`, `${Math.round(plain)} records/s`);
+
+      for (const delivery of ['atLeastOnce', 'exactlyOnce'] as const) {
+        for (const executors of [1, 2]) {
+          const job = new Job(operator, scheme, env, library);
+          const sink = await topic('bench-out');
+          await job.start(content(env, source, sink, delivery, '250ms', chunk), executors);
+          const deadline = Date.now() + 300_000;
+          while (!(await job.hasRecordedABatch())) {
+            if (Date.now() > deadline) throw new Error('the job did not start');
+            await sleep(20);
+          }
+          const started = performance.now();
+          const before = job.usage();
+          const startCommitted = await job.committed();
+          while ((await job.committed()) < totalRecords) {
+            if (Date.now() > deadline) throw new Error('the job did not finish in time');
+            await sleep(20);
+          }
+          const after = job.usage();
+          const moved = totalRecords - startCommitted;
+          const rate = moved / ((performance.now() - started) / 1000);
+          const cpu = after.cpuMs - before.cpuMs;
+          const result = { recordsPerSecond: rate, recordsPerCpuSecond: moved / (cpu / 1000), gcShare: (after.gcMs - before.gcMs) / cpu };
+          figures.set(`${library}/${delivery}/${executors}`, result);
+          await job.stop();
+          line(
+            `[${library}] job, ${delivery}, ${executors} executor(s)`,
+            `${Math.round(rate)} records/s = ${(rate / plain).toFixed(2)}x plain, ${(rate / java.recordsPerSecond).toFixed(2)}x Java; ${Math.round(result.recordsPerCpuSecond)} records/CPU-s; GC ${(result.gcShare * 100).toFixed(1)}% of CPU`,
+          );
         }
-        const started = performance.now();
-        while ((await job.committed()) < totalRecords) {
-          if (Date.now() > deadline) throw new Error('the job did not finish in time');
-          await sleep(20);
-        }
-        const rate = totalRecords / ((performance.now() - started) / 1000);
-        await job.stop();
-        line(`job, ${delivery}, ${executors} executor(s)`, `${Math.round(rate)} records/s = ${(rate / plain).toFixed(2)}x plain (target ${delivery === 'atLeastOnce' ? '0.8' : '0.5'}x)`);
+      }
+    }
+
+    const eos = (library: KafkaClientLibrary): JobFigures | undefined => figures.get(`${library}/exactlyOnce/1`);
+    for (const library of libraries) {
+      const f = eos(library);
+      if (f !== undefined) line(`[${library}] exactly-once, 1 executor vs the Java copier`, `${(f.recordsPerSecond / java.recordsPerSecond).toFixed(2)}x records/s (target >= 1.0x); ${(f.recordsPerCpuSecond / java.recordsPerCpuSecond).toFixed(2)}x records/CPU-s`);
+    }
+    const baseline = eos('kafkajs');
+    for (const library of libraries.filter((l) => l !== 'kafkajs')) {
+      const f = eos(library);
+      if (f !== undefined && baseline !== undefined) {
+        line(`[${library}] exactly-once, 1 executor vs kafkajs, records per CPU-second`, `${(f.recordsPerCpuSecond / baseline.recordsPerCpuSecond).toFixed(2)}x (target >= 2x); GC ${(f.gcShare * 100).toFixed(1)}% vs ${(baseline.gcShare * 100).toFixed(1)}% of CPU`);
       }
     }
 
     // Latency: a steady stream through an exactly-once job with two executors.
     const latencySource = await topic('bench-lat-in');
     const latencySink = await topic('bench-lat-out');
-    const job = new Job(operator, scheme, env);
+    const job = new Job(operator, scheme, env, tooling);
     await job.start(content(env, latencySource, latencySink, 'exactlyOnce', '250ms', 10_000), 2);
     while (!(await job.hasRecordedABatch())) await sleep(20);
     await sleep(2000); // past start-up
@@ -278,7 +431,10 @@ async function main(): Promise<void> {
     await producer.close();
     await reader.close();
     const sorted = [...latencies].sort((a, b) => a - b);
-    line(`end-to-end latency, batchInterval 250ms, exactly-once, 2 executors (${expected()} records at ~${latencyRate}/s)`, `p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms (target p99 < 1000 ms)`);
+    line(
+      `[${tooling}] end-to-end latency, batchInterval 250ms, exactly-once, 2 executors (${expected()} records at ~${latencyRate}/s)`,
+      `p50 ${percentile(sorted, 50)} ms, p99 ${percentile(sorted, 99)} ms (target < 1000 ms), p99.9 ${percentile(sorted, 99.9)} ms, max ${sorted[sorted.length - 1] ?? Number.NaN} ms`,
+    );
   } finally {
     for (const t of topics) await kafka.admin.deleteTopic(t).catch(() => undefined);
     await kafka.close();
