@@ -423,6 +423,9 @@ class RdkafkaRangeReader implements RangeReader {
     consumer.on('event.error', () => undefined);
     await callback('connecting a range reader', (done) => consumer.connect({}, (err) => { done(err); }));
     consumer.setDefaultConsumeTimeout(consumePollMs);
+    // Return what has arrived once the first record is there, instead of waiting out the timeout
+    // for a full batch: a range's tail is usually smaller than the batch asked for.
+    (consumer as Rdkafka.KafkaConsumer & { setDefaultIsTimeoutOnlyForFirstMessage(value: boolean): void }).setDefaultIsTimeoutOnlyForFirstMessage(true);
     this.all.add(consumer);
     return consumer;
   }
