@@ -126,10 +126,19 @@ export function ensureZookeeperAddon(runtime) {
   log(`built ${wanted.slice(root.length + 1)} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
 }
 
+/** The Kafka client's native build for the product's Node.js ABI (cached by version + ABI). */
+export function ensureKafkaClient(runtime) {
+  const installer = join(root, 'tools', 'kafka-client', 'install.sh');
+  if (!existsSync(installer) || !existsSync(join(root, 'node_modules'))) return;
+  const result = spawnSync('bash', [installer], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...productNodeEnv(process.env, runtime), STREAMKEEPER_NODE: runtime.node } });
+  if (result.status !== 0) throw new Error(`tools/kafka-client/install.sh failed (exit ${result.status ?? result.signal}); see its messages above`);
+}
+
 /** The product's Node.js, ready to run this checkout. */
 export function prepareProductNode() {
   const runtime = productNode();
   ensureZookeeperAddon(runtime);
+  ensureKafkaClient(runtime);
   return runtime;
 }
 
