@@ -29,9 +29,14 @@ COPY src/ src/
 COPY bin/ bin/
 COPY crds/ crds/
 # prune drops the Kafka client npm does not know of; the installer puts it back from its cache.
+# librdkafka's shared libraries beyond what distroless carries (glibc, libstdc++, OpenSSL) go
+# next to it, found through LD_LIBRARY_PATH below.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && bash tools/kafka-client/install.sh \
+ && for lib in libsasl2.so.2 libzstd.so.1 liblz4.so.1 libz.so.1; do \
+      cp -L "$(ldconfig -p | awk -v lib=$lib '$1 == lib { print $NF; exit }')" node_modules/@confluentinc/kafka-javascript/lib/binding/deps/; \
+    done \
  && rm -f dist/.tsbuildinfo
 
 # Runtime stage: distroless Node.js 24 on Debian 12, the same glibc (2.36) and libstdc++ the
@@ -40,13 +45,12 @@ RUN npm run build \
 FROM ${RUNTIME_BASE}
 WORKDIR /app
 ENV NODE_ENV=production
+ENV LD_LIBRARY_PATH=/app/node_modules/@confluentinc/kafka-javascript/lib/binding/deps
 COPY --from=build /app/package.json ./
 COPY --from=build /app/bin/ bin/
 COPY --from=build /app/dist/ dist/
 COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /app/crds/ crds/
-# librdkafka's shared libraries beyond what distroless carries (glibc, libstdc++, OpenSSL).
-COPY --from=build /usr/lib/x86_64-linux-gnu/libsasl2.so.2* /usr/lib/x86_64-linux-gnu/libzstd.so.1* /usr/lib/x86_64-linux-gnu/liblz4.so.1* /usr/lib/x86_64-linux-gnu/libz.so.1* /usr/lib/x86_64-linux-gnu/
 USER 65532:65532
 # Pods pass only arguments (operator, driver, executor and their flags), never a command.
 ENTRYPOINT ["/nodejs/bin/node", "/app/bin/streamkeeper.js"]
