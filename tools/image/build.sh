@@ -133,6 +133,7 @@ log "buildah bud Dockerfile -> $REF with BUILD_BASE=$BUILD_BASE RUNTIME_BASE=$RU
 t0=$(date +%s)
 # Host network for RUN (apt-get, npm reach their registries); npm's cache is the host's.
 mkdir -p "$HOME/.npm"
+previous=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$REF" 2>/dev/null || true)
 # --layers keeps each step's result, so a change under src/ rebuilds from `COPY src/` on and
 # npm ci runs again only when package.json or the lockfile change.
 "${B[@]}" bud --network host --pull-never --layers \
@@ -143,5 +144,8 @@ rm -f "$DIR"/streamkeeper-"$VERSION"-*.tar "$DIR"/streamkeeper-"$VERSION"-*.tar.
 "${B[@]}" push -q "$REF" "oci-archive:$ARCHIVE.tmp:$REF"
 mv "$ARCHIVE.tmp" "$ARCHIVE"
 printf '%s\n' "$REF" >"$ARCHIVE.ref"
+# The image this build replaced is untagged now; the layer cache of the steps stays.
+current=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$REF" 2>/dev/null || true)
+if [[ -n "$previous" && "$previous" != "$current" ]]; then "${B[@]}" rmi "$previous" >/dev/null 2>&1 || true; fi
 log "built $REF in $(( $(date +%s) - t0 ))s ($(du -m "$ARCHIVE" | cut -f1) MiB)"
 printf '%s\n' "$ARCHIVE"
