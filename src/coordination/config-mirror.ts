@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { secretLookingKeyPattern } from '../api/v1alpha1/constants.js';
-import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
+import type { deliveryGuarantees, poisonRecordPolicies, taskExhaustedPolicies } from '../api/v1alpha1/schema.js';
+import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { CoordinationLayout, JobRef } from './layout.js';
 import { jobKey } from './layout.js';
@@ -18,9 +19,10 @@ export interface SecretNameRef {
   readonly name: string;
 }
 
-export type DeliveryGuarantee = 'exactlyOnce' | 'atLeastOnce';
-export type TaskExhaustionPolicy = 'fail' | 'degrade';
-export type PoisonRecordPolicy = 'fail' | 'skip' | 'deadLetter';
+// The policies as the schema declares them: the mirrored config carries the spec's values.
+export type DeliveryGuarantee = (typeof deliveryGuarantees)[number];
+export type TaskExhaustionPolicy = (typeof taskExhaustedPolicies)[number];
+export type PoisonRecordPolicy = (typeof poisonRecordPolicies)[number];
 
 /** What the driver and executors need from the spec, and nothing secret. */
 export interface JobConfigContent {
@@ -138,29 +140,6 @@ export type ConfigWriteDecision = { readonly write: false } | { readonly write: 
 /** Write only when the mirrored content differs; the write is conditional on what was read. */
 export function decideConfigWrite(mirrored: { readonly hash: string | undefined; readonly version: number }, desiredHash: string): ConfigWriteDecision {
   return mirrored.hash === desiredHash ? { write: false } : { write: true, expectedVersion: mirrored.version };
-}
-
-export interface ConfigSyncedCondition {
-  readonly status: 'True' | 'False';
-  readonly reason: 'Synced' | 'ConfigTooLarge' | 'InvalidConfig' | 'MirrorFailed' | 'Pending';
-  readonly message: string;
-}
-
-/**
- * The `ConfigSynced` condition: True when the znode holds the content derived from the current
- * spec (compared by hash, so a generation bump that did not change the config stays synced).
- */
-export function configSyncedCondition(input: { readonly desiredHash: string | undefined; readonly mirroredHash: string | undefined; readonly error?: unknown }): ConfigSyncedCondition {
-  const { error } = input;
-  if (error !== undefined) {
-    if (isStreamkeeperError(error, 'SK_CONFIG_TOO_LARGE')) return { status: 'False', reason: 'ConfigTooLarge', message: error.toString() };
-    if (isStreamkeeperError(error) && error.kind === 'invalid-spec') return { status: 'False', reason: 'InvalidConfig', message: error.toString() };
-    return { status: 'False', reason: 'MirrorFailed', message: `could not write the configuration to ZooKeeper: ${classify(error).message}` };
-  }
-  if (input.desiredHash !== undefined && input.desiredHash === input.mirroredHash) {
-    return { status: 'True', reason: 'Synced', message: `ZooKeeper holds the current configuration (${input.desiredHash.slice(0, 19)})` };
-  }
-  return { status: 'False', reason: 'Pending', message: 'the current configuration has not been written to ZooKeeper yet' };
 }
 
 export interface ConfigPublishResult {

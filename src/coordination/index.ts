@@ -7,19 +7,17 @@ export { assignTasks, currentLoad, leastLoaded, planReschedule } from './assignm
 export {
   ConfigMirror,
   configHash,
-  configSyncedCondition,
   decideConfigWrite,
   maxConfigBytes,
   watchConfig,
   type ConfigPublishResult,
-  type ConfigSyncedCondition,
   type JobConfigContent,
   type JobConfigDocument,
 } from './config-mirror.js';
 export { CoordinationLayout, batchId, defaultRoot, jobKey, layoutVersion, parseTaskId, splitChroot, taskId, type JobRef } from './layout.js';
 export { ExecutorMembership, ExecutorRegistrationHandle, activeExecutors, type DrainRequestOutcome, type ExecutorRegistration, type ExecutorSet, type LiveExecutor } from './membership.js';
 export { noopObserver, sessionStates, type CoordinationObserver, type ExecutorGoneReason, type SessionState } from './observer.js';
-export { Rescheduler, phaseOnExhaustion, type DrainReport, type ExecutorGoneResult, type ReschedulePolicy, type RescheduleReport } from './rescheduler.js';
+export { Rescheduler, type DrainReport, type ExecutorGoneResult, type ReschedulePolicy, type RescheduleReport } from './rescheduler.js';
 export { ZooKeeperSession, type Subscription, type ZooKeeperSessionOptions } from './session.js';
 export { deleteJobSubtree, ensureChroot, ensureJobSubtree, relockJobSubtree } from './subtree.js';
 export { TaskLedger, nextBatchId, type BatchRecord, type CompletionResult, type DriverProgress, type OffsetsRecord, type PartitionOffset, type VersionedBatch, type VersionedTask } from './task-ledger.js';

@@ -9,7 +9,6 @@
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
-import type { TaskExhaustionPolicy } from './config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
 import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome, type ExecutorSet } from './membership.js';
 import { noopObserver, type CoordinationObserver, type ExecutorGoneReason, type RescheduleReason } from './observer.js';
@@ -58,11 +57,6 @@ export interface DrainReport {
   /** True when the executor holds nothing: its pod can be deleted. */
   readonly drained: boolean;
   readonly report: RescheduleReport;
-}
-
-/** The job phase `failurePolicy.onTaskExhausted` asks for once a batch has failed. */
-export function phaseOnExhaustion(policy: TaskExhaustionPolicy): 'Failed' | 'Degraded' {
-  return policy === 'fail' ? 'Failed' : 'Degraded';
 }
 
 interface DeathRecord {

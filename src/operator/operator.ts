@@ -17,6 +17,7 @@ import type { JobCoordination } from './job-coordination.js';
 import { JobPhaseTracker } from './job-phase-tracker.js';
 import { backoffDelay } from '../machinery/backoff.js';
 import { isAborted, sleep, systemClock, type Clock } from '../machinery/clock.js';
+import { systemRandom, type Random } from '../machinery/random.js';
 import { Controller } from '../machinery/controller.js';
 import { Informer, listerWatcher, type ListerWatcher, type ListWatchScope } from '../machinery/informer.js';
 import { LeaderElector } from '../machinery/leader-elector.js';
@@ -37,6 +38,8 @@ export interface OperatorRuntime {
   /** Opens ZooKeeper for a leadership term; retried with backoff while it fails. */
   openCoordination(): Promise<CoordinationHandle>;
   readonly clock?: Clock;
+  /** Chance for retry jitter; default Math.random. */
+  readonly random?: Random;
   readonly logger?: Logger;
   /** How long a stopping leader waits for passes in flight. Default 20 s. */
   readonly drainTimeoutMs?: number;
@@ -69,6 +72,7 @@ export class Operator {
   readonly metrics: MetricsServer;
   private readonly kube: KubeClient;
   private readonly clock: Clock;
+  private readonly random: Random;
   private readonly logger: Logger;
   private readonly jobInformers: readonly Informer<CustomObject>[];
   private readonly podInformers: readonly Informer<Pod>[];
@@ -83,13 +87,14 @@ export class Operator {
   ) {
     this.kube = runtime.kube;
     this.clock = runtime.clock ?? systemClock;
+    this.random = runtime.random ?? systemRandom;
     this.logger = runtime.logger ?? silentLogger();
     const scopes: ListWatchScope[] = options.namespaces.length === 0 ? [{}] : options.namespaces.map((namespace) => ({ namespace }));
     const informer = <T extends KubeObject>(source: ListerWatcher<T>, transform: CacheTransform<T>, scope: ListWatchScope, name: string, resyncPeriodMs = 0): Informer<T> =>
-      new Informer<T>({ name: `${name}${scope.namespace === undefined ? '' : `/${scope.namespace}`}`, listerWatcher: transformed(source, transform), resyncPeriodMs, clock: this.clock, logger: this.logger });
-    this.jobInformers = scopes.map((scope) => informer<CustomObject>(listerWatcher(this.kube, 'StreamingJob', scope), withoutManagedFields, scope, 'streamingjobs', options.resyncPeriodMs));
-    this.podInformers = scopes.map((scope) => informer<Pod>(listerWatcher(this.kube, 'Pod', { ...scope, labelSelector: managedBySelector }), podSummary, scope, 'pods'));
-    this.serviceInformers = scopes.map((scope) => informer<Service>(listerWatcher(this.kube, 'Service', { ...scope, labelSelector: managedBySelector }), withoutManagedFields, scope, 'services'));
+      new Informer<T>({ name: `${name}${scope.namespace === undefined ? '' : `/${scope.namespace}`}`, listerWatcher: transformed(source, transform), resyncPeriodMs, clock: this.clock, random: this.random, logger: this.logger });
+    this.jobInformers = scopes.map((scope) => informer<CustomObject>(listerWatcher(this.kube, 'StreamingJob', scope, this.random), withoutManagedFields, scope, 'streamingjobs', options.resyncPeriodMs));
+    this.podInformers = scopes.map((scope) => informer<Pod>(listerWatcher(this.kube, 'Pod', { ...scope, labelSelector: managedBySelector }, this.random), podSummary, scope, 'pods'));
+    this.serviceInformers = scopes.map((scope) => informer<Service>(listerWatcher(this.kube, 'Service', { ...scope, labelSelector: managedBySelector }, this.random), withoutManagedFields, scope, 'services'));
     for (const podInformer of this.podInformers) indexByJob(podInformer);
     this.cache = new InformerJobCache(this.jobInformers, this.podInformers, this.serviceInformers);
     this.metrics = new MetricsServer({
@@ -130,6 +135,7 @@ export class Operator {
           onStoppedLeading: () => this.stopLeading(),
           metrics: leaderMetrics,
           clock: this.clock,
+          random: this.random,
           logger: this.logger,
         });
         const lost = elector.run();
@@ -198,7 +204,7 @@ export class Operator {
       try {
         return await this.runtime.openCoordination();
       } catch (err) {
-        const delay = backoffDelay(attempt, { initialMs: 1000, maxMs: 30_000 }, Math.random);
+        const delay = backoffDelay(attempt, { initialMs: 1000, maxMs: 30_000 }, this.random);
         this.logger.warn({ err: err instanceof Error ? err.message : String(err), retryInMs: delay }, 'cannot open ZooKeeper; retrying');
         await sleep(this.clock, delay, leadership);
       }

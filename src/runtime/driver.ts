@@ -7,7 +7,7 @@
  */
 import { readJobAcl } from '../coordination/acl.js';
 import { assignTasks, currentLoad } from '../coordination/assignment.js';
-import { sleep, systemClock, type Clock } from '../machinery/clock.js';
+import { sleep, systemClock, type Clock, type Timer } from '../machinery/clock.js';
 import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
 import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
@@ -480,7 +480,7 @@ export class Driver {
   /** Every task of batch `id` once they are all final; undefined when stopped first. */
   private async waitForTasks(id: string, expected: number, signal: AbortSignal): Promise<TaskRecord[] | undefined> {
     let subscription: Subscription | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: Timer | undefined;
     let onAbort: (() => void) | undefined;
     try {
       return await new Promise<TaskRecord[] | undefined>((resolve) => {
@@ -499,17 +499,17 @@ export class Driver {
             return;
           }
           this.logger.info({ batch: id, graceMs: this.stopGraceMs }, 'stop requested; waiting for the batch in flight');
-          timer = setTimeout(() => {
+          timer = this.clock.setTimer(this.stopGraceMs, () => {
             this.logger.info({ batch: id }, 'the batch did not finish in time; the next driver finishes it');
             resolve(undefined);
-          }, this.stopGraceMs);
+          });
         };
         if (signal.aborted) onAbort();
         else signal.addEventListener('abort', onAbort, { once: true });
       });
     } finally {
       subscription?.close();
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.cancel();
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     }
   }

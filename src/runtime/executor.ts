@@ -19,6 +19,7 @@ import type { KafkaClient } from './kafka/index.js';
 import { noopExecutorObserver, type ExecutorObserver, type TaskOutcome } from './observer.js';
 import { ProcessorRegistry } from './processors/processor-runner.js';
 import { TaskRunner, type TaskResult } from './task-runner.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 
 /** Builds a Kafka client for one side of the job (source or sink) and its brokers. */
 export type KafkaClientFactory = (side: 'source' | 'sink', brokers: readonly string[]) => KafkaClient;
@@ -35,6 +36,7 @@ export interface ExecutorOptions {
   readonly observer?: ExecutorObserver;
   readonly logger?: Logger;
   readonly readTimeoutMs?: number;
+  readonly clock?: Clock;
 }
 
 /** Config documents kept by hash, so a batch planned before a change still finds its config. */
@@ -82,8 +84,10 @@ export class Executor {
   private gone = false;
   private drained: (() => void) | undefined;
   private readonly presence: JobPresence;
+  private readonly clock: Clock;
 
   constructor(private readonly options: ExecutorOptions) {
+    this.clock = options.clock ?? systemClock;
     this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job), pod: options.pod });
     this.observer = options.observer ?? noopExecutorObserver;
     this.ledger = new TaskLedger(options.session, options.layout);
@@ -307,6 +311,7 @@ export class Executor {
         processors: this.processors,
         logger: this.logger,
         observer: this.observer,
+        clock: this.clock,
         ...(this.options.readTimeoutMs === undefined ? {} : { readTimeoutMs: this.options.readTimeoutMs }),
       });
       this.runners.set(key, runner);
@@ -320,7 +325,7 @@ export class Executor {
   }
 
   private async runTask(task: TaskRecord): Promise<void> {
-    const started = Date.now();
+    const started = this.clock.now();
     const logger = this.logger.child({ task: task.id, attempt: task.attempt });
     if (task.attempt > 1) this.observer.taskRetried?.();
     let outcome: TaskOutcome;
@@ -328,7 +333,7 @@ export class Executor {
       const result = await this.attempt(task, logger);
       await this.complete(task, { outcome: 'succeeded' });
       outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
-      logger.debug({ result, ms: Date.now() - started }, 'task done');
+      logger.debug({ result, ms: this.clock.now() - started }, 'task done');
     } catch (err) {
       if (this.gone) {
         outcome = 'stale';
@@ -349,7 +354,7 @@ export class Executor {
         );
       }
     }
-    this.observer.taskFinished?.(outcome, (Date.now() - started) / 1000);
+    this.observer.taskFinished?.(outcome, (this.clock.now() - started) / 1000);
   }
 
   /**

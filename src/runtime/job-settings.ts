@@ -4,7 +4,7 @@
  * are recorded in each batch (`plannedWith`), so every attempt of a task — on whichever executor,
  * before or after a config change — runs with the settings its batch was planned with.
  */
-import { aggregateFunctions, parseDuration, parseFieldPath } from '../api/v1alpha1/index.js';
+import { aggregateFunctions, deliveryGuarantees, parseDuration, parseFieldPath, poisonRecordPolicies } from '../api/v1alpha1/index.js';
 import type { AggregationConfig, DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
 import { StreamkeeperError } from '../errors/index.js';
 
@@ -135,8 +135,8 @@ export function planContext(settings: JobSettings): BatchPlanContext {
   return { config: { generation: settings.generation, hash: settings.hash }, processing: settings.processing };
 }
 
-const deliveries: readonly string[] = ['exactlyOnce', 'atLeastOnce'];
-const poisonPolicies: readonly string[] = ['fail', 'skip', 'deadLetter'];
+const deliveries: readonly string[] = deliveryGuarantees;
+const poisonPolicies: readonly string[] = poisonRecordPolicies;
 
 /** The plan context a batch recorded, or undefined when it holds none this version can read. */
 export function decodePlanContext(value: Readonly<Record<string, unknown>> | undefined): BatchPlanContext | undefined {

@@ -25,6 +25,7 @@ import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorR
 import { AggregatorRegistry } from './stateful/aggregator-registry.js';
 import { StateCache } from './stateful/state-cache.js';
 import { aggregate, preAggregate, repartitionRecords } from './stateful/stages.js';
+import { systemClock, type Clock } from '../machinery/clock.js';
 
 export interface TaskAssignment {
   readonly job: JobRef;
@@ -54,6 +55,7 @@ export interface TaskRunnerOptions {
   readonly maxOpenProducers?: number;
   readonly transactionTimeoutMs?: number;
   readonly aggregators?: AggregatorRegistry;
+  readonly clock?: Clock;
 }
 
 /** What a task sends in its transaction, and what to do once that transaction committed or failed. */
@@ -212,6 +214,7 @@ class TransactionalProducers {
 }
 
 export class TaskRunner {
+  private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly observer: ExecutorObserver;
   private readonly producers: TransactionalProducers;
@@ -234,6 +237,7 @@ export class TaskRunner {
 
   constructor(private readonly options: TaskRunnerOptions) {
     this.logger = options.logger ?? silentLogger();
+    this.clock = options.clock ?? systemClock;
     this.observer = options.observer ?? noopExecutorObserver;
     this.producers = new TransactionalProducers(options.sink, options.maxOpenProducers ?? 16, options.transactionTimeoutMs);
     this.aggregators = options.aggregators ?? new AggregatorRegistry();
@@ -294,7 +298,7 @@ export class TaskRunner {
    */
   private async partitionsOf(topic: string, field: string): Promise<number> {
     const cached = this.partitionCounts.get(topic);
-    if (cached !== undefined && Date.now() - cached.readAt < partitionCountTtlMs) return cached.count;
+    if (cached !== undefined && this.clock.now() - cached.readAt < partitionCountTtlMs) return cached.count;
     const count = await this.admin((admin) => admin.topicOffsets(topic)).then(
       (partitions) => partitions.length,
       (err: unknown) => {
@@ -303,7 +307,7 @@ export class TaskRunner {
       },
     );
     if (count === 0) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `topic ${topic} has no partitions`, { field });
-    this.partitionCounts.set(topic, { count, readAt: Date.now() });
+    this.partitionCounts.set(topic, { count, readAt: this.clock.now() });
     return count;
   }
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { canonicalJson, configHash, configSyncedCondition, decideConfigWrite, decodeConfigDocument, encodeConfigDocument, maxConfigBytes } from '../../../src/coordination/config-mirror.js';
-import { StreamkeeperError } from '../../../src/errors/index.js';
+import { canonicalJson, configHash, decideConfigWrite, decodeConfigDocument, encodeConfigDocument, maxConfigBytes } from '../../../src/coordination/config-mirror.js';
 import { sampleConfig } from '../../contract/zookeeper/coordination-scenarios.js';
 import { thrown } from '../../contract/zookeeper/waiting.js';
 
@@ -35,22 +34,5 @@ describe('config document', () => {
     expect(decideConfigWrite({ hash: 'sha256:a', version: 3 }, 'sha256:a')).toEqual({ write: false });
     expect(decideConfigWrite({ hash: 'sha256:a', version: 3 }, 'sha256:b')).toEqual({ write: true, expectedVersion: 3 });
     expect(decideConfigWrite({ hash: undefined, version: 0 }, 'sha256:b')).toEqual({ write: true, expectedVersion: 0 });
-  });
-
-  const conditions: [string, Parameters<typeof configSyncedCondition>[0], string, string][] = [
-    ['synced when the hashes match', { desiredHash: 'sha256:a', mirroredHash: 'sha256:a' }, 'True', 'Synced'],
-    ['pending when they differ', { desiredHash: 'sha256:a', mirroredHash: 'sha256:b' }, 'False', 'Pending'],
-    ['pending before anything is mirrored', { desiredHash: 'sha256:a', mirroredHash: undefined }, 'False', 'Pending'],
-    ['too large', { desiredHash: undefined, mirroredHash: 'sha256:b', error: new StreamkeeperError('SK_CONFIG_TOO_LARGE', 'big', { field: 'spec.config' }) }, 'False', 'ConfigTooLarge'],
-    ['invalid', { desiredHash: undefined, mirroredHash: undefined, error: new StreamkeeperError('SK_INVALID_SPEC', 'bad', { field: 'spec.config.password' }) }, 'False', 'InvalidConfig'],
-    ['failed to write', { desiredHash: 'sha256:a', mirroredHash: undefined, error: new StreamkeeperError('SK_ZK_CONNECTION_LOSS', 'lost') }, 'False', 'MirrorFailed'],
-  ];
-  it.each(conditions)('reports ConfigSynced %s', (_name, input, status, reason) => {
-    expect(configSyncedCondition(input)).toMatchObject({ status, reason });
-  });
-
-  it('names the field in the ConfigSynced message of a too-large config', () => {
-    const condition = configSyncedCondition({ desiredHash: undefined, mirroredHash: undefined, error: new StreamkeeperError('SK_CONFIG_TOO_LARGE', 'is 2000000 bytes', { field: 'spec.config' }) });
-    expect(condition.message).toBe('SK_CONFIG_TOO_LARGE: spec.config: is 2000000 bytes');
   });
 });
