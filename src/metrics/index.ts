@@ -376,6 +376,32 @@ export const executorTaskDurationSeconds = new Histogram({
   registers: [executorRegistry],
 });
 
+export const executorStateRestoreSeconds = new Histogram({
+  name: 'streamkeeper_executor_state_restore_seconds',
+  help: 'Time to bring a state partition up to date from its changelog before an aggregate task, by kind: full (restored from the start of the log) or incremental (only what was added since this executor last held it).',
+  labelNames: ['kind'] as const,
+  buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  registers: [executorRegistry],
+});
+
+export const executorStateRestoredRecordsTotal = new Counter({
+  name: 'streamkeeper_executor_state_restored_records_total',
+  help: 'Changelog records read to restore state partitions.',
+  registers: [executorRegistry],
+});
+
+export const executorStateKeys = new Gauge({
+  name: 'streamkeeper_executor_state_keys',
+  help: 'Keys in the state partitions this executor holds in memory, after its latest aggregate task.',
+  registers: [executorRegistry],
+});
+
+export const executorStateBytes = new Gauge({
+  name: 'streamkeeper_executor_state_bytes',
+  help: 'Estimated bytes of the state partitions this executor holds in memory (counted against spec.aggregation.stateMemory).',
+  registers: [executorRegistry],
+});
+
 export const driverBatchesTotal = new Counter({
   name: 'streamkeeper_driver_batches_total',
   help: 'Batches settled by the driver: committed, failed (onTaskExhausted fail: planning stops) or parked (onTaskExhausted degrade: exhausted ranges skipped, recorded).',
@@ -446,8 +472,34 @@ driverParkedOffsetsTotal.inc(0);
 driverOffsetsLostToRetentionTotal.inc(0);
 driverLastCommittedBatchTimestampSeconds.set(0);
 
+for (const kind of ['full', 'incremental']) executorStateRestoreSeconds.zero({ kind });
+executorStateRestoredRecordsTotal.inc(0);
+executorStateKeys.set(0);
+executorStateBytes.set(0);
+
+/** Keys and bytes per held state partition, summed into the state gauges. */
+const heldState = new Map<number, { keys: number; bytes: number }>();
+
+function recordStateSize(partition: number, keys: number, bytes: number): void {
+  heldState.set(partition, { keys, bytes });
+  let totalKeys = 0;
+  let totalBytes = 0;
+  for (const held of heldState.values()) {
+    totalKeys += held.keys;
+    totalBytes += held.bytes;
+  }
+  executorStateKeys.set(totalKeys);
+  executorStateBytes.set(totalBytes);
+}
+
 /** The executor's metric hooks, on the executor's registry. */
 export const executorMetrics: ExecutorObserver = {
+  stateRestored(report) {
+    executorStateRestoreSeconds.observe({ kind: report.full ? 'full' : 'incremental' }, report.millis / 1000);
+    executorStateRestoredRecordsTotal.inc(report.records);
+    recordStateSize(report.partition, report.keys, report.bytes);
+  },
+  stateSize: recordStateSize,
   recordsRead(count) {
     executorRecordsReadTotal.inc(count);
   },

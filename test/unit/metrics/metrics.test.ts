@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Registry } from 'prom-client';
-import { driverRegistry, executorRegistry, initControllerMetrics, jobPhases, operatorRegistry as registry, operatorRegistry } from '../../../src/metrics/index.js';
+import { driverRegistry, executorMetrics, executorRegistry, initControllerMetrics, jobPhases, operatorRegistry as registry, operatorRegistry } from '../../../src/metrics/index.js';
 
 const familyNames = async (of: Registry): Promise<string[]> => (await of.getMetricsAsJSON()).map((metric) => metric.name);
 
@@ -44,5 +44,17 @@ describe('the metrics catalogue', () => {
 
   it('reports this replica as not leading until an election says otherwise', async () => {
     expect(await registry.metrics()).toContain('streamkeeper_leader 0');
+  });
+
+  it('sums the held state partitions into the state gauges and times restores by kind', async () => {
+    expect(await executorRegistry.metrics()).toContain('streamkeeper_executor_state_restore_seconds_count{kind="incremental"} 0');
+    executorMetrics.stateRestored?.({ partition: 0, records: 500, full: true, keys: 400, bytes: 40_000, millis: 250 });
+    executorMetrics.stateSize?.(1, 100, 10_000);
+    executorMetrics.stateSize?.(0, 450, 45_000);
+    const text = await executorRegistry.metrics();
+    expect(text).toContain('streamkeeper_executor_state_keys 550');
+    expect(text).toContain('streamkeeper_executor_state_bytes 55000');
+    expect(text).toContain('streamkeeper_executor_state_restored_records_total 500');
+    expect(text).toContain('streamkeeper_executor_state_restore_seconds_count{kind="full"} 1');
   });
 });
