@@ -47,9 +47,15 @@ export interface DriverRegistration {
   readonly startedAt: string;
   /** Present while the driver knows why the job cannot move data. */
   readonly blocked?: ProgressBlocker;
+  /**
+   * The last error the driver retried since its last committed batch, named or not: what a stall
+   * nobody explains is reported with.
+   */
+  readonly lastError?: string;
 }
 
 export const maxBlockerMessage = 512;
+export const maxLastError = 256;
 
 function bounded(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
@@ -66,6 +72,7 @@ export function encodeDriverRegistration(registration: DriverRegistration): Buff
       pod: registration.pod,
       startedAt: registration.startedAt,
       ...(blocked === undefined ? {} : { blocked: { ...blocked, message: bounded(blocked.message, maxBlockerMessage) } }),
+      ...(registration.lastError === undefined ? {} : { lastError: bounded(registration.lastError, maxLastError) }),
     }),
   );
 }
@@ -75,7 +82,7 @@ export function encodeDriverRegistration(registration: DriverRegistration): Buff
  * parsed is a registration without a report: the node's existence is what makes the driver live.
  */
 export function decodeDriverRegistration(data: Buffer): DriverRegistration {
-  let parsed: { pod?: unknown; startedAt?: unknown; blocked?: unknown } = {};
+  let parsed: { pod?: unknown; startedAt?: unknown; blocked?: unknown; lastError?: unknown } = {};
   try {
     const value: unknown = JSON.parse(data.toString('utf8'));
     if (value !== null && typeof value === 'object') parsed = value as typeof parsed;
@@ -91,5 +98,6 @@ export function decodeDriverRegistration(data: Buffer): DriverRegistration {
     pod: typeof parsed.pod === 'string' ? parsed.pod : '',
     startedAt: typeof parsed.startedAt === 'string' ? parsed.startedAt : '',
     ...(blocked === undefined ? {} : { blocked }),
+    ...(typeof parsed.lastError === 'string' && parsed.lastError !== '' ? { lastError: bounded(parsed.lastError, maxLastError) } : {}),
   };
 }

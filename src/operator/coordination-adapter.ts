@@ -173,6 +173,7 @@ export class ZooKeeperJobCoordination implements JobCoordination {
       driverRegistered: driver !== null,
       driverStartedAt: report === undefined || report.startedAt === '' ? undefined : report.startedAt,
       blocked: report?.blocked,
+      lastError: report?.lastError,
       ...driverProgress(offsets),
       failedBatches: batches.filter((b) => b.record.state === 'failed').map((b) => b.record.id),
     };

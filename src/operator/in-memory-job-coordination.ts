@@ -49,6 +49,7 @@ interface JobEntry {
   driverRegistered: boolean;
   driverStartedAt: string | undefined;
   blocked: ProgressBlocker | undefined;
+  lastError: string | undefined;
   lastCommittedBatch: { id: number; committedAt: string } | undefined;
   failedBatches: string[];
   totalLag: number | undefined;
@@ -139,13 +140,18 @@ export class InMemoryJobCoordination implements JobCoordination {
     const entry = this.entry(job);
     entry.driverRegistered = registered;
     entry.driverStartedAt = registered ? startedAt : undefined;
-    if (!registered) entry.blocked = undefined;
+    if (!registered) {
+      entry.blocked = undefined;
+      entry.lastError = undefined;
+    }
   }
 
   /** The registered driver reports why the job cannot move data (undefined: no cause). */
-  reportBlocked(job: JobName, blocked: ProgressBlocker | undefined): void {
+  reportBlocked(job: JobName, blocked: ProgressBlocker | undefined, lastError?: string): void {
     const entry = this.entry(job);
-    if (entry.driverRegistered) entry.blocked = blocked;
+    if (!entry.driverRegistered) return;
+    entry.blocked = blocked;
+    entry.lastError = lastError;
   }
 
   /** The driver committed a batch. */
@@ -187,6 +193,7 @@ export class InMemoryJobCoordination implements JobCoordination {
       driverRegistered: false,
       driverStartedAt: undefined,
       blocked: undefined,
+      lastError: undefined,
       lastCommittedBatch: undefined,
       failedBatches: [],
       totalLag: undefined,
@@ -214,13 +221,14 @@ export class InMemoryJobCoordination implements JobCoordination {
     await this.enter('jobProgress', job);
     const entry = this.jobs.get(keyOf(job));
     if (entry === undefined) {
-      return { executors: new Map(), driverRegistered: false, driverStartedAt: undefined, blocked: undefined, lastCommittedBatch: undefined, failedBatches: [], totalLag: undefined };
+      return { executors: new Map(), driverRegistered: false, driverStartedAt: undefined, blocked: undefined, lastError: undefined, lastCommittedBatch: undefined, failedBatches: [], totalLag: undefined };
     }
     return {
       executors: new Map([...entry.executors].map(([pod, executor]) => [pod, { state: executor.state, registeredAtMs: executor.registeredAtMs }])),
       driverRegistered: entry.driverRegistered,
       driverStartedAt: entry.driverStartedAt,
       blocked: entry.blocked === undefined ? undefined : { ...entry.blocked },
+      lastError: entry.lastError,
       lastCommittedBatch: entry.lastCommittedBatch === undefined ? undefined : { ...entry.lastCommittedBatch },
       failedBatches: [...entry.failedBatches],
       totalLag: entry.totalLag,
@@ -245,6 +253,7 @@ export class InMemoryJobCoordination implements JobCoordination {
       entry.driverRegistered = false;
       entry.driverStartedAt = undefined;
       entry.blocked = undefined;
+      entry.lastError = undefined;
     }
   }
 

@@ -81,6 +81,8 @@ export interface JobProgress {
   readonly driverStartedAt: string | undefined;
   /** Why the registered driver says the job cannot move data; undefined when it names no cause. */
   readonly blocked: ProgressBlocker | undefined;
+  /** The last error the registered driver retried since its last commit (bounded), if any. */
+  readonly lastError: string | undefined;
   readonly lastCommittedBatch: { readonly id: number; readonly committedAt: string } | undefined;
   /** Batches recorded as failed (a task exhausted its attempts), oldest first. */
   readonly failedBatches: readonly string[];

@@ -119,6 +119,9 @@ export class Driver {
   private readonly blockers = new Map<BlockerSource, ProgressBlocker>();
   /** The cause the `driver` node carries now. */
   private reported: ProgressBlocker | undefined;
+  /** The last error retried since the last commit, and what the node carries of it. */
+  private lastError: string | undefined;
+  private reportedError: { readonly text: string | undefined; readonly at: number } = { text: undefined, at: 0 };
   /** Reports are written one after the other, the last one winning. */
   private reporting: Promise<void> = Promise.resolve();
   /** Failed batches whose cause was read back from their exhausted tasks. */
@@ -284,6 +287,7 @@ export class Driver {
         const classified = classify(err);
         if (classified.kind !== 'transient' || isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
         failures += 1;
+        this.noteError(classified.message);
         const delay = this.options.session.retryDelay(Math.min(failures + 2, 8));
         this.logger.warn({ err: classified.message, retryInMs: delay }, 'driver step failed; trying again');
         await this.pause(this.clock.now() + delay, signal);
@@ -356,6 +360,7 @@ export class Driver {
         // Said once per cause (the report below); every retry after that is detail.
         this.logger.debug({ topic, err: message }, 'cannot read the source topic\'s offsets; planning without it');
         if (cause === undefined) this.logger.warn({ topic, err: message }, 'cannot read the source topic\'s offsets; planning without it');
+        this.noteError(message);
       }
     }
     this.report('source', blocker);
@@ -526,6 +531,7 @@ export class Driver {
     this.observer.consumerLag?.(lag);
     this.observer.batchFinished?.('committed', Number.isNaN(started) ? 0 : (now - started) / 1000);
     this.observer.lastCommittedBatch?.(now / 1000);
+    this.lastError = undefined;
     this.report('tasks', undefined);
     await this.closeBatch(batch, 'committed');
     this.logger.debug({ batch: id }, 'batch committed');
@@ -640,12 +646,27 @@ export class Driver {
       this.blockers.set(source, { ...cause, since: held?.reason === cause.reason ? held.since : new Date(this.clock.now()).toISOString() });
       if (held?.reason !== cause.reason) this.logger.warn({ reason: cause.reason, ...(cause.field === undefined ? {} : { field: cause.field }) }, `cannot move data: ${cause.message}`);
     }
+    this.publish();
+  }
+
+  /** Remembers an error retried (published at most every progress interval: it may change on every retry). */
+  private noteError(message: string): void {
+    this.lastError = message;
+    this.publish();
+  }
+
+  /** Writes the report into the `driver` node when what the operator would show changed. */
+  private publish(): void {
     const next = this.blockers.get('source') ?? this.blockers.get('tasks');
-    if (sameCause(next, this.reported) && next?.since === this.reported?.since) return;
+    const now = this.clock.now();
+    const causeChanged = !(sameCause(next, this.reported) && next?.since === this.reported?.since);
+    const errorDue = this.lastError !== this.reportedError.text && (this.lastError === undefined || now - this.reportedError.at >= this.progressIntervalMs);
+    if (!causeChanged && !errorDue) return;
     this.reported = next;
+    this.reportedError = { text: this.lastError, at: now };
     const registration = this.registration;
     if (registration === undefined) return;
-    const data = encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt, ...(next === undefined ? {} : { blocked: next }) });
+    const data = encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt, ...(next === undefined ? {} : { blocked: next }), ...(this.lastError === undefined ? {} : { lastError: this.lastError }) });
     this.reporting = this.reporting
       .then(() => registration.update(data))
       .catch((err: unknown) => {

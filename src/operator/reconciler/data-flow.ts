@@ -66,7 +66,7 @@ export function dataFlowProblem(spec: DefaultedStreamingJobSpec, progress: JobPr
   const since = progress.lastCommittedBatch === undefined ? `since the driver started at ${rfc3339(fromMs)}` : `since batch ${progress.lastCommittedBatch.id} at ${rfc3339(fromMs)}`;
   return {
     reason: noProgressReason,
-    message: `no batch committed ${since} (over ${Math.round(limit / 1000)} s: ${stallIntervals} × spec.batchInterval ${spec.batchInterval}, at least ${minStallMs / 1000} s) while ${lag} records wait; the driver and executors name no cause — see their logs`,
+    message: `no batch committed ${since} (over ${Math.round(limit / 1000)} s: ${stallIntervals} × spec.batchInterval ${spec.batchInterval}, at least ${minStallMs / 1000} s) while ${lag} records wait; ${progress.lastError === undefined ? 'the driver and executors name no cause — see their logs' : `no cause named; the driver's last error: ${progress.lastError}`}`,
     needsUser: false,
   };
 }

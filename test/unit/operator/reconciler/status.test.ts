@@ -36,6 +36,7 @@ function progress(overrides: Partial<JobProgress> = {}, registered: Record<strin
     driverRegistered: true,
     driverStartedAt: undefined,
     blocked: undefined,
+    lastError: undefined,
     lastCommittedBatch: undefined,
     failedBatches: [],
     totalLag: undefined,
@@ -385,6 +386,8 @@ describe('a job whose data cannot move', () => {
     expect(conditionOf(stalled, 'Ready')).toMatchObject({ status: 'False', reason: 'NoProgress', message: expect.stringContaining('since batch 9') });
     expect(conditionOf(stalled, 'Ready')?.message).toContain('120 records wait');
     expect(conditionOf(stalled, 'Stalled')).toBeUndefined();
+    const withError = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt }, totalLag: 120, lastError: 'SK_TIMEOUT: fetching offsets of in took too long' })) }));
+    expect(conditionOf(withError, 'Ready')?.message).toContain('the driver\'s last error: SK_TIMEOUT: fetching offsets of in took too long');
     const recent = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt: new Date(now - 59_000).toISOString() }, totalLag: 120 })) }));
     expect(conditionOf(recent, 'Ready')?.status).toBe('True');
     const caughtUp = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 9, committedAt }, totalLag: 0 })) }));

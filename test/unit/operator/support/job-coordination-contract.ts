@@ -21,7 +21,7 @@ export interface PortWorld {
   startExecutor(job: CoordinatedJob, credential: DigestCredential | undefined, pod: string): Promise<ExecutorProcess>;
   startDriver(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<void>;
   /** The running driver reports why the job cannot move data (undefined: the cause went). */
-  reportBlocked(job: CoordinatedJob, credential: DigestCredential | undefined, blocked: ProgressBlocker | undefined): Promise<void>;
+  reportBlocked(job: CoordinatedJob, credential: DigestCredential | undefined, blocked: ProgressBlocker | undefined, lastError?: string): Promise<void>;
   /** The driver plans a batch of `count` tasks, all assigned to `owner`. */
   assignTasks(job: CoordinatedJob, credential: DigestCredential | undefined, owner: string, count: number): Promise<void>;
   /** `owner` completes every task it holds. */
@@ -212,8 +212,8 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       const progress = await world.port.jobProgress(job);
       expect(progress.blocked).toEqual(blocked);
       expect(progress.driverStartedAt).toMatch(/^\d{4}-\d{2}-\d{2}T/);
-      await world.reportBlocked(job, credential, undefined);
-      expect((await world.port.jobProgress(job)).blocked).toBeUndefined();
+      await world.reportBlocked(job, credential, undefined, 'SK_TIMEOUT: fetching offsets of in took too long');
+      expect(await world.port.jobProgress(job)).toMatchObject({ blocked: undefined, lastError: 'SK_TIMEOUT: fetching offsets of in took too long' });
       await world.reportBlocked(job, credential, blocked);
       await world.port.driverGone(job);
       expect((await world.port.jobProgress(job)).blocked).toBeUndefined();

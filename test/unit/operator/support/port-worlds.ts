@@ -39,9 +39,9 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
           await Promise.resolve();
           port.setDriverRegistered(job, true, new Date().toISOString());
         },
-        reportBlocked: async (job, _credential, blocked) => {
+        reportBlocked: async (job, _credential, blocked, lastError) => {
           await Promise.resolve();
-          port.reportBlocked(job, blocked);
+          port.reportBlocked(job, blocked, lastError);
         },
         assignTasks: async (job, _credential, owner, count) => {
           await Promise.resolve();
@@ -112,11 +112,11 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
           const node = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: `${job.name}-driver`, startedAt }), await readJobAcl(session, layout, job));
           registrations.set(`${job.namespace}/${job.name}`, node);
         },
-        reportBlocked: async (job, _credential, blocked) => {
+        reportBlocked: async (job, _credential, blocked, lastError) => {
           const node = registrations.get(`${job.namespace}/${job.name}`);
           if (node === undefined) throw new Error('no driver registered');
-          const { blocked: _previous, ...registration } = decodeDriverRegistration(node.data);
-          await node.update(encodeDriverRegistration({ ...registration, ...(blocked === undefined ? {} : { blocked }) }));
+          const { blocked: _previous, lastError: _error, ...registration } = decodeDriverRegistration(node.data);
+          await node.update(encodeDriverRegistration({ ...registration, ...(blocked === undefined ? {} : { blocked }), ...(lastError === undefined ? {} : { lastError }) }));
         },
         assignTasks: async (job, credential, owner, count) => {
           const session = await driverOf(job, credential);
