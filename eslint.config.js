@@ -16,6 +16,7 @@ export const layers = [
   { name: 'operator', modules: ['operator'], why: 'the StreamingJob controller' },
   { name: 'local', modules: ['local'], why: 'the local cluster for development and tests' },
   { name: 'entry points', modules: ['demo', 'cli'], why: 'commands: wiring only' },
+  { name: 'testing', modules: ['testing'], why: 'the fakes and the manual clock, for tests and benches only' },
 ];
 
 /** Third-party clients stay behind the project's own interfaces (kafkajs is barely maintained, the native zookeeper package has sharp edges its adapter blunts). */

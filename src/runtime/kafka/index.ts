@@ -1,6 +1,7 @@
 /**
- * Kafka for the streaming runtime: the narrow interface, its kafkajs adapter and the in-memory
- * fake. Import from here; kafkajs itself stays inside this directory.
+ * Kafka for the streaming runtime: the narrow interface and its kafkajs adapter (the in-memory
+ * fake is for tests, through src/testing). Import from here; kafkajs itself stays inside this
+ * directory.
  */
 export type {
   ConsumedRecord,
@@ -26,4 +27,3 @@ export { createKafkajsClient, type KafkajsClientOptions } from './kafkajs-client
 export { createRdkafkaClient } from './rdkafka-client.js';
 export { createKafkaClient, defaultKafkaClientLibrary, kafkaClientEnv, kafkaClientLibraries, parseKafkaClientLibrary, type KafkaClientLibrary } from './client-library.js';
 export type { RangeReaderLimits } from './kafkajs-range-reader.js';
-export { InMemoryKafka, type FaultPoint, type InjectedFault, type InMemoryKafkaOptions } from './in-memory-kafka.js';

@@ -15,7 +15,7 @@ import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory
 import { Driver } from '../../../src/runtime/driver.js';
 import { Executor } from '../../../src/runtime/executor.js';
 import { decodePlanContext } from '../../../src/runtime/job-settings.js';
-import { InMemoryKafka } from '../../../src/runtime/kafka/index.js';
+import { InMemoryKafka } from '../../../src/testing/index.js';
 import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
 import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
 import { OperatorStandIn, jobConfig } from './support/operator-stand-in.js';

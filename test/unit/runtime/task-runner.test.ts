@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { TaskRecord } from '../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../src/runtime/job-settings.js';
-import { InMemoryKafka } from '../../../src/runtime/kafka/index.js';
+import { InMemoryKafka } from '../../../src/testing/index.js';
 import { consumerGroupId, transactionalId } from '../../../src/runtime/kafka-names.js';
 import type { ExecutorObserver, PoisonAction } from '../../../src/runtime/observer.js';
 import type { ProcessFunction } from '../../../src/runtime/processors/api.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeEach, describe, expect, it } from '@jest/globals';
 import type { TaskRecord } from '../../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../../src/runtime/job-settings.js';
-import { InMemoryKafka } from '../../../../src/runtime/kafka/index.js';
+import { InMemoryKafka } from '../../../../src/testing/index.js';
 import { changelogTopic, consumerGroupId, repartitionTopic } from '../../../../src/runtime/kafka-names.js';
 import { ProcessorRegistry } from '../../../../src/runtime/processors/processor-runner.js';
 import { ensureInternalTopics } from '../../../../src/runtime/stateful/internal-topics.js';
