@@ -83,6 +83,10 @@ const codeByRdkafkaError: ReadonlyMap<number, ErrorCode> = new Map<number, Error
   [37, 'SK_KAFKA_INVALID_REQUEST'], // INVALID_PARTITIONS
   [50, 'SK_KAFKA_INVALID_REQUEST'], // INVALID_TRANSACTION_TIMEOUT
   [35, 'SK_KAFKA_UNSUPPORTED'], // UNSUPPORTED_VERSION
+  // No broker answers: what the job's status reports as KafkaUnreachable.
+  [-195, 'SK_KAFKA_UNREACHABLE'], // _TRANSPORT
+  [-187, 'SK_KAFKA_UNREACHABLE'], // _ALL_BROKERS_DOWN
+  [-193, 'SK_KAFKA_UNREACHABLE'], // _RESOLVE
 ]);
 
 interface RdkafkaErrorShape {
