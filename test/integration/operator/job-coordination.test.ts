@@ -1,6 +1,6 @@
 import { zkConnect } from '../../harness/servers.js';
-import { describeJobCoordinationContract } from '../../unit/operator/support/job-coordination-contract.js';
-import { zooKeeperPortTarget } from '../../unit/operator/support/port-worlds.js';
+import { describeJobCoordinationContract } from '../../contract/job-coordination/job-coordination-contract.js';
+import { zooKeeperPortTarget } from '../../contract/job-coordination/port-worlds.js';
 import { connector } from './operator-world.js';
 
 const realZooKeeper = () => ({ connector, connectString: zkConnect() });

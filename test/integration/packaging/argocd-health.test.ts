@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { readRepoFile, repoRoot } from '../../unit/packaging/manifests.js';
+import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 // Runs the Argo CD health check the way Argo CD does (gopher-lua, Lua 5.1, base and table
 // libraries only) through tools/lua/health-lua, built once by tools/lua/install.sh and cached.

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { operatorOptionSpec, parseOperatorOptions } from '../../../src/operator/options.js';
-import type { Container, KubeObject, Workload } from '../../unit/packaging/manifests.js';
+import type { Container, KubeObject, Workload } from '../../support/packaging/manifests.js';
 import {
   containerOf,
   findObject,
@@ -21,7 +21,7 @@ import {
   rulesOf,
   wildcards,
   workloads,
-} from '../../unit/packaging/manifests.js';
+} from '../../support/packaging/manifests.js';
 import { chartDir, helm, releaseNamespace as ns, runHelm, setArgs, template } from './helm.js';
 
 /** The values combinations docs/install.md documents. */

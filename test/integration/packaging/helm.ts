@@ -4,8 +4,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { KubeObject } from '../../unit/packaging/manifests.js';
-import { parseManifests, repoRoot } from '../../unit/packaging/manifests.js';
+import type { KubeObject } from '../../support/packaging/manifests.js';
+import { parseManifests, repoRoot } from '../../support/packaging/manifests.js';
 
 export const chartDir = join(repoRoot, 'charts', 'streamkeeper');
 export const releaseNamespace = 'streamkeeper-system';

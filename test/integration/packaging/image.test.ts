@@ -3,8 +3,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parseDockerfile } from '../../unit/packaging/dockerfile.js';
-import { readRepoFile, repoRoot } from '../../unit/packaging/manifests.js';
+import { parseDockerfile } from '../../support/packaging/dockerfile.js';
+import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 // Without a container engine, this replays the Dockerfile's two stages with the Node.js the tests
 // run on (24, as in the image) and npm: the build stage's files, install, build and prune in one

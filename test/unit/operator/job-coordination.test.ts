@@ -1,6 +1,6 @@
 import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
-import { describeJobCoordinationContract } from './support/job-coordination-contract.js';
-import { inMemoryPortTarget, zooKeeperPortTarget } from './support/port-worlds.js';
+import { describeJobCoordinationContract } from '../../contract/job-coordination/job-coordination-contract.js';
+import { inMemoryPortTarget, zooKeeperPortTarget } from '../../contract/job-coordination/port-worlds.js';
 
 const server = new InMemoryZooKeeper();
 const inMemoryZooKeeper = () => ({ connector: server.connect, connectString: 'in-memory' });

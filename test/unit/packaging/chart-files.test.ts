@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { readRepoFile, repoRoot } from './manifests.js';
+import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 const chartDir = join(repoRoot, 'charts', 'streamkeeper');
 const resync = 'run `node tools/render-manifests.mjs` and commit the result';

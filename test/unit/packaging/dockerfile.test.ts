@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { globalArgs, parseDockerfile } from './dockerfile.js';
-import { readRepoFile, repoRoot } from './manifests.js';
+import { globalArgs, parseDockerfile } from '../../support/packaging/dockerfile.js';
+import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 const stages = parseDockerfile(readRepoFile('Dockerfile'));
 const build = stages[0];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
-import { readRepoFile } from './manifests.js';
+import { readRepoFile } from '../../support/packaging/manifests.js';
 
 const doc = readRepoFile('docs/gitops.md');
 const healthCheck = readRepoFile('charts/streamkeeper/health/streamingjob.lua');

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { operatorOptionSpec, parseOperatorOptions } from '../../../src/operator/options.js';
-import type { KubeObject } from './manifests.js';
+import type { KubeObject } from '../../support/packaging/manifests.js';
 import {
   containerOf,
   findObject,
@@ -18,7 +18,7 @@ import {
   readRepoFile,
   rulesOf,
   wildcards,
-} from './manifests.js';
+} from '../../support/packaging/manifests.js';
 
 // manifests/install.yaml is the chart rendered with its defaults (a test in
 // test/integration/packaging checks it is not stale), so this is also the chart's default install.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { configHash, type JobConfigContent, type JobConfigDocument } from '../../../src/coordination/config-mirror.js';
 import { decodePlanContext, jobSettings, planContext } from '../../../src/runtime/job-settings.js';
-import { jobConfig } from './support/operator-stand-in.js';
+import { jobConfig } from '../../support/operator-stand-in.js';
 
 function document(content: JobConfigContent, generation = 3): JobConfigDocument {
   return { schema: 1, generation, hash: configHash(content), content };

@@ -18,7 +18,7 @@ import { decodePlanContext } from '../../../src/runtime/job-settings.js';
 import { InMemoryKafka } from '../../../src/testing/index.js';
 import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
 import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
-import { OperatorStandIn, jobConfig } from './support/operator-stand-in.js';
+import { OperatorStandIn, jobConfig } from '../../support/operator-stand-in.js';
 
 async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
   const started = Date.now();

@@ -15,7 +15,7 @@ import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
 import { NativeZooKeeperClient } from '../../../../src/coordination/zookeeper/native-client.js';
 import { createKafkajsClient, type ConsumedRecord, type KafkaClient, type OutgoingRecord } from '../../../../src/runtime/kafka/index.js';
 import { kafkaBrokers, zkConnect } from '../../../harness/servers.js';
-import { OperatorStandIn, jobConfig } from '../../../unit/runtime/support/operator-stand-in.js';
+import { OperatorStandIn, jobConfig } from '../../../support/operator-stand-in.js';
 import { eventually as pollProbe } from '../../../contract/zookeeper/waiting.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');

@@ -6,9 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { digestId } from '../../../../src/coordination/zookeeper/digest.js';
-import type { ProgressBlocker } from '../../../../src/coordination/progress-report.js';
-import { credentialFingerprint, type CoordinatedJob, type CredentialIssuer, type DesiredJobConfig, type DigestCredential, type JobCoordination } from '../../../../src/operator/job-coordination.js';
+import { digestId } from '../../../src/coordination/zookeeper/digest.js';
+import type { ProgressBlocker } from '../../../src/coordination/progress-report.js';
+import { credentialFingerprint, type CoordinatedJob, type CredentialIssuer, type DesiredJobConfig, type DigestCredential, type JobCoordination } from '../../../src/operator/job-coordination.js';
 
 export interface ExecutorProcess {
   /** The process dies: its session (and so its registration) ends. */

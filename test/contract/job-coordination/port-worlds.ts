@@ -4,19 +4,19 @@
  * unit tests, a real one in integration tests), with real executor and driver sessions.
  */
 import { randomBytes } from 'node:crypto';
-import { AclScheme, readJobAcl } from '../../../../src/coordination/acl.js';
-import { CoordinationLayout, batchId, taskId } from '../../../../src/coordination/layout.js';
-import { ExecutorMembership } from '../../../../src/coordination/membership.js';
-import { decodeDriverRegistration, encodeDriverRegistration } from '../../../../src/coordination/progress-report.js';
-import { ZooKeeperSession, type EphemeralNode } from '../../../../src/coordination/session.js';
-import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
-import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
-import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
-import { isStreamkeeperError } from '../../../../src/errors/index.js';
-import { silentLogger } from '../../../../src/logging/logger.js';
-import { ZooKeeperJobCoordination } from '../../../../src/operator/coordination-adapter.js';
-import { InMemoryJobCoordination } from '../../../../src/operator/in-memory-job-coordination.js';
-import type { CoordinatedJob } from '../../../../src/operator/job-coordination.js';
+import { AclScheme, readJobAcl } from '../../../src/coordination/acl.js';
+import { CoordinationLayout, batchId, taskId } from '../../../src/coordination/layout.js';
+import { ExecutorMembership } from '../../../src/coordination/membership.js';
+import { decodeDriverRegistration, encodeDriverRegistration } from '../../../src/coordination/progress-report.js';
+import { ZooKeeperSession, type EphemeralNode } from '../../../src/coordination/session.js';
+import { TaskLedger } from '../../../src/coordination/task-ledger.js';
+import type { ZooKeeperConnector } from '../../../src/coordination/zookeeper/client.js';
+import { digestAuth, generateCredential, type DigestCredential } from '../../../src/coordination/zookeeper/digest.js';
+import { isStreamkeeperError } from '../../../src/errors/index.js';
+import { silentLogger } from '../../../src/logging/logger.js';
+import { ZooKeeperJobCoordination } from '../../../src/operator/coordination-adapter.js';
+import { InMemoryJobCoordination } from '../../../src/operator/in-memory-job-coordination.js';
+import type { CoordinatedJob } from '../../../src/operator/job-coordination.js';
 import type { ExecutorProcess, PortTarget, PortWorld } from './job-coordination-contract.js';
 
 export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'): PortTarget {

@@ -5,16 +5,16 @@
  * operator's level-based passes do.
  */
 import { randomBytes } from 'node:crypto';
-import { AclScheme, jobUser } from '../../../../src/coordination/acl.js';
-import { ConfigMirror, type JobConfigContent } from '../../../../src/coordination/config-mirror.js';
-import { CoordinationLayout, type JobRef } from '../../../../src/coordination/layout.js';
-import { ExecutorMembership, type ExecutorSet } from '../../../../src/coordination/membership.js';
-import { Rescheduler } from '../../../../src/coordination/rescheduler.js';
-import { ZooKeeperSession } from '../../../../src/coordination/session.js';
-import { deleteJobSubtree, ensureJobSubtree } from '../../../../src/coordination/subtree.js';
-import type { Subscription } from '../../../../src/coordination/session.js';
-import type { ZooKeeperConnector } from '../../../../src/coordination/zookeeper/client.js';
-import { digestAuth, generateCredential, type DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
+import { AclScheme, jobUser } from '../../src/coordination/acl.js';
+import { ConfigMirror, type JobConfigContent } from '../../src/coordination/config-mirror.js';
+import { CoordinationLayout, type JobRef } from '../../src/coordination/layout.js';
+import { ExecutorMembership, type ExecutorSet } from '../../src/coordination/membership.js';
+import { Rescheduler } from '../../src/coordination/rescheduler.js';
+import { ZooKeeperSession } from '../../src/coordination/session.js';
+import { deleteJobSubtree, ensureJobSubtree } from '../../src/coordination/subtree.js';
+import type { Subscription } from '../../src/coordination/session.js';
+import type { ZooKeeperConnector } from '../../src/coordination/zookeeper/client.js';
+import { digestAuth, generateCredential, type DigestCredential } from '../../src/coordination/zookeeper/digest.js';
 
 export function jobConfig(overrides: Partial<JobConfigContent> & { readonly topics?: readonly string[]; readonly sinkTopic?: string; readonly brokers?: readonly string[] } = {}): JobConfigContent {
   const { topics = ['in'], sinkTopic = 'out', brokers = ['127.0.0.1:9092'], ...rest } = overrides;
