@@ -24,7 +24,7 @@ import { decodePlanContext, jobSettings, planContext, type JobSettings } from '.
 import type { KafkaClient } from './kafka/index.js';
 import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
-import { ensureInternalTopics, type InternalTopics } from './stateful/internal-topics.js';
+import { deleteInternalTopics, ensureInternalTopics, internalTopics, type InternalTopics } from './stateful/internal-topics.js';
 import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause } from './progress-blockers.js';
 import {
   advanceOffsets,
@@ -188,7 +188,23 @@ export class Driver {
       throw err;
     } finally {
       for (const subscription of this.subscriptions.splice(0)) subscription.close();
+      if (this.gone.signal.aborted) await this.deleteInternalTopics();
       await this.closeClients();
+    }
+  }
+
+  /**
+   * The job was deleted: its internal topics go with it (best effort — a driver that is not
+   * running when its job is deleted leaves them; docs/runtime.md says how to remove them).
+   */
+  private async deleteInternalTopics(): Promise<void> {
+    const settings = this.settings;
+    if (settings?.processing.aggregation === undefined) return;
+    try {
+      const { sink } = this.kafkaClients(settings);
+      if (await deleteInternalTopics(sink.admin, this.options.job)) this.logger.info(internalTopics(this.options.job), 'the deleted job\'s internal topics are deleted');
+    } catch (err) {
+      this.logger.warn({ ...internalTopics(this.options.job), err: classify(err).message }, 'cannot delete the deleted job\'s internal topics; delete them by hand');
     }
   }
 

@@ -91,8 +91,8 @@ describe('running totals exactly once with processes killed', () => {
     world = new StatefulWorld();
     try {
       const partitions = 4;
-      const perPartition = 5000;
-      await world.start(world.config({ processor: { name: 'wordcount', params: {} }, aggregation, maxRecordsPerPartition: 500, maxTaskAttempts: 50 }), { source: partitions, sink: 3 });
+      const perPartition = 3000;
+      await world.start(world.config({ processor: { name: 'wordcount', params: {} }, aggregation, maxRecordsPerPartition: 600, maxTaskAttempts: 50 }), { source: partitions, sink: 3 });
       const expected = new Map<string, number>();
       for (let p = 0; p < partitions; p++) {
         const input = lines(seed + p, perPartition);
@@ -107,7 +107,7 @@ describe('running totals exactly once with processes killed', () => {
       let kills = 0;
       let finished = false;
       const isFinished = (): boolean => finished;
-      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition])), 150_000).finally(() => (finished = true));
+      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition])), 240_000).finally(() => (finished = true));
       while (!isFinished()) {
         await sleep(400 + random() * 1200);
         if (isFinished()) break;
@@ -130,7 +130,7 @@ describe('running totals exactly once with processes killed', () => {
       process.stderr.write(`stateful kill test seed: ${seed} (replay with SK_KILL_SEED=${seed})\n`);
       throw err;
     }
-  });
+  }, 300_000);
 
   it('keeps exact running totals after the driver is SIGKILLed mid-batch', async () => {
     world = new StatefulWorld();
@@ -157,7 +157,7 @@ describe('running totals exactly once with processes killed', () => {
       world.markFailed();
       throw err;
     }
-  });
+  }, 300_000);
 
   it('fences an executor SIGSTOPped past its ZooKeeper session while holding state, and keeps exact totals after it resumes', async () => {
     world = new StatefulWorld();
@@ -192,5 +192,5 @@ describe('running totals exactly once with processes killed', () => {
       world.markFailed();
       throw err;
     }
-  });
+  }, 300_000);
 });
