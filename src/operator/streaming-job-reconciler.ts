@@ -27,7 +27,7 @@ import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from '
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
 import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
 import { computeStatus, startupGraceMs, statusChanged } from './reconciler/status.js';
-import { unresponsivePods } from './reconciler/unresponsive-pods.js';
+import { podsWithoutRegistration, registrationLossGraceMs, unresponsivePods } from './reconciler/unresponsive-pods.js';
 import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
 
 export interface StreamingJobReconcilerOptions {
@@ -78,6 +78,11 @@ export class StreamingJobReconciler implements Reconciler {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly specs = new Map<string, SpecView>();
+  /**
+   * Since when each running pod (by uid) has been seen without its ZooKeeper registration. Memory
+   * only delays a judgement: a restarted operator starts counting again.
+   */
+  private readonly registrationMissing = new Map<string, ReadonlyMap<string, number>>();
   /** When each job's credential Secret was last seen to exist (by this replica), per incarnation. */
   private readonly secretsSeen = new Map<string, { readonly uid: string; readonly atMs: number }>();
   private readonly expectations: CreateExpectations | undefined;
@@ -271,14 +276,7 @@ export class StreamingJobReconciler implements Reconciler {
       pods: pass.pods,
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
       credential: pass.credential,
-      unresponsive: unresponsivePods({
-        pods: pass.pods,
-        registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
-        driverRegistered: pass.coordination.progress.driverRegistered,
-        replicas: spec.executors.replicas,
-        now: pass.now,
-        startupGraceMs,
-      }),
+      unresponsive: this.unresponsive(pass, spec),
     };
     pass.plan = planPods(planInput);
     const policy: TaskPolicy = { maxTaskAttempts: spec.executors.maxTaskAttempts };
@@ -293,6 +291,25 @@ export class StreamingJobReconciler implements Reconciler {
       pass.pods = sortJobPods(pass.identity.name, [...allPods(pass.pods), ...created.map((pod) => observePod(pod))]);
       pass.plan = { ...planPods({ ...planInput, pods: pass.pods }), actions: pass.plan.actions };
     }
+  }
+
+  /** Pods whose registration has been missing for longer than a re-registration takes. */
+  private unresponsive(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): ReadonlySet<string> {
+    if (pass.coordination.state !== 'synced') return new Set();
+    const facts = {
+      pods: pass.pods,
+      registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
+      driverRegistered: pass.coordination.progress.driverRegistered,
+      replicas: spec.executors.replicas,
+      now: pass.now,
+      startupGraceMs,
+    };
+    const key = `${pass.identity.namespace}/${pass.identity.name}`;
+    const before = this.registrationMissing.get(key);
+    const missingSince = new Map([...podsWithoutRegistration(facts)].map((uid) => [uid, before?.get(uid) ?? pass.now]));
+    if (missingSince.size === 0) this.registrationMissing.delete(key);
+    else this.registrationMissing.set(key, missingSince);
+    return unresponsivePods({ ...facts, missingSince, lossGraceMs: registrationLossGraceMs });
   }
 
   private async stopPod(pass: ReconcilePass, action: Exclude<PodAction, { kind: 'create' }>, policy: TaskPolicy): Promise<void> {

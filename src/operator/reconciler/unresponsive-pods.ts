@@ -5,6 +5,11 @@
  * process stopped heartbeating — hung (SIGSTOP, a deadlock, a GC death spiral) or cut off from
  * ZooKeeper. Such a pod is replaced, not waited on: its tasks move and its work is fenced, as for
  * a pod that ended. Pure; the reconciler only reads it once ZooKeeper answered.
+ *
+ * A registration may also be missing for a moment without anything wrong: after a ZooKeeper
+ * outage every session expired, and each process re-creates its node once it has a new one. So a
+ * pod is judged only once its registration has been missing for `lossGraceMs` (longer than a
+ * session timeout) on the operator's own clock, counted from the first pass that missed it.
  */
 import type { ExecutorRegistrationState } from '../job-coordination.js';
 import type { JobPods, ObservedPod } from './observed-pods.js';
@@ -19,19 +24,37 @@ export interface UnresponsiveFacts {
   readonly now: number;
   /** How long a new pod may take to register (the status' start-up grace). */
   readonly startupGraceMs: number;
+  /** When a pass first found each pod (by uid) without its registration. */
+  readonly missingSince: ReadonlyMap<string, number>;
+  /** How long a registration may stay missing before its pod is judged. */
+  readonly lossGraceMs: number;
 }
 
-function judged(pod: ObservedPod, facts: UnresponsiveFacts): boolean {
+/** Longer than the runtime's ZooKeeper session timeout (10 s), so a re-created node is seen. */
+export const registrationLossGraceMs = 20_000;
+
+/** Pods (by uid) that are running past the start-up grace without a registration: the candidates. */
+export function podsWithoutRegistration(facts: Omit<UnresponsiveFacts, 'missingSince' | 'lossGraceMs'>): Set<string> {
+  const uids = new Set<string>();
+  const driver = facts.pods.driver;
+  if (driver !== undefined && judged(driver, facts) && !facts.driverRegistered) uids.add(driver.uid);
+  for (const [ordinal, pod] of facts.pods.executors) {
+    if (ordinal < facts.replicas && judged(pod, facts) && !facts.registrations.has(pod.name)) uids.add(pod.uid);
+  }
+  return uids;
+}
+
+function judged(pod: ObservedPod, facts: Pick<UnresponsiveFacts, 'now' | 'startupGraceMs'>): boolean {
   return pod.lifecycle === 'running' && !pod.terminating && facts.now - pod.createdAtMs >= facts.startupGraceMs;
 }
 
-/** Names of the pods to replace because their process lost its registration. */
+/** Names of the pods to replace because their process lost its registration for long enough. */
 export function unresponsivePods(facts: UnresponsiveFacts): Set<string> {
+  const candidates = podsWithoutRegistration(facts);
   const names = new Set<string>();
-  const driver = facts.pods.driver;
-  if (driver !== undefined && judged(driver, facts) && !facts.driverRegistered) names.add(driver.name);
-  for (const [ordinal, pod] of facts.pods.executors) {
-    if (ordinal < facts.replicas && judged(pod, facts) && !facts.registrations.has(pod.name)) names.add(pod.name);
+  for (const pod of [...(facts.pods.driver === undefined ? [] : [facts.pods.driver]), ...facts.pods.executors.values()]) {
+    const since = facts.missingSince.get(pod.uid);
+    if (candidates.has(pod.uid) && since !== undefined && facts.now - since >= facts.lossGraceMs) names.add(pod.name);
   }
   return names;
 }

@@ -10,7 +10,8 @@ function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
 }
 
 function facts(pods: ObservedPod[], overrides: Partial<UnresponsiveFacts> = {}): UnresponsiveFacts {
-  return { pods: sortJobPods('job', pods), registrations: new Map([['job-executor-0', 'active'], ['job-executor-1', 'active']]), driverRegistered: true, replicas: 2, now, startupGraceMs: grace, ...overrides };
+  const missingSince = new Map(pods.map((p) => [p.uid, now - 60_000]));
+  return { pods: sortJobPods('job', pods), registrations: new Map([['job-executor-0', 'active'], ['job-executor-1', 'active']]), driverRegistered: true, replicas: 2, now, startupGraceMs: grace, missingSince, lossGraceMs: 20_000, ...overrides };
 }
 
 describe('which running pods have stopped taking part', () => {
@@ -22,6 +23,11 @@ describe('which running pods have stopped taking part', () => {
 
   it('finds a running driver and executor whose registrations are gone (a hung process\'s session expired)', () => {
     expect(unresponsivePods(facts(all, { driverRegistered: false, registrations: new Map([['job-executor-0', 'active']]) }))).toEqual(new Set(['job-driver', 'job-executor-1']));
+  });
+
+  it('waits while a registration has been missing for less than a re-registration takes (after a ZooKeeper outage)', () => {
+    const missingSince = new Map([['uid-job-driver', now - 5_000], ['uid-job-executor-1', now - 20_000]]);
+    expect(unresponsivePods(facts(all, { driverRegistered: false, registrations: new Map([['job-executor-0', 'active']]), missingSince }))).toEqual(new Set(['job-executor-1']));
   });
 
   it('gives a new pod the start-up grace to register', () => {
