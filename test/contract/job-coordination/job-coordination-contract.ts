@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { digestId } from '../../../src/coordination/zookeeper/digest.js';
 import type { ProgressBlocker } from '../../../src/coordination/progress-report.js';
 import { credentialFingerprint, type CoordinatedJob, type CredentialIssuer, type DesiredJobConfig, type DigestCredential, type JobCoordination } from '../../../src/operator/job-coordination.js';
+import { pollUntil } from '../../support/poll-until.js';
 
 export interface ExecutorProcess {
   /** The process dies: its session (and so its registration) ends. */
@@ -59,17 +60,8 @@ export function config(generation = 1, values: Record<string, string> = { greeti
 }
 
 /** Polls `check` until it passes (watches deliver asynchronously on a real server). */
-async function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+function eventually(check: () => void | Promise<void>, timeoutMs = 10_000): Promise<void> {
+  return pollUntil(check, 'the contract\'s expectation', { timeoutMs, pollMs: 20 });
 }
 
 export function describeJobCoordinationContract(name: string, target: () => PortTarget): void {

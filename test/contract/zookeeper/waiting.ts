@@ -4,25 +4,19 @@
  * limits only turn a hang into a readable failure; they assert nothing about speed. Plus
  * `thrown`, to match a synchronous error's fields.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntil } from '../../support/poll-until.js';
 
-export async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 20_000, pollMs = 20): Promise<T> {
-  const started = Date.now();
-  let last: T | undefined;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() - started > timeoutMs) {
-      const detail = lastError === undefined ? describeValue(last) : lastError instanceof Error ? lastError.message : describeValue(lastError);
-      throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${detail})`);
-    }
-    await sleep(pollMs);
-  }
+/** Polls `probe` until `accept` holds of its value (the one polling loop, test/support/poll-until.ts). */
+export function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 20_000, pollMs = 20): Promise<T> {
+  return pollUntil(
+    async () => {
+      const value = await probe();
+      if (!accept(value)) throw new Error(`last: ${describeValue(value)}`);
+      return value;
+    },
+    what,
+    { timeoutMs, pollMs },
+  );
 }
 
 function describeValue(value: unknown): string {

@@ -28,16 +28,9 @@ import { pollUntil } from '../../support/poll-until.js';
 
 export const connector = (options: Parameters<typeof NativeZooKeeperClient.connect>[0]) => NativeZooKeeperClient.connect(options);
 
-export function sampleSpec(overrides: Partial<StreamingJobSpec> = {}): StreamingJobSpec {
-  return {
-    image: 'streamkeeper/streamkeeper:0.1.0',
-    source: { kafka: { bootstrapServers: ['kafka-0.kafka:9092'], topics: ['lines'] } },
-    sink: { kafka: { topic: 'counts' } },
-    processor: { builtin: 'wordcount' },
-    executors: { replicas: 2 },
-    ...overrides,
-  };
-}
+import { sampleSpec } from '../../support/sample-spec.js';
+
+export { sampleSpec };
 
 /** Polls `check` until it passes. */
 export function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 60_000): Promise<T> {

@@ -19,15 +19,10 @@ import { InMemoryKafka } from '../../../src/testing/index.js';
 import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
 import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
 import { OperatorStandIn, jobConfig } from '../../support/operator-stand-in.js';
+import { eventually as eventuallyHolds } from '../../contract/zookeeper/waiting.js';
 
-async function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`${what}: not true within ${timeoutMs} ms (last: ${(JSON.stringify(value) as string | undefined)?.slice(0, 400) ?? ''})`);
-    await sleep(20);
-  }
+function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
+  return eventuallyHolds(probe, accept, what, timeoutMs);
 }
 
 /** Processors the tests steer: `hold` blocks every task until released. */

@@ -19,17 +19,9 @@ import { StreamingJobReconciler } from '../../../../src/operator/streaming-job-r
 
 export const namespace = 'team-a';
 
-/** A valid spec; tests change what they are about. */
-export function sampleSpec(overrides: Partial<StreamingJobSpec> = {}): StreamingJobSpec {
-  return {
-    image: 'streamkeeper/streamkeeper:0.1.0',
-    source: { kafka: { bootstrapServers: ['kafka-0.kafka:9092'], topics: ['lines'] } },
-    sink: { kafka: { topic: 'counts' } },
-    processor: { builtin: 'wordcount' },
-    executors: { replicas: 2 },
-    ...overrides,
-  };
-}
+import { sampleSpec } from '../../../support/sample-spec.js';
+
+export { sampleSpec };
 
 export class ReconcilerWorld {
   now = Date.UTC(2025, 5, 1, 12, 0, 0);
