@@ -130,6 +130,7 @@ CONTENT_ID=$(cd "$REPO" && { printf '%s\n' "$BASE_ID" "$RECIPE_REV"; cat Dockerf
 REF=localhost/streamkeeper/streamkeeper:$VERSION
 ARCHIVE=$DIR/streamkeeper-$VERSION-$CONTENT_ID.tar
 if [[ -s "$ARCHIVE" && -s "$ARCHIVE.ref" ]]; then
+  touch "$ARCHIVE" "$ARCHIVE.ref"
   log "up to date: $REF ($ARCHIVE)"
   printf '%s\n' "$ARCHIVE"
   exit 0
@@ -149,7 +150,9 @@ previous=$("${B[@]}" inspect --type image --format '{{.FromImageID}}' "$REF" 2>/
   --volume "$CACHE_ROOT/kafka-javascript:/root/.cache/streamkeeper/kafka-javascript" \
   --build-arg "BUILD_BASE=$BUILD_BASE" --build-arg "RUNTIME_BASE=$RUNTIME_BASE" \
   -t "$REF" -f "$REPO/Dockerfile" "$REPO" >&2 || die "buildah bud failed (see above)"
-rm -f "$DIR"/streamkeeper-"$VERSION"-*.tar "$DIR"/streamkeeper-"$VERSION"-*.tar.ref
+# Other checkouts (worktrees, CI clones) may be about to import their own archive: only
+# archives no build has produced or reused for a day go.
+find "$DIR" -maxdepth 1 -name 'streamkeeper-*.tar*' -mmin +1440 -delete
 "${B[@]}" push -q "$REF" "oci-archive:$ARCHIVE.tmp:$REF"
 mv "$ARCHIVE.tmp" "$ARCHIVE"
 printf '%s\n' "$REF" >"$ARCHIVE.ref"
