@@ -646,7 +646,13 @@ export const StreamingJobStatusSchema = Type.Object(
     ),
     message: Type.Optional(Type.String({ description: 'Human-readable summary of the state.', maxLength: 1024 })),
   },
-  { description: 'The observed state of a streaming job, written by the operator.' },
+  {
+    description: 'The observed state of a streaming job, written by the operator.',
+    // The API server fills this in on every read of a job the operator has not written yet, so
+    // a new job reads "generation 1, observed 0": kstatus (Flux) and Argo CD see it as in
+    // progress instead of a status-less resource they would take as current.
+    default: { observedGeneration: 0 },
+  },
 );
 
 export const StreamingJobSchema = Type.Object(

@@ -1,10 +1,15 @@
 /**
  * The job's status, computed by one pure function from what a pass observed: the spec (or why it
  * is invalid), the pods, what ZooKeeper reports and what the pass did. Phase and conditions are
- * chosen to read the same in `kubectl get`, kstatus (Flux) and the Argo CD health check
- * (charts/streamkeeper/health/streamingjob.lua): an invalid spec or a failed batch is Failed and
- * Stalled, a job moving towards its spec is Progressing, and only a job whose driver and
- * executors are up and whose data moves (data-flow.ts) is Ready.
+ * chosen to read the same in `kubectl get`, `kubectl wait`, kstatus (Flux) and the Argo CD health
+ * check (charts/streamkeeper/health/streamingjob.lua):
+ * - Ready=True only when the job is in full what its spec asks: the driver and every desired
+ *   executor up and its data moving (data-flow.ts), or (suspended) every pod stopped. `kubectl wait --for=condition=Ready` returns
+ *   then, and kstatus reads it as Current.
+ * - Reconciling=True (kstatus' name for Progressing=True) while the operator moves the job towards
+ *   its spec: kstatus reads InProgress.
+ * - Stalled=True for an invalid spec, a failed batch, or data that only the user can get moving
+ *   again: kstatus reads Failed.
  */
 import { conditionTypes, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
 import type { ErrorKind } from '../../errors/index.js';
@@ -22,8 +27,14 @@ import { describeStuckPod, firstStuck, podStuckNeedsUser, podStuckReason } from 
  */
 export const stalledCondition = 'Stalled';
 
+/**
+ * kstatus' other "abnormal-true" condition: present (True) exactly while `Progressing` is True, so
+ * Flux's `wait` and `healthChecks` see a rollout, a scale-up or a drain as InProgress.
+ */
+export const reconcilingCondition = 'Reconciling';
+
 /** Condition types this operator writes (others on the object are left alone). */
-export const ownedConditionTypes: readonly string[] = [...Object.values(conditionTypes), stalledCondition];
+export const ownedConditionTypes: readonly string[] = [...Object.values(conditionTypes), stalledCondition, reconcilingCondition];
 
 /** How long a new pod may take to become ready before its absence counts against the job. */
 export const startupGraceMs = 120_000;
@@ -91,10 +102,11 @@ function withinStartup(pod: ObservedPod, now: number): boolean {
 }
 
 function countExecutors(input: StatusInput, registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined): Counts {
-  const executors = [...input.pods.executors.values()];
   const desired =
-    input.spec === undefined ? (input.previous?.executors?.desired ?? executors.length) : input.spec.suspend ? 0 : input.spec.executors.replicas;
-  const ready = executors.filter((pod) => executorReady(pod, registrations)).length;
+    input.spec === undefined ? (input.previous?.executors?.desired ?? input.pods.executors.size) : input.spec.suspend ? 0 : input.spec.executors.replicas;
+  // Only executors of the desired set count: during a scale-down or a suspend the ones being
+  // drained are on their way out, and "4/0" is no count a user can act on.
+  const ready = [...input.pods.executors].filter(([ordinal, pod]) => ordinal < desired && executorReady(pod, registrations)).length;
   const draining = registrations === undefined ? 0 : [...registrations.values()].filter((state) => state === 'draining').length;
   const starting = [...input.pods.executors]
     .filter(([ordinal, pod]) => ordinal < desired && !executorReady(pod, registrations) && withinStartup(pod, input.now))
@@ -134,7 +146,13 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   if (coordination.state === 'failed' && coordination.error.kind === 'invalid-spec') {
     return { phase: 'Failed', ready: ready('False', 'InvalidSpec', `the spec cannot be applied: ${coordination.error.message}`) };
   }
-  if (spec.suspend) return { phase: 'Suspended', ready: ready('False', 'Suspended', 'the job is suspended (spec.suspend); resuming continues from the committed offsets') };
+  if (spec.suspend) {
+    // A suspended job with no pod left is what the user asked for: Ready, so `kubectl wait` and
+    // Flux's wait end (kstatus has no "suspended"); until then it is still being suspended.
+    const left = allPods(input.pods).length;
+    if (left > 0) return { phase: 'Suspended', ready: ready('False', 'Suspending', `suspending: ${plural(left, 'pod')} still to stop`) };
+    return { phase: 'Suspended', ready: ready('True', 'Suspended', 'the job is suspended (spec.suspend) and no pod runs; resuming continues from the committed offsets') };
+  }
   if (coordination.state !== 'synced') {
     const message = coordination.state === 'failed' ? coordination.error.message : 'ZooKeeper was not read';
     return { phase: previousPhase === 'Suspended' || previousPhase === undefined ? 'Pending' : previousPhase, ready: ready('Unknown', 'CoordinationUnavailable', `cannot read the job's state in ZooKeeper: ${message}`) };
@@ -183,15 +201,19 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
   }
   const flow = dataFlowProblem(spec, coordination.progress, input.now);
   if (flow !== undefined) return { phase: 'Degraded', ready: ready('False', flow.reason, `${flow.message}; ${summary}`), flow };
-  const rolling = input.plan?.rollout.reason === 'RollingUpdate' ? 1 : 0;
-  const shortage = counts.desired - counts.ready - counts.starting - rolling;
-  if (failedBatches.length > 0) {
-    return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues; ${describeFailedBatches(failedBatches)} failed and ${failedBatches.length === 1 ? 'was' : 'were'} skipped (failurePolicy.onTaskExhausted: degrade); ${summary}`) };
-  }
-  if (shortage > 0) {
+  const skipped = failedBatches.length === 0 ? '' : `; ${describeFailedBatches(failedBatches)} failed and ${failedBatches.length === 1 ? 'was' : 'were'} skipped (failurePolicy.onTaskExhausted: degrade)`;
+  const notReady = counts.desired - counts.ready;
+  if (notReady > 0) {
+    // Ready waits for every desired executor, as `kubectl wait --for=condition=Ready` users
+    // expect. Executors still starting, or the one a rolling update replaces, are expected: the
+    // phase stays Running; any other shortage is Degraded.
+    const rolling = input.plan?.rollout.reason === 'RollingUpdate' ? 1 : 0;
+    const expected = notReady <= counts.starting + rolling;
+    if (expected) return { phase: failedBatches.length > 0 ? 'Degraded' : 'Running', ready: ready('False', 'ExecutorsStarting', `processing while executors start: ${summary}${skipped}`) };
     const stuck = firstStuck(executorPods);
-    return { phase: 'Degraded', ready: ready('True', 'Running', `processing with fewer executors than desired: ${summary}${stuck === undefined ? '' : `; ${describeStuckPod(stuck)}`}`) };
+    return { phase: 'Degraded', ready: ready('False', 'ExecutorsUnavailable', `processing with fewer executors than desired: ${summary}${stuck === undefined ? '' : `; ${describeStuckPod(stuck)}`}${skipped}`) };
   }
+  if (failedBatches.length > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues${skipped}; ${summary}`) };
   return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}`) };
 }
 
@@ -237,6 +259,12 @@ function executorsAvailableCondition(input: StatusInput, counts: Counts): Condit
   return available('False', 'NoExecutorsReady', summary);
 }
 
+/** kstatus' Reconciling: the Progressing condition, present only while True. */
+function reconciling(progressing: ConditionDecision): ConditionDecision | undefined {
+  if (progressing.status !== 'True') return undefined;
+  return { type: reconcilingCondition, status: 'True', reason: progressing.reason, message: progressing.message };
+}
+
 function stalled(health: Health): ConditionDecision | undefined {
   const byUser = health.ready.reason === 'InvalidSpec' || health.ready.reason === 'BatchFailed' || health.flow?.needsUser === true || health.podNeedsUser === true;
   if (!byUser) return undefined;
@@ -248,8 +276,8 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
   const counts = countExecutors(input, registrations);
   const health = decideHealth(input, counts);
   const progressing = progressingCondition(input, health);
-  const stall = stalled(health);
-  const decided = [health.ready, progressing, configSyncedCondition(input), executorsAvailableCondition(input, counts), ...(stall === undefined ? [] : [stall])];
+  const abnormal = [reconciling(progressing), stalled(health)].filter((decision): decision is ConditionDecision => decision !== undefined);
+  const decided = [health.ready, progressing, configSyncedCondition(input), executorsAvailableCondition(input, counts), ...abnormal];
   const conditions = mergeConditions(input.previous?.conditions, decided, { generation: input.generation, now: input.now, owned: ownedConditionTypes });
 
   const previous = input.previous;

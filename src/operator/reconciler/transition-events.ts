@@ -32,24 +32,30 @@ export function transitionEvents(previous: StreamingJobStatus | undefined, next:
     events.push({ type: 'Warning', reason: after.reason, action: 'Reconcile', note: after.message });
   } else if (after?.reason === 'CoordinationUnavailable' && readyChanged) {
     events.push({ type: 'Warning', reason: 'CoordinationUnavailable', action: 'Reconcile', note: after.message });
-  } else if (previous?.phase !== next.phase && next.phase !== undefined) {
+  } else {
+    // Running and Suspended are announced when they are complete (Ready turns True), not when the
+    // phase is first entered: "running" at 1 of 2 executors, or "pods stopped" while they still
+    // drain, would say something that is not true yet.
+    const becameReady = after?.status === 'True' && (before?.status !== 'True' || previous?.phase !== next.phase);
     const message = after?.message ?? next.message ?? '';
-    switch (next.phase) {
-      case 'Running':
-        events.push({ type: 'Normal', reason: 'Running', action: 'Reconcile', note: `the job is running: ${message}` });
-        break;
-      case 'Degraded':
-        events.push({ type: 'Warning', reason: 'Degraded', action: 'Reconcile', note: message });
-        break;
-      case 'Suspended':
-        events.push({ type: 'Normal', reason: 'Suspended', action: 'Suspend', note: 'the job is suspended; its pods are stopped and ZooKeeper keeps the committed offsets' });
-        break;
-      case 'Pending':
-        if (previous?.phase === 'Suspended') events.push({ type: 'Normal', reason: 'Resumed', action: 'Resume', note: 'the job resumes from its committed offsets' });
-        break;
-      case 'Failed':
-        events.push({ type: 'Warning', reason: 'Failed', action: 'Reconcile', note: message });
-        break;
+    if (next.phase === 'Running' && becameReady) {
+      events.push({ type: 'Normal', reason: 'Running', action: 'Reconcile', note: `the job is running: ${message}` });
+    } else if (next.phase === 'Suspended' && becameReady) {
+      events.push({ type: 'Normal', reason: 'Suspended', action: 'Suspend', note: 'the job is suspended; its pods are stopped and ZooKeeper keeps the committed offsets' });
+    } else if (previous?.phase !== next.phase) {
+      switch (next.phase) {
+        case 'Degraded':
+          events.push({ type: 'Warning', reason: 'Degraded', action: 'Reconcile', note: message });
+          break;
+        case 'Pending':
+          if (previous?.phase === 'Suspended') events.push({ type: 'Normal', reason: 'Resumed', action: 'Resume', note: 'the job resumes from its committed offsets' });
+          break;
+        case 'Failed':
+          events.push({ type: 'Warning', reason: 'Failed', action: 'Reconcile', note: message });
+          break;
+        default:
+          break;
+      }
     }
   }
 

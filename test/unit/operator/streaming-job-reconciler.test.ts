@@ -416,17 +416,27 @@ describe('suspend and resume', () => {
     await world.pass('wordcount');
     expect(await world.podNames()).toEqual(['wordcount-executor-0', 'wordcount-executor-1']);
     expect(world.coordination.callsOf('drain')).toEqual([]);
+    // Executors on their way out are not counted against a desired count of 0 ("2/0").
+    expect((await world.status('wordcount')).executors?.summary).toBe('0/0');
 
     await world.pass('wordcount');
     expect(await world.podNames()).toEqual(['wordcount-executor-0']);
     world.coordination.setHolding(job, 'wordcount-executor-0', 0);
     await world.pass('wordcount');
     expect(await world.podNames()).toEqual([]);
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'False', reason: 'Suspending' });
+    expect(await world.condition('wordcount', 'Reconciling')).toMatchObject({ status: 'True', reason: 'Suspending' });
+    expect(await world.eventReasons()).not.toContain('Suspended');
 
+    // The pass that sees no pod left: suspended is what the user asked for, so Ready (kubectl
+    // wait, Flux) and the Suspended Event say so now, not while pods still drained.
+    await world.pass('wordcount');
     const status = await world.status('wordcount');
     expect(status.phase).toBe('Suspended');
     expect(status.executors?.summary).toBe('0/0');
-    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'True', reason: 'Suspended' });
+    expect(await world.condition('wordcount', 'Reconciling')).toBeUndefined();
+    expect(await world.eventReasons()).toContain('Suspended');
     expect(world.coordination.hasJob(job)).toBe(true);
     expect(world.coordination.callsOf('deleteJob')).toEqual([]);
     expect((await world.pass('wordcount')).requeueAfterMs).toBeUndefined();

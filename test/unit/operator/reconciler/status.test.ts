@@ -74,7 +74,8 @@ describe('the phase and the Ready condition', () => {
     ['a job whose driver and executors are up', statusInput(), 'Running', 'True', 'Running'],
     ['an invalid spec', statusInput({ findings: [{ field: 'spec.processor.params[regex]', message: 'does not compile' }], spec: undefined, coordination: { state: 'skipped' } }), 'Failed', 'False', 'InvalidSpec'],
     ['a config too large for ZooKeeper', statusInput({ coordination: { state: 'failed', error: { code: 'SK_CONFIG_TOO_LARGE', kind: 'invalid-spec', message: 'too large' } } }), 'Failed', 'False', 'InvalidSpec'],
-    ['a suspended job', statusInput({ spec: applyDefaults(sampleSpec({ suspend: true })) }, []), 'Suspended', 'False', 'Suspended'],
+    ['a suspended job with no pod left: what the user asked for', statusInput({ spec: applyDefaults(sampleSpec({ suspend: true })) }, []), 'Suspended', 'True', 'Suspended'],
+    ['a suspended job whose pods still stop', statusInput({ spec: applyDefaults(sampleSpec({ suspend: true })) }), 'Suspended', 'False', 'Suspending'],
     ['ZooKeeper unreachable', statusInput({ coordination: { state: 'failed', error: { code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'lost' } } }), 'Pending', 'Unknown', 'CoordinationUnavailable'],
     ['a failed batch under onTaskExhausted: fail', statusInput({ coordination: synced(progress({ failedBatches: ['0000000007'] })) }), 'Failed', 'False', 'BatchFailed'],
     [
@@ -94,28 +95,28 @@ describe('the phase and the Ready condition', () => {
       'DriverNotReady',
     ],
     ['no executor ready yet', statusInput({ coordination: synced(progress({}, {})) }), 'Pending', 'False', 'NoExecutorsReady'],
-    ['fewer executors ready than desired', statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }), 'Degraded', 'True', 'Running'],
+    ['fewer executors ready than desired', statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }), 'Degraded', 'False', 'ExecutorsUnavailable'],
     [
       'one executor short during a rolling update',
       statusInput({ plan: plan('RollingUpdate'), coordination: synced(progress({}, { 'job-executor-0': 'active', 'job-executor-1': 'draining' })) }),
       'Running',
-      'True',
-      'Running',
+      'False',
+      'ExecutorsStarting',
     ],
-    ['a new executor still starting', statusInput({}, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]), 'Running', 'True', 'Running'],
+    ['a new executor still starting', statusInput({}, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]), 'Running', 'False', 'ExecutorsStarting'],
     [
       'a new executor whose pod is Ready but not registered in ZooKeeper yet (scale-up)',
       statusInput({ previous: { phase: 'Running' }, coordination: synced(progress({ lastCommittedBatch: { id: 4, committedAt: '2025-06-01T11:00:00Z' } }, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { createdAtMs: now - 1000 })]),
       'Running',
-      'True',
-      'Running',
+      'False',
+      'ExecutorsStarting',
     ],
     [
       'an executor Ready but not registered for longer than a start takes',
       statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { createdAtMs: now - startupGraceMs - 1 })]),
       'Degraded',
-      'True',
-      'Running',
+      'False',
+      'ExecutorsUnavailable',
     ],
     [
       'a resumed job whose executors are Ready but none registered yet',
@@ -296,9 +297,55 @@ describe('transition Events', () => {
     expect(transitionEvents(invalid, other)).toEqual([expect.objectContaining({ reason: 'InvalidSpec' })]);
   });
 
+  it('announces Running once every desired executor is ready, not at the first one', () => {
+    const starting = computeStatus(statusInput({}, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]));
+    expect(starting.phase).toBe('Running');
+    expect(transitionEvents(undefined, starting)).toEqual([]);
+    expect(transitionEvents(starting, running)).toEqual([expect.objectContaining({ type: 'Normal', reason: 'Running', note: expect.stringContaining('2/2 executors ready') })]);
+  });
+
+  it('announces Suspended once no pod is left, not while they still stop', () => {
+    const suspend = applyDefaults(sampleSpec({ suspend: true }));
+    const suspending = computeStatus(statusInput({ spec: suspend, previous: running }));
+    const suspended = computeStatus(statusInput({ spec: suspend, previous: suspending }, []));
+    expect(transitionEvents(running, suspending)).toEqual([]);
+    expect(transitionEvents(suspending, suspended)).toEqual([expect.objectContaining({ reason: 'Suspended' })]);
+    expect(transitionEvents(suspended, suspended)).toEqual([]);
+  });
+
   it('announces a new configuration', () => {
     const next = { ...running, configHash: 'sha256:ffff' };
     expect(transitionEvents(running, next)).toEqual([expect.objectContaining({ reason: 'ConfigUpdated' })]);
+  });
+});
+
+describe('the conditions kstatus (Flux) reads', () => {
+  const types = (status: StreamingJobStatus): Record<string, string> =>
+    Object.fromEntries((status.conditions ?? []).map((c) => [c.type, c.status]));
+
+  it('publishes Reconciling exactly while Progressing is True, with its reason and message', () => {
+    const scaling = computeStatus(statusInput({ plan: plan('WaitingForPods') }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, createdAtMs: now - 1000 })]));
+    expect(conditionOf(scaling, 'Reconciling')).toMatchObject({ status: 'True', reason: 'WaitingForPods', message: 'rollout: WaitingForPods' });
+    expect(conditionOf(scaling, 'Ready')).toMatchObject({ status: 'False', reason: 'ExecutorsStarting' });
+    const upToDate = computeStatus(statusInput({ previous: scaling, plan: plan('UpToDate') }));
+    expect(conditionOf(upToDate, 'Reconciling')).toBeUndefined();
+    expect(types(upToDate)).toMatchObject({ Ready: 'True', Progressing: 'False' });
+  });
+
+  it('marks an invalid spec and a failed batch Stalled, never Reconciling at the same time', () => {
+    const invalid = computeStatus(statusInput({ findings: [{ field: 'spec.a', message: 'bad' }], spec: undefined, coordination: { state: 'skipped' }, plan: plan('RollingUpdate') }));
+    const failed = computeStatus(statusInput({ coordination: synced(progress({ failedBatches: ['0000000007'] })), plan: plan('RollingUpdate') }));
+    for (const status of [invalid, failed]) {
+      expect(conditionOf(status, 'Stalled')).toMatchObject({ status: 'True' });
+      expect(conditionOf(status, 'Reconciling')).toBeUndefined();
+    }
+  });
+
+  it('counts as ready only executors of the desired set', () => {
+    const scaledDown = computeStatus(statusInput({ spec: applyDefaults(sampleSpec({ executors: { replicas: 1 } })) }));
+    expect(scaledDown.executors).toMatchObject({ desired: 1, ready: 1, summary: '1/1' });
+    const suspending = computeStatus(statusInput({ spec: applyDefaults(sampleSpec({ suspend: true })) }));
+    expect(suspending.executors).toMatchObject({ desired: 0, ready: 0, summary: '0/0' });
   });
 });
 
@@ -417,10 +464,10 @@ describe('pods that cannot run, in the job\'s status', () => {
     expect(conditionOf(status, 'Stalled')).toBeUndefined();
   });
 
-  it('keeps a job that still processes Ready, and names the executor that crash-loops', () => {
+  it('keeps a job that still processes Degraded (not Ready: an executor is missing), and names the executor that crash-loops', () => {
     const status = computeStatus(statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }, [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1', { ready: false, stuck: { reason: 'CrashLoopBackOff', message: 'back-off 20s restarting failed container=executor' } })]));
     expect(status.phase).toBe('Degraded');
-    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining('pod job-executor-1 cannot run: CrashLoopBackOff') });
+    expect(conditionOf(status, 'Ready')).toMatchObject({ status: 'False', reason: 'ExecutorsUnavailable', message: expect.stringContaining('pod job-executor-1 cannot run: CrashLoopBackOff') });
   });
 
   it('records one Warning Event when a pod gets stuck', () => {
