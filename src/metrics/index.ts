@@ -331,6 +331,10 @@ export function enableProcessMetrics(registry: Registry): void {
   if (processMetricsEnabled.has(registry)) return;
   processMetricsEnabled.add(registry);
   collectDefaultMetrics({ register: registry, prefix: 'streamkeeper_' });
+  // prom-client also exports three gauges named `…_total`, a suffix Prometheus reserves for
+  // counters (`promtool check metrics` rejects them). They only sum the per-type gauges it exports
+  // beside them (`streamkeeper_nodejs_active_handles{type}` and so on): sum() those instead.
+  for (const family of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`streamkeeper_nodejs_${family}_total`);
 }
 
 // ------------------------------------------------------------------ streaming runtime (driver and executors) ----

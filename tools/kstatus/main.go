@@ -25,6 +25,7 @@ import (
 	"github.com/fluxcd/pkg/apis/kustomize"
 	fluxcel "github.com/fluxcd/pkg/runtime/cel"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 )
 
@@ -51,7 +52,8 @@ func main() {
 		fail(err)
 	}
 	var req request
-	if err := json.Unmarshal(input, &req); err != nil {
+	// Decoded as the API machinery decodes objects (whole numbers as int64), which kstatus expects.
+	if err := utiljson.Unmarshal(input, &req); err != nil {
 		fail(fmt.Errorf("stdin is not a request: %w", err))
 	}
 	var evaluator *fluxcel.StatusEvaluator

@@ -26,7 +26,7 @@ const integrationOnly = args.includes('--integration');
 const jestArgs = args.filter((a) => a !== '--unit' && a !== '--integration');
 
 /** Installers for the real servers; each is idempotent and prints its progress to stderr. */
-const installers = ['tools/servers/install.sh', 'tools/kube/install.sh', 'tools/container-runtime/install.sh', 'tools/image/build.sh', 'tools/helm/install.sh', 'tools/lua/install.sh'];
+const installers = ['tools/servers/install.sh', 'tools/kube/install.sh', 'tools/container-runtime/install.sh', 'tools/image/build.sh', 'tools/helm/install.sh', 'tools/lua/install.sh', 'tools/kstatus/install.sh', 'tools/promtool/install.sh'];
 
 const failures = [];
 

@@ -203,11 +203,4 @@ describe('what kstatus and Flux report for a StreamingJob as the API server serv
     expect(judgement?.cel?.error).toBeUndefined();
     await rest.call('PATCH', path('leaving'), { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' });
   });
-
-  it('the documented expressions evaluate without error on a job with no status at all (a CRD without the default)', () => {
-    const bare: Record<string, unknown> = { ...sample, metadata: { ...sample.metadata, namespace: 'team-a', generation: 1 } };
-    const [judgement] = judge([bare]);
-    expect(judgement?.cel?.error).toBeUndefined();
-    expect(judgement?.cel).toMatchObject({ status: 'InProgress' });
-  });
 });

@@ -1,0 +1,90 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createNamespace, deleteNamespace, uniqueSuffix } from '../../harness/kube.js';
+import { OperatorProcess, writeCredentialsFile } from '../e2e/support/operator-process.js';
+import { CoordinationSide } from '../operator/operator-world.js';
+import { repoRoot } from '../../unit/packaging/manifests.js';
+import { RuntimeWorld } from './support/runtime-world.js';
+
+// Prometheus' own lint (`promtool check metrics`, tools/promtool: the promlint of the
+// client_golang promtool links, built by the harness from the Go module proxy and cached) on real
+// scrapes of an operator, a driver and an executor, each running as the process it is in a pod.
+
+let promtool = '';
+
+function checkMetrics(scrape: string): { code: number | null; problems: string } {
+  const result = spawnSync(promtool, [], { input: scrape, encoding: 'utf8' });
+  return { code: result.status, problems: result.stderr };
+}
+
+beforeAll(() => {
+  const install = spawnSync('bash', [join(repoRoot, 'tools', 'promtool', 'install.sh')], { encoding: 'utf8' });
+  if (install.status !== 0) throw new Error(`tools/promtool/install.sh failed:\n${install.stderr}`);
+  promtool = install.stdout.trim().split('\n').pop() ?? '';
+}, 900_000);
+
+describe('promtool check metrics on real scrapes', () => {
+  it('holds promtool to its word: a gauge named like a counter is a problem', () => {
+    const bad = checkMetrics('# HELP streamkeeper_x_total A gauge.\n# TYPE streamkeeper_x_total gauge\nstreamkeeper_x_total 1\n');
+    expect(bad.code).toBe(3);
+    expect(bad.problems).toContain('non-counter metrics should not have "_total" suffix');
+  });
+
+  describe('a driver and an executor committing a batch', () => {
+    let world: RuntimeWorld;
+
+    beforeAll(async () => {
+      world = new RuntimeWorld();
+      await world.start(world.config({ processor: { name: 'wordcount', params: {} } }));
+    });
+    afterAll(async () => {
+      await world.close();
+    });
+
+    it('passes on both scrapes', async () => {
+      try {
+        await world.produce(0, ['the quick brown fox']);
+        const executor = world.executor('executor-0');
+        const driver = world.driver();
+        await world.waitForPositions({ 0: 1 });
+        for (const process of [driver, executor]) {
+          const scrape = await process.metrics();
+          expect(scrape).toContain('streamkeeper_');
+          expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
+        }
+      } catch (err) {
+        world.markFailed();
+        throw err;
+      }
+    });
+  });
+
+  describe('an operator', () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'sk-metrics-lint-'));
+    let namespace = '';
+    let operator: OperatorProcess | undefined;
+    let side: CoordinationSide | undefined;
+
+    beforeAll(async () => {
+      namespace = await createNamespace('metrics-lint');
+      side = new CoordinationSide();
+      const credentialsFile = writeCredentialsFile(join(scratch, 'credentials'), side.operatorCredential);
+      operator = await OperatorProcess.start({ identity: 'lint-0', namespaces: [namespace], zkRoot: side.root, credentialsFile, leaseName: `metrics-lint-${uniqueSuffix()}`, logFile: join(scratch, 'operator.log') });
+    });
+    afterAll(async () => {
+      await operator?.stop();
+      await side?.closeAll();
+      await deleteNamespace(namespace);
+      rmSync(scratch, { recursive: true, force: true });
+    });
+
+    it('passes on its scrape', async () => {
+      const scrape = (await operator?.metrics()) ?? '';
+      expect(scrape).toContain('streamkeeper_reconcile_total');
+      expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
+    });
+  });
+});
