@@ -465,6 +465,7 @@ export class StreamingJobReconciler implements Reconciler {
       phase: status.phase ?? 'Pending',
       progressing: activeRollouts.has(pass.plan?.rollout.reason ?? ''),
       draining: pass.draining,
+      awaitingProgress: status.lastCommittedBatch === undefined || status.totalLag === undefined,
     }, this.progressRefreshMs);
     return requeueAfter === undefined ? {} : { requeueAfterMs: requeueAfter };
   }

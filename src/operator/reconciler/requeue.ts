@@ -17,6 +17,11 @@ export interface RequeueFacts {
   readonly progressing: boolean;
   /** Executors asked to drain that still hold tasks. */
   readonly draining: number;
+  /**
+   * The status has no committed batch or no lag yet: `kubectl get` shows LAG and LAST BATCH
+   * empty until the next pass, so a running job is looked at soon instead of at the next refresh.
+   */
+  readonly awaitingProgress?: boolean;
 }
 
 /** The default --progress-refresh-period: how often a Running job's status picks up its progress. */
@@ -24,6 +29,7 @@ export const defaultProgressRefreshMs = 30_000;
 
 export const requeueIntervals = {
   draining: 2_000,
+  firstProgress: 2_000,
   progressing: 10_000,
   pending: 30_000,
   degraded: 15_000,
@@ -43,9 +49,9 @@ export function requeueAfterMs(facts: RequeueFacts, progressRefreshMs: number = 
     case 'Pending':
       return requeueIntervals.pending;
     case 'Degraded':
-      return Math.min(requeueIntervals.degraded, progressRefreshMs);
+      return Math.min(facts.awaitingProgress === true ? requeueIntervals.firstProgress : requeueIntervals.degraded, progressRefreshMs);
     case 'Running':
-      return progressRefreshMs;
+      return facts.awaitingProgress === true ? Math.min(requeueIntervals.firstProgress, progressRefreshMs) : progressRefreshMs;
     case 'Failed':
       return requeueIntervals.failed;
     case 'Suspended':

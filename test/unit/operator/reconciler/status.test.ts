@@ -357,6 +357,8 @@ describe('the requeue interval', () => {
     ['a running job refreshes its progress', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0 }, 30_000],
     ['a suspended job waits for events', { invalidSpec: false, phase: 'Suspended', progressing: false, draining: 0 }, undefined],
     ['a pending job', { invalidSpec: false, phase: 'Pending', progressing: false, draining: 0 }, 30_000],
+    ['a running job with no committed batch or lag yet shows them within seconds', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0, awaitingProgress: true }, 2000],
+    ['a degraded job with no committed batch yet too', { invalidSpec: false, phase: 'Degraded', progressing: false, draining: 0, awaitingProgress: true }, 2000],
   ];
   it.each(cases)('%s', (_case, facts, expected) => {
     expect(requeueAfterMs(facts)).toBe(expected);
