@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -12,6 +12,7 @@ import { RuntimeWorld } from './support/runtime-world.js';
 // Prometheus' own lint (`promtool check metrics`, tools/promtool: the promlint of the
 // client_golang promtool links, built by the harness from the Go module proxy and cached) on real
 // scrapes of an operator, a driver and an executor, each running as the process it is in a pod.
+// The operator is also held to a clean start: nothing on stderr but its own log lines.
 
 let promtool = '';
 
@@ -85,6 +86,13 @@ describe('promtool check metrics on real scrapes', () => {
       const scrape = (await operator?.metrics()) ?? '';
       expect(scrape).toContain('streamkeeper_reconcile_total');
       expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
+    });
+
+    it('starts, with the Node.js flags it is installed with, without a warning: only its own JSON log lines', () => {
+      const foreign = readFileSync(join(scratch, 'operator.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.startsWith('{'));
+      expect(foreign).toEqual([]);
     });
   });
 });
