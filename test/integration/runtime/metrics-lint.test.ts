@@ -15,6 +15,21 @@ import { RuntimeWorld } from './support/runtime-world.js';
 // The operator is also held to a clean start: nothing on stderr but its own log lines.
 
 let promtool = '';
+/** Every scrape taken, by process: the dashboard's queries are checked against them. */
+const scrapes = new Map<string, string>();
+
+/** Families of a scrape and the labels their samples carry (`le` of histogram buckets too). */
+function familiesOf(scrape: string): Map<string, Set<string>> {
+  const families = new Map<string, Set<string>>();
+  for (const line of scrape.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)?.[0] ?? '';
+    const labels = families.get(name) ?? new Set<string>();
+    for (const match of (/\{(.*)\}/.exec(line)?.[1] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(match[1] ?? '');
+    families.set(name, labels);
+  }
+  return families;
+}
 
 function checkMetrics(scrape: string): { code: number | null; problems: string } {
   const result = spawnSync(promtool, [], { input: scrape, encoding: 'utf8' });
@@ -51,8 +66,9 @@ describe('promtool check metrics on real scrapes', () => {
         const executor = world.executor('executor-0');
         const driver = world.driver();
         await world.waitForPositions({ 0: 1 });
-        for (const process of [driver, executor]) {
+        for (const [name, process] of [['driver', driver], ['executor', executor]] as const) {
           const scrape = await process.metrics();
+          scrapes.set(name, scrape);
           expect(scrape).toContain('streamkeeper_');
           expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
         }
@@ -84,6 +100,7 @@ describe('promtool check metrics on real scrapes', () => {
 
     it('passes on its scrape', async () => {
       const scrape = (await operator?.metrics()) ?? '';
+      scrapes.set('operator', scrape);
       expect(scrape).toContain('streamkeeper_reconcile_total');
       expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
     });
@@ -94,5 +111,38 @@ describe('promtool check metrics on real scrapes', () => {
         .filter((line) => line.trim() !== '' && !line.startsWith('{'));
       expect(foreign).toEqual([]);
     });
+  });
+
+  it('the Grafana dashboard the chart ships queries only metrics and labels those scrapes export', () => {
+    expect([...scrapes.keys()].sort()).toEqual(['driver', 'executor', 'operator']);
+    const exported = new Map<string, Set<string>>();
+    for (const scrape of scrapes.values()) for (const [family, labels] of familiesOf(scrape)) exported.set(family, new Set([...(exported.get(family) ?? []), ...labels]));
+    // Labels Prometheus adds to every target when it scrapes a pod, not part of any exposition.
+    const targetLabels = new Set(['namespace', 'pod', 'job', 'instance']);
+    const dashboard = JSON.parse(readFileSync(join(repoRoot, 'charts', 'streamkeeper', 'dashboards', 'streamkeeper.json'), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })));
+    expect(queries.length).toBeGreaterThan(15);
+    const problems: string[] = [];
+    for (const { panel, expr } of queries) {
+      const metrics = [...expr.matchAll(/streamkeeper_[a-z0-9_]+/g)].map((m) => m[0]);
+      if (metrics.length === 0) problems.push(`${panel}: ${expr} names no streamkeeper metric`);
+      for (const metric of metrics) {
+        const labels = exported.get(metric);
+        if (labels === undefined) {
+          problems.push(`${panel}: ${metric} is in no scrape`);
+          continue;
+        }
+        const selector = new RegExp(`${metric}\\{([^}]*)\\}`).exec(expr)?.[1] ?? '';
+        const used = [...selector.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)/g)].map((m) => m[1] ?? '');
+        for (const label of used) if (!labels.has(label) && !targetLabels.has(label)) problems.push(`${panel}: ${metric} has no label ${label}`);
+      }
+      for (const grouping of expr.matchAll(/by \(([^)]*)\)/g)) {
+        for (const label of (grouping[1] ?? '').split(',').map((l) => l.trim())) {
+          const known = metrics.some((metric) => exported.get(metric)?.has(label) === true) || targetLabels.has(label);
+          if (!known) problems.push(`${panel}: grouped by ${label}, which none of ${metrics.join(', ')} carries`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
