@@ -14,7 +14,7 @@ import type { Logger } from '../logging/logger.js';
 import { packageRoot } from '../package-info.js';
 import type { ControlPlane } from './control-plane.js';
 import { freePort } from './free-port.js';
-import { operatorNodeFlags, operatorNodeOptions } from './operator-access.js';
+import { operatorNodeOptions } from './operator-access.js';
 import { envFileContent, type ComponentName, type ComponentState, type LocalPaths, type LocalState } from './local-state.js';
 import { writeState } from './local-state.js';
 import { defaultNodeName, NodeAgent } from './node-agent.js';
@@ -190,7 +190,6 @@ async function startOperator(paths: LocalPaths, zkConnect: string, state: StateR
     name: 'operator',
     command: process.execPath,
     args: [
-      ...operatorNodeFlags(),
       join(packageRoot, 'bin', 'streamkeeper.js'),
       'operator',
       '--kubeconfig',

@@ -49,34 +49,19 @@ export function operatorAccessFromManifest(text: string, source = installManifes
   return { objects, serviceAccount: sa };
 }
 
-type OperatorContainer = { command?: string[]; env?: { name: string; value?: string }[] };
-
-function operatorContainers(text: string): OperatorContainer[] {
-  const containers: OperatorContainer[] = [];
-  for (const document of parseAllDocuments(text)) {
-    const object = document.toJS() as ManifestObject | null;
-    if (object?.kind !== 'Deployment') continue;
-    containers.push(...((object.spec as { template?: { spec?: { containers?: OperatorContainer[] } } } | undefined)?.template?.spec?.containers ?? []));
-  }
-  return containers;
-}
-
-/**
- * The Node.js flags on the operator container's command line in the install manifest (the chart's
- * `operator.nodeFlags`: what comes between the image's node and its script), so an operator run
- * as a local process runs as installed; [] if the container keeps the image's entrypoint.
- */
-export function operatorNodeFlags(text: string = readFileSync(installManifest, 'utf8')): string[] {
-  const command = operatorContainers(text).find((c) => c.command !== undefined)?.command ?? [];
-  return command.slice(1, -1);
-}
-
 /**
  * NODE_OPTIONS of the operator container in the install manifest (the chart's
  * `operator.nodeOptions`), so an operator run as a local process runs as installed; '' if none.
  */
 export function operatorNodeOptions(text: string = readFileSync(installManifest, 'utf8')): string {
-  return operatorContainers(text).flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  for (const document of parseAllDocuments(text)) {
+    const object = document.toJS() as ManifestObject | null;
+    if (object?.kind !== 'Deployment') continue;
+    const containers = (object.spec as { template?: { spec?: { containers?: { env?: { name: string; value?: string }[] }[] } } } | undefined)?.template?.spec?.containers ?? [];
+    const value = containers.flatMap((c) => c.env ?? []).find((e) => e.name === 'NODE_OPTIONS')?.value;
+    if (value !== undefined) return value;
+  }
+  return '';
 }
 
 export interface OperatorKubeconfigOptions {

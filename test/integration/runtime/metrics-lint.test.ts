@@ -105,7 +105,7 @@ describe('promtool check metrics on real scrapes', () => {
       expect(checkMetrics(scrape)).toEqual({ code: 0, problems: '' });
     });
 
-    it('starts, with the Node.js flags it is installed with, without a warning: only its own JSON log lines', () => {
+    it('starts with the Node.js options it is installed with, without a warning: only its own JSON log lines', () => {
       const foreign = readFileSync(join(scratch, 'operator.log'), 'utf8')
         .split('\n')
         .filter((line) => line.trim() !== '' && !line.startsWith('{'));

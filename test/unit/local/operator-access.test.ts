@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { accessKinds, installManifest, operatorAccessFromManifest, operatorNodeFlags, operatorNodeOptions } from '../../../src/local/operator-access.js';
+import { accessKinds, installManifest, operatorAccessFromManifest, operatorNodeOptions } from '../../../src/local/operator-access.js';
 import { objectPath } from '../../../src/local/kube-rest.js';
 import { envFileContent, shellQuote } from '../../../src/local/local-state.js';
 
@@ -57,11 +57,6 @@ describe('the env file of a local cluster', () => {
 });
 
 describe('the operator\'s Node.js flags', () => {
-  it('are the Node.js flags on the operator container\'s command line in the install manifest', () => {
-    expect(operatorNodeFlags()).toEqual(['--jitless', '--no-expose-wasm']);
-    expect(operatorNodeFlags('kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - image: x\n')).toEqual([]);
-  });
-
   it('are the NODE_OPTIONS of the operator container in the install manifest', () => {
     expect(operatorNodeOptions()).toMatch(/--max-old-space-size=\d+/);
     expect(operatorNodeOptions('kind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - env: [{name: NODE_OPTIONS, value: "--jitless"}]\n')).toBe('--jitless');

@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DigestCredential } from '../../../../src/coordination/zookeeper/digest.js';
 import { freePort } from '../../../../src/local/free-port.js';
-import { operatorNodeFlags, operatorNodeOptions } from '../../../../src/local/operator-access.js';
+import { operatorNodeOptions } from '../../../../src/local/operator-access.js';
 import { SupervisedProcess, logTail, type ExitStatus } from '../../../../src/local/supervised-process.js';
 import { packageRoot } from '../../../../src/package-info.js';
 import { operatorKubeconfig, zkConnect } from '../../../harness/servers.js';
@@ -80,7 +80,6 @@ export class OperatorProcess {
     const port = await freePort();
     const lease = options.lease ?? shortLease;
     const args = [
-      ...operatorNodeFlags(),
       join(packageRoot, 'bin', 'streamkeeper.js'),
       'operator',
       '--log-format=json',
