@@ -5,6 +5,7 @@
  */
 import type {
   EventsV1Event,
+  V1Deployment,
   V1ConfigMap,
   V1Lease,
   V1Node,
@@ -43,6 +44,8 @@ export type ConfigMap = Wire<V1ConfigMap>;
 /** An events.k8s.io/v1 Event (what `kubectl events` and `kubectl describe` show). */
 export type Event = Wire<EventsV1Event>;
 export type Lease = Wire<V1Lease>;
+/** Read only: the operator's own Deployment, to tell an uninstall from a restart. */
+export type Deployment = Wire<V1Deployment>;
 export type Node = Wire<V1Node>;
 
 /**

@@ -3,7 +3,7 @@
  * scope, subresources). Both the real adapter and the in-memory fake read this one table, so a
  * kind is added in one place.
  */
-import type { ConfigMap, CustomObject, Event, Lease, Node, Pod, Secret, Service } from './objects.js';
+import type { ConfigMap, CustomObject, Deployment, Event, Lease, Node, Pod, Secret, Service } from './objects.js';
 
 /** Object type per kind name. */
 export interface KindObjects {
@@ -13,6 +13,7 @@ export interface KindObjects {
   ConfigMap: ConfigMap;
   Event: Event;
   Lease: Lease;
+  Deployment: Deployment;
   Node: Node;
   StreamingJob: CustomObject;
 }
@@ -64,6 +65,7 @@ export const resources: { readonly [K in Kind]: ResourceDescriptor & { readonly 
     selectableFields: ['regarding.kind', 'regarding.name', 'regarding.namespace', 'regarding.uid', 'reason', 'type', 'reportingController'],
   },
   Lease: { kind: 'Lease', group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespaced: true, statusSubresource: false, tracksGeneration: false, selectableFields: [] },
+  Deployment: { kind: 'Deployment', group: 'apps', version: 'v1', plural: 'deployments', namespaced: true, statusSubresource: true, tracksGeneration: true, selectableFields: [] },
   Node: { kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false, statusSubresource: true, tracksGeneration: false, selectableFields: ['spec.unschedulable'] },
   StreamingJob: {
     kind: 'StreamingJob',

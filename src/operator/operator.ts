@@ -26,6 +26,7 @@ import { controllerMetrics, leaderMetrics, operatorRegistry } from '../metrics/i
 import type { OperatorOptions } from './options.js';
 import { managedBySelector } from './reconciler/naming.js';
 import { StreamingJobReconciler } from './streaming-job-reconciler.js';
+import { releaseIfUninstalled } from './uninstall-release.js';
 
 /** One leadership term's coordination: the port and how to close what backs it. */
 export interface CoordinationHandle {
@@ -151,6 +152,16 @@ export class Operator {
         await whenAborted(signal);
         leadership.abort();
         await this.stopLeading();
+      }
+      if (signal.aborted && this.options.operatorDeployment !== undefined) {
+        await releaseIfUninstalled({
+          kube: this.kube,
+          namespace: this.options.leaderElectionNamespace,
+          deployment: this.options.operatorDeployment,
+          lease: this.options.leaderElect ? this.options.leaderElectionId : undefined,
+          namespaces: this.options.namespaces,
+          logger: this.logger,
+        });
       }
     } finally {
       await Promise.all(this.cache.informers.map((informer) => informer.stop()));

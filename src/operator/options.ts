@@ -35,6 +35,12 @@ export interface OperatorOptions {
    * lag) when nothing else happens; 30 s when absent.
    */
   readonly progressRefreshPeriodMs?: number;
+  /**
+   * The Deployment this operator runs in, in its own namespace. When it is gone as the operator
+   * stops, the operator is being uninstalled: it releases its jobs (removes its finalizer) and
+   * deletes its Lease, so nothing waits on an operator that will not come back.
+   */
+  readonly operatorDeployment?: string;
 }
 
 export const operatorOptionSpec = {
@@ -55,6 +61,7 @@ export const operatorOptionSpec = {
   workers: { type: 'string' },
   'resync-period': { type: 'string' },
   'progress-refresh-period': { type: 'string' },
+  'operator-deployment': { type: 'string' },
 } as const;
 
 export const operatorFlagHelp: readonly (readonly [string, string])[] = [
@@ -74,6 +81,7 @@ export const operatorFlagHelp: readonly (readonly [string, string])[] = [
   ['--identity NAME', 'this replica in the Lease (default $POD_NAME, else hostname-pid)'],
   ['--workers N', 'jobs reconciled in parallel (default 4)'],
   ['--resync-period DURATION', 'every job is reconciled at least this often (default 5m)'],
+  ['--operator-deployment NAME', "the operator's own Deployment (in the Lease's namespace): when it is gone as the operator stops, it is being uninstalled, and it releases its jobs and deletes its Lease (default: none)"],
   ['--progress-refresh-period DURATION', "how often a Running or Degraded job's status picks up its progress: last committed batch, lag (default 30s; at least 1s)"],
 ];
 
@@ -143,6 +151,13 @@ function bool(value: string, flag: string): boolean {
   throw usageError(`${flag} must be true or false (got "${value}")`);
 }
 
+function operatorDeployment(values: Values): { operatorDeployment?: string } {
+  const name = text(values, 'operator-deployment');
+  if (name === undefined || name === '') return {};
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) || name.length > 253) throw usageError(`--operator-deployment: "${name}" is not a valid Deployment name`);
+  return { operatorDeployment: name };
+}
+
 export function parseOperatorOptions(values: Values, env: NodeJS.ProcessEnv): OperatorOptions {
   const namespaces = (text(values, 'namespaces') ?? env.WATCH_NAMESPACES ?? '')
     .split(',')
@@ -173,5 +188,6 @@ export function parseOperatorOptions(values: Values, env: NodeJS.ProcessEnv): Op
     workers: positiveInt(text(values, 'workers') ?? '4', '--workers'),
     resyncPeriodMs: parseDuration(text(values, 'resync-period') ?? '5m', '--resync-period'),
     progressRefreshPeriodMs: progressRefreshPeriod(values),
+    ...operatorDeployment(values),
   };
 }

@@ -137,9 +137,10 @@ export const operatorRules: readonly PolicyRule[] = [
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
 ];
 
-/** Leader election, in the operator's own namespace only. */
+/** Leader election, and a look at its own Deployment (uninstall or restart?), in the operator's own namespace only. */
 export const leaderElectionRules: readonly PolicyRule[] = [
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'delete'] },
 ];
 
 /** Rules as a sorted set of `group/resource:verb` grants, so rule order and grouping do not matter. */
