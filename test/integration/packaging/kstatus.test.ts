@@ -8,7 +8,7 @@ import { sortJobPods, type ObservedPod } from '../../../src/operator/reconciler/
 import type { PodPlan } from '../../../src/operator/reconciler/pod-plan.js';
 import { computeStatus, startupGraceMs, type CoordinationView, type StatusInput } from '../../../src/operator/reconciler/status.js';
 import { adminRest, createNamespace, deleteNamespace } from '../../harness/kube.js';
-import { readRepoFile, repoRoot } from '../../unit/packaging/manifests.js';
+import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 // What Flux reports for a StreamingJob at each step of its life: the status the operator computes
 // (computeStatus, the one place conditions are decided) is judged by kstatus itself
@@ -89,6 +89,7 @@ function synced(registered: readonly string[], overrides: Partial<JobProgress> =
     driverRegistered: true,
     driverStartedAt: '2026-01-01T11:00:00Z',
     blocked: undefined,
+    lastError: undefined,
     lastCommittedBatch: { id: 7, committedAt: '2026-01-01T11:59:00Z' },
     failedBatches: [],
     totalLag: 0,

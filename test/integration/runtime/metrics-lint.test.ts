@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createNamespace, deleteNamespace, uniqueSuffix } from '../../harness/kube.js';
 import { OperatorProcess, writeCredentialsFile } from '../e2e/support/operator-process.js';
 import { CoordinationSide } from '../operator/operator-world.js';
-import { repoRoot } from '../../unit/packaging/manifests.js';
+import { repoRoot } from '../../support/packaging/manifests.js';
 import { RuntimeWorld } from './support/runtime-world.js';
 
 // Prometheus' own lint (`promtool check metrics`, tools/promtool: the promlint of the
