@@ -96,7 +96,8 @@ build() {
   pkg=$(tarball @confluentinc/kafka-javascript "$VERSION")
   nan=$(tarball nan "$NAN_VERSION")
   work=$(mktemp -d "${TMPDIR:-/tmp}/kafka-javascript-build.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
+  # Expanded now: the EXIT trap runs after this function's locals are gone (and set -u is on)
+  trap "rm -rf '$work'" EXIT
   tar -xzf "$pkg" -C "$work" && mv "$work/package" "$work/src"
   mkdir -p "$work/src/node_modules" && tar -xzf "$nan" -C "$work/src/node_modules" && mv "$work/src/node_modules/package" "$work/src/node_modules/nan"
   log "building librdkafka and the addon for Node ABI $ABI (about 7 minutes on 2 cores; log: $work/build.log)"
