@@ -33,6 +33,7 @@ import {
   lastSettledBatch,
   nextBatchDue,
   partitionKey,
+  decideFailedBatch,
   planBatch,
   positionsOf,
   settleFailedBatch,
@@ -612,17 +613,19 @@ export class Driver {
     let blocked = false;
     for (const batch of failed) {
       const retained = retainedRanges(batch, offsets.record);
-      if (retained.length === 0) continue; // parked: kept as the record of what was skipped
       const plannedWith = decodePlanContext(batch.record.plannedWith);
-      if (settings.planning.onTaskExhausted === 'degrade') {
+      const configChanged = plannedWith !== undefined && plannedWith.config.hash !== settings.hash;
+      const failedBeforeThisDriver = this.failedAtStart?.has(batch.record.id) ?? false;
+      const action = decideFailedBatch({ retainedRanges: retained.length, policy: settings.planning.onTaskExhausted, configChanged, failedBeforeThisDriver });
+      if (action === 'keep') continue; // parked: kept as the record of what was skipped
+      if (action === 'park') {
         offsets = await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: retained }));
         this.observer.parkedOffsets?.(rangeSize(retained));
         this.logger.error({ batch: batch.record.id, parked: describeRanges(retained) }, 'a failed batch is parked now that failurePolicy.onTaskExhausted is degrade: its exhausted ranges are NOT processed');
         continue;
       }
-      const configChanged = plannedWith !== undefined && plannedWith.config.hash !== settings.hash;
-      const startedSince = this.failedAtStart?.delete(batch.record.id) ?? false;
-      if (startedSince || configChanged) {
+      if (action === 'retry') {
+        this.failedAtStart?.delete(batch.record.id); // a batch found failed at start is retried once
         this.logger.info({ batch: batch.record.id, ranges: describeRanges(retained), reason: configChanged ? 'configuration changed' : 'driver started' }, 'retrying a failed batch: its ranges are planned again');
         await this.ledger.deleteBatchTasks(job, batch.record.id);
         await this.ledger.deleteBatch(job, batch.record.id);

@@ -150,6 +150,27 @@ export function settleFailedBatch(tasks: readonly TaskRecord[], policy: 'fail' |
   return policy === 'degrade' ? { advance: [...succeeded, ...exhausted], parked: exhausted, retained: [] } : { advance: succeeded, parked: [], retained: exhausted };
 }
 
+/**
+ * What a driver does with a batch that failed (its tasks exhausted):
+ * - `keep`: nothing of it is retained any more (it was parked); it stays as the record;
+ * - `park`: `degrade` is configured now, so its retained ranges are skipped;
+ * - `retry`: with `fail`, it is planned again once when a driver starts and after a configuration
+ *   change since it failed (deleted, so planning takes its ranges from the unchanged positions);
+ * - `block`: otherwise it holds the job back.
+ */
+export type FailedBatchAction = 'keep' | 'park' | 'retry' | 'block';
+
+export function decideFailedBatch(input: {
+  readonly retainedRanges: number;
+  readonly policy: 'fail' | 'degrade';
+  readonly configChanged: boolean;
+  readonly failedBeforeThisDriver: boolean;
+}): FailedBatchAction {
+  if (input.retainedRanges === 0) return 'keep';
+  if (input.policy === 'degrade') return 'park';
+  return input.failedBeforeThisDriver || input.configChanged ? 'retry' : 'block';
+}
+
 /** The offsets record after `advance` (and the positions of newly seen partitions), sorted. */
 export function advanceOffsets(previous: OffsetsRecord | null, update: { readonly advance?: readonly OffsetRange[]; readonly positions?: readonly PartitionOffset[]; readonly committedBatch?: string; readonly progress?: OffsetsRecord['progress'] }): OffsetsRecord {
   const partitions = new Map<string, PartitionOffset>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OffsetsRecord } from '../../../src/coordination/task-ledger.js';
 import type { TaskRecord } from '../../../src/coordination/task-state.js';
-import { advanceOffsets, batchProgress, lagAfter, lastSettledBatch, nextBatchDue, planBatch, positionsOf, settleFailedBatch, type PlanInput } from '../../../src/runtime/planning.js';
+import { advanceOffsets, batchProgress, decideFailedBatch, lagAfter, lastSettledBatch, nextBatchDue, planBatch, positionsOf, settleFailedBatch, type PlanInput } from '../../../src/runtime/planning.js';
 
 const topic = (name: string, ...partitions: [low: number, high: number][]) => ({ topic: name, partitions: partitions.map(([low, high], partition) => ({ partition, low, high })) });
 const at = (entries: Record<string, number>) => new Map(Object.entries(entries));
@@ -117,5 +117,18 @@ describe('lagAfter', () => {
   it('subtracts the new positions from the ends last read', () => {
     const lag = [{ topic: 'in', partition: 0, next: 0, high: 100, lag: 100 }];
     expect(lagAfter(lag, { batch: null, partitions: [{ topic: 'in', partition: 0, next: '60' }] })).toEqual([{ topic: 'in', partition: 0, next: 60, high: 100, lag: 40 }]);
+  });
+});
+
+describe('what a driver does with a failed batch', () => {
+  const cases: [string, Parameters<typeof decideFailedBatch>[0], ReturnType<typeof decideFailedBatch>][] = [
+    ['keeps a batch with nothing retained as the record of what was parked', { retainedRanges: 0, policy: 'fail', configChanged: true, failedBeforeThisDriver: true }, 'keep'],
+    ['parks the retained ranges once degrade is configured', { retainedRanges: 2, policy: 'degrade', configChanged: false, failedBeforeThisDriver: false }, 'park'],
+    ['retries a batch found failed when this driver started', { retainedRanges: 1, policy: 'fail', configChanged: false, failedBeforeThisDriver: true }, 'retry'],
+    ['retries after a configuration change since it failed', { retainedRanges: 1, policy: 'fail', configChanged: true, failedBeforeThisDriver: false }, 'retry'],
+    ['blocks the job otherwise', { retainedRanges: 1, policy: 'fail', configChanged: false, failedBeforeThisDriver: false }, 'block'],
+  ];
+  it.each(cases)('%s', (_name, input, expected) => {
+    expect(decideFailedBatch(input)).toBe(expected);
   });
 });
