@@ -1,7 +1,7 @@
 /**
- * Which library a KafkaClient is built on. librdkafka is the default (docs/compatibility.md has
- * the measurements); kafkajs stays selectable behind the same interface, e.g. where the native
- * build is not available.
+ * Which library a KafkaClient is built on. librdkafka is the measured choice (docs/compatibility.md);
+ * kafkajs remains the default until the runtime's exactly-once and end-to-end tests have run on
+ * librdkafka pods, and stays selectable afterwards, e.g. where the native build is not available.
  */
 import { StreamkeeperError } from '../../errors/index.js';
 import type { Logger } from '../../logging/logger.js';

@@ -1,7 +1,7 @@
 /**
- * Kafka for the streaming runtime: the narrow interface and its kafkajs adapter (the in-memory
- * fake is for tests, through src/testing). Import from here; kafkajs itself stays inside this
- * directory.
+ * Kafka for the streaming runtime: the narrow interface and its kafkajs and librdkafka adapters
+ * (the in-memory fake is for tests, through src/testing). Import from here; the client libraries
+ * stay inside this directory.
  */
 export type {
   ConsumedRecord,
