@@ -55,7 +55,7 @@ export function kafkajsConfig(settings: KafkaConnectionSettings, logger: Logger,
     requestTimeout: settings.requestTimeoutMs ?? 30_000,
     retry: { initialRetryTime: 100, retries: 5 },
     logLevel: kafkajsLevel(level),
-    logCreator: kafkajsLogCreator(logger),
+    logCreator: kafkajsLogCreator(logger, level),
   };
 }
 

@@ -43,15 +43,21 @@ export function kafkajsFields(log: LogEntry['log']): Record<string, unknown> {
   return fields;
 }
 
-/** A kafkajs `logCreator` writing through `logger`; kafkajs filters by its own level first. */
-export function kafkajsLogCreator(logger: Logger): logCreator {
+/**
+ * A kafkajs `logCreator` writing through `logger`; kafkajs filters by its own level (`asked`)
+ * first. A line the policy moves below `asked` (an expected protocol event kafkajs calls a
+ * warning) is left out too: below what was asked for is what nobody asked to see.
+ */
+export function kafkajsLogCreator(logger: Logger, asked: LogLevel = 'debug'): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const fields = kafkajsFields(log);
       const entry = { kafkajs: { namespace, ...fields } };
       const { message } = log;
       const chosen: LogLevel = level === KafkajsLevel.ERROR ? 'error' : level === KafkajsLevel.WARN ? 'warn' : level === KafkajsLevel.INFO ? 'info' : 'debug';
-      switch (clientLogLevel(chosen, message, fields)) {
+      const decided = clientLogLevel(chosen, message, fields);
+      if (kafkajsLevel(decided) > kafkajsLevel(asked)) return;
+      switch (decided) {
         case 'error':
           logger.error(entry, message);
           break;

@@ -42,6 +42,14 @@ describe('kafkajs log bridge', () => {
     expect(out.jsonLines().map((line) => line.level)).toEqual(['debug', 'debug', 'error']);
   });
 
+  it('leaves out an expected protocol event when kafkajs was asked for warnings only', () => {
+    const out = new MemoryStream();
+    const write = kafkajsLogCreator(createLogger({ level: 'debug', destination: out }), 'warn')(logLevel.WARN);
+    write({ namespace: 'Producer', level: logLevel.WARN, label: 'WARN', log: { timestamp: 't', message: 'Limiting retries for the idempotent producer may invalidate EoS guarantees' } });
+    write({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: 't', message: 'Connection error: connect ECONNREFUSED 127.0.0.1:1' } });
+    expect(out.jsonLines().map((line) => [line.level, line.msg])).toEqual([['error', 'Connection error: connect ECONNREFUSED 127.0.0.1:1']]);
+  });
+
   it('never passes on fields that may hold credentials', () => {
     const { out, write } = bridge();
     write({ namespace: 'SASL', level: logLevel.INFO, label: 'INFO', log: { timestamp: 't', message: 'authenticating', sasl: { password: 'hunter2' }, password: 'hunter2', authToken: 'tok' } });
