@@ -31,7 +31,7 @@ import { createKafkajsClient, type KafkaClient } from '../runtime/kafka/index.js
 import { demoJob, type DemoJob } from './demo-job.js';
 import { formatCount, formatElapsed, formatSeconds, progressLine, summaryLines, type FailureObservation, type ProgressSample } from './demo-report.js';
 import { sampleLines } from './sample-text.js';
-import { compareCounts, countWords, describeDifferences, readCommittedTopic, sumSinkRecords } from './word-counts.js';
+import { compareCounts, countWords, describeDifferences, latestSinkTotals, readCommittedTopic, sumSinkRecords } from './word-counts.js';
 
 export interface DemoOptions {
   readonly paths: LocalPaths;
@@ -278,9 +278,10 @@ export class Demo {
 
     this.heading(`Verifying ${job.sink} against the input (read_committed)`);
     const expected = countWords(lines, { lowercase: job.lowercase });
-    const sink = sumSinkRecords(await readCommittedTopic(world.kafka, job.sink));
+    const sinkRecords = await readCommittedTopic(world.kafka, job.sink);
+    const sink = job.runningTotals ? latestSinkTotals(sinkRecords) : sumSinkRecords(sinkRecords);
     const comparison = compareCounts(expected, sink.counts);
-    this.say(`  expected ${formatCount(comparison.expectedTotal)} words (${formatCount(comparison.words)} distinct); the sink's ${formatCount(sink.records)} records sum to ${formatCount(comparison.actualTotal)}`);
+    this.say(`  expected ${formatCount(comparison.expectedTotal)} words (${formatCount(comparison.words)} distinct); the sink's ${formatCount(sink.records)} records ${job.runningTotals ? 'end in totals that ' : ''}sum to ${formatCount(comparison.actualTotal)}`);
     for (const line of describeDifferences(comparison)) this.say(`  ${line}`);
     if (sink.unreadable > 0) this.say(`  ${formatCount(sink.unreadable)} sink records are not word → count`);
 
@@ -348,10 +349,25 @@ export class Demo {
    */
   private async positions(world: DemoWorld, ref: JobRef, job: DemoJob): Promise<{ committed: number; end: number; lastBatch: number | undefined }> {
     const [offsets, watermarks] = await Promise.all([world.ledger.readOffsets(ref), world.kafka.admin.topicOffsets(job.source)]);
-    const committed = (offsets?.record.partitions ?? []).reduce((sum, p) => sum + Number(p.next), 0);
+    // The source's positions only: an aggregating job's offsets also hold its repartition topic's.
+    const committed = (offsets?.record.partitions ?? []).filter((p) => p.topic === job.source).reduce((sum, p) => sum + Number(p.next), 0);
     const end = watermarks.reduce((sum, w) => sum + w.high, 0);
     const batch = offsets?.record.batch;
     return { committed, end, lastBatch: batch === undefined || batch === null ? undefined : Number(batch) };
+  }
+
+  /**
+   * Whether the job has also consumed its internal topics to their ends: an aggregating job folds
+   * a batch's partial counts into the totals in a later batch, through its repartition topic.
+   */
+  private async internalTopicsCaughtUp(world: DemoWorld, ref: JobRef, job: DemoJob): Promise<boolean> {
+    const offsets = await world.ledger.readOffsets(ref);
+    const internal = (offsets?.record.partitions ?? []).filter((p) => p.topic !== job.source);
+    for (const topic of new Set(internal.map((p) => p.topic))) {
+      const ends = new Map((await world.kafka.admin.topicOffsets(topic)).map((w) => [w.partition, w.high]));
+      if (internal.some((p) => p.topic === topic && Number(p.next) !== ends.get(p.partition))) return false;
+    }
+    return true;
   }
 
   private async sample(world: DemoWorld, ref: JobRef, job: DemoJob, feed: TextFeed): Promise<ProgressSample> {
@@ -521,7 +537,8 @@ export class Demo {
       'every produced line committed by the job',
       async () => {
         const positions = await this.positions(world, ref, job);
-        return feed.produced === feed.lines.length && positions.end === feed.lines.length && positions.committed === positions.end ? true : undefined;
+        const sourceDone = feed.produced === feed.lines.length && positions.end === feed.lines.length && positions.committed === positions.end;
+        return sourceDone && (await this.internalTopicsCaughtUp(world, ref, job)) ? true : undefined;
       },
       () => `produced ${formatCount(feed.produced)} of ${formatCount(feed.lines.length)}, last batch ${String(this.lastBatch ?? 'none')}`,
       250,

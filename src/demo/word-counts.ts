@@ -48,6 +48,33 @@ export function sumSinkRecords(records: Iterable<Pick<ConsumedRecord, 'key' | 'v
   return { counts, records: total, unreadable };
 }
 
+/**
+ * The running totals a keyed aggregation writes: one record per word that changed in a batch,
+ * value `{"count": total so far}`. A word's records all sit in one partition, in commit order, so
+ * its last record is its total.
+ */
+export function latestSinkTotals(records: Iterable<Pick<ConsumedRecord, 'key' | 'value'>>): SinkTotals {
+  const counts = new Map<string, number>();
+  let total = 0;
+  let unreadable = 0;
+  for (const record of records) {
+    total++;
+    const key = record.key?.toString('utf8');
+    let value: unknown;
+    try {
+      value = (JSON.parse(record.value?.toString('utf8') ?? '') as { count?: unknown }).count;
+    } catch {
+      value = undefined;
+    }
+    if (key === undefined || key === '' || typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+      unreadable++;
+      continue;
+    }
+    counts.set(key, value);
+  }
+  return { counts, records: total, unreadable };
+}
+
 export interface CountDifference {
   readonly word: string;
   readonly expected: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { compareCounts, countWords, describeDifferences, sumSinkRecords } from '../../../src/demo/word-counts.js';
+import { compareCounts, countWords, describeDifferences, latestSinkTotals, sumSinkRecords } from '../../../src/demo/word-counts.js';
 import { sampleLines } from '../../../src/demo/sample-text.js';
 
 const record = (key: string | null, value: string | null) => ({ key: key === null ? null : Buffer.from(key), value: value === null ? null : Buffer.from(value) });
@@ -44,5 +44,15 @@ describe('sample text', () => {
       expect(words).toBeGreaterThanOrEqual(3);
       expect(words).toBeLessThanOrEqual(12);
     }
+  });
+});
+
+describe('running totals in the sink', () => {
+  const record = (key: string | null, value: string) => ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(value) });
+
+  it('takes each word\'s last total and counts what is not word → {"count": n}', () => {
+    const totals = latestSinkTotals([record('fox', '{"count":2}'), record('dog', '{"count":1}'), record('fox', '{"count":5}'), record('cat', '3'), record(null, '{"count":1}')]);
+    expect(totals.counts).toEqual(new Map([['fox', 5], ['dog', 1]]));
+    expect(totals).toMatchObject({ records: 5, unreadable: 2 });
   });
 });
