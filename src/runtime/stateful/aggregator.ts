@@ -217,7 +217,8 @@ export interface FoldResult<A> {
   readonly refused: readonly { readonly index: number; readonly reason: string }[];
 }
 
-function keyOf(aggregator: KeyedAggregator, record: AggregationRecord): Buffer {
+/** The group key of a record under `aggregator`: its `key` function, or the record key. */
+export function keyOf(aggregator: KeyedAggregator, record: AggregationRecord): Buffer {
   if (aggregator.key === undefined) {
     if (record.key === null) throw new UnaggregatableRecord('the record has no key to group by');
     return record.key;
