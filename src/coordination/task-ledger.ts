@@ -46,6 +46,13 @@ export interface VersionedBatch {
   readonly version: number;
 }
 
+export interface VersionedOffsets {
+  readonly record: OffsetsRecord;
+  readonly version: number;
+  /** When the node was last written (ms since the epoch): the commit time of records that predate `progress.committedAt`. */
+  readonly modifiedAt: number;
+}
+
 export interface PartitionOffset {
   readonly topic: string;
   readonly partition: number;
@@ -283,29 +290,31 @@ export class TaskLedger {
     }
   }
 
+  /** Driver side: removes one task (a succeeded task of a failed batch). False when it was gone already. */
+  async deleteTask(job: JobRef, id: string): Promise<boolean> {
+    try {
+      await this.session.delete(this.layout.task(job, id), anyVersion);
+      return true;
+    } catch (err) {
+      if (isStreamkeeperError(err, 'SK_ZK_NO_NODE')) return false;
+      throw err;
+    }
+  }
+
   /** Driver side, after the batch committed: removes its tasks. Returns how many it deleted. */
   async deleteBatchTasks(job: JobRef, batch: string): Promise<number> {
     const ids = (await this.session.children(this.layout.tasks(job))).filter((id) => parseTaskId(id).batch === batch);
-    const deleted = await Promise.all(
-      ids.map(async (id) => {
-        try {
-          await this.session.delete(this.layout.task(job, id), anyVersion);
-          return 1;
-        } catch (err) {
-          if (isStreamkeeperError(err, 'SK_ZK_NO_NODE')) return 0;
-          throw err;
-        }
-      }),
-    );
-    return deleted.reduce<number>((sum, n) => sum + n, 0);
+    const deleted = await Promise.all(ids.map((id) => this.deleteTask(job, id)));
+    return deleted.filter(Boolean).length;
   }
 
   // ---- offsets (the driver writes) ----
 
-  async readOffsets(job: JobRef): Promise<{ readonly record: OffsetsRecord; readonly version: number } | null> {
+  /** The committed offsets; SK_ZK_ERROR when the node holds no JSON. */
+  async readOffsets(job: JobRef): Promise<VersionedOffsets | null> {
     const path = this.layout.offsets(job);
     const node = await this.session.getIfExists(path);
-    return node === null ? null : { record: parseJson(node, path, 'offsets') as OffsetsRecord, version: node.stat.version };
+    return node === null ? null : { record: parseJson(node, path, 'offsets') as OffsetsRecord, version: node.stat.version, modifiedAt: node.stat.mtime };
   }
 
   /**

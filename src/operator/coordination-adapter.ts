@@ -153,7 +153,11 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     const [executors, driver, offsets, batches] = await Promise.all([
       this.membership.read(ref),
       this.session.getIfExists(this.layout.driver(ref)),
-      this.session.getIfExists(this.layout.offsets(ref)),
+      this.ledger.readOffsets(ref).catch((err: unknown) => {
+        // Offsets this version cannot read show as no progress; the driver's next commit rewrites them.
+        if (isStreamkeeperError(err, 'SK_ZK_ERROR')) return null;
+        throw err;
+      }),
       this.ledger.readBatches(ref).catch((err: unknown) => {
         if (isStreamkeeperError(err, 'SK_ZK_NO_NODE')) return [];
         throw err;
@@ -306,20 +310,16 @@ function jobCredentialOf(acl: readonly Acl[], ref: JobRef): string | undefined {
 /**
  * What the driver reports in the offsets node: the last committed batch (its commit time from the
  * driver's progress report; the node's mtime only as a fallback, since lag refreshes also write
- * the node) and the total lag it last measured.
+ * the node) and the total lag it last measured. Read leniently: a field this version cannot read
+ * is reported as unknown.
  */
-export function driverProgress(node: { data: Buffer; stat: { mtime: number } } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag'> {
-  if (node === null || node.data.length === 0) return { lastCommittedBatch: undefined, totalLag: undefined };
-  let record: { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown } };
-  try {
-    record = JSON.parse(node.data.toString('utf8')) as typeof record;
-  } catch {
-    return { lastCommittedBatch: undefined, totalLag: undefined };
-  }
+export function driverProgress(offsets: { readonly record: unknown; readonly modifiedAt: number } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag'> {
+  if (offsets === null || typeof offsets.record !== 'object' || offsets.record === null) return { lastCommittedBatch: undefined, totalLag: undefined };
+  const record = offsets.record as { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown } };
   const lag = record.progress?.totalLag;
   const totalLag = typeof lag === 'number' && Number.isInteger(lag) && lag >= 0 ? lag : undefined;
   if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return { lastCommittedBatch: undefined, totalLag };
   const reported = record.progress?.committedAt;
-  const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : node.stat.mtime;
+  const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : offsets.modifiedAt;
   return { lastCommittedBatch: { id: Number(record.batch), committedAt: new Date(committedMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }, totalLag };
 }

@@ -15,7 +15,7 @@ import { encodeDriverRegistration, type ProgressBlocker } from '../coordination/
 import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
 import { TaskLedger, nextBatchId, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
-import { anyVersion, type Acl } from '../coordination/zookeeper/client.js';
+import type { Acl } from '../coordination/zookeeper/client.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { KafkaClientFactory } from './executor.js';
@@ -588,15 +588,7 @@ export class Driver {
     }
     // A failed batch keeps its exhausted tasks (they carry the errors) for as long as it is kept.
     for (const task of await this.ledger.readTasks(job, id)) {
-      if (task.record.state === 'succeeded') await this.deleteTask(task.record.id);
-    }
-  }
-
-  private async deleteTask(id: string): Promise<void> {
-    try {
-      await this.options.session.delete(this.options.layout.task(this.options.job, id), anyVersion);
-    } catch (err) {
-      if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE')) throw err;
+      if (task.record.state === 'succeeded') await this.ledger.deleteTask(job, task.record.id);
     }
   }
 

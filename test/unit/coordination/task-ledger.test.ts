@@ -136,3 +136,36 @@ describe('failure detection', () => {
     await w.closeAll();
   });
 });
+
+describe('the ledger as the one reader and writer of tasks and offsets', () => {
+  it('deletes one task, and says so only when it was there', async () => {
+    const w = world(new InMemoryZooKeeper());
+    const operator = await w.operator();
+    const { job, acl } = await w.job(operator);
+    const ledger = new TaskLedger(operator, w.layout);
+    const batch = await ledger.recordBatch(job, batchId(0), ranges(2), acl);
+    await ledger.createTasks(job, batch.record, new Map(batch.record.ranges.map((_r, i) => [taskId(batch.record.id, i), 'executor-0'])), acl);
+
+    expect(await ledger.deleteTask(job, taskId(batch.record.id, 0))).toBe(true);
+    expect(await ledger.deleteTask(job, taskId(batch.record.id, 0))).toBe(false);
+    expect((await ledger.readTasks(job)).map((t) => t.record.id)).toEqual([taskId(batch.record.id, 1)]);
+    await w.closeAll();
+  });
+
+  it('reads the offsets with the time they were last written, and names the node when it holds no JSON', async () => {
+    let now = Date.parse('2026-03-04T05:06:07Z');
+    const server = new InMemoryZooKeeper(() => now);
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, acl } = await w.job(operator);
+    const ledger = new TaskLedger(operator, w.layout);
+    expect(await ledger.readOffsets(job)).toBeNull();
+    await ledger.writeOffsets(job, { batch: null, partitions: [] }, null, acl);
+    now += 1000;
+    expect(await ledger.readOffsets(job)).toEqual({ record: { batch: null, partitions: [] }, version: 0, modifiedAt: Date.parse('2026-03-04T05:06:07Z') });
+
+    await operator.set(w.layout.offsets(job), Buffer.from('{'), 0);
+    await expect(ledger.readOffsets(job)).rejects.toMatchObject({ code: 'SK_ZK_ERROR', field: w.layout.offsets(job) });
+    await w.closeAll();
+  });
+});

@@ -1,10 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { driverProgress } from '../../../src/operator/coordination-adapter.js';
 
-const node = (record: unknown, mtime = Date.parse('2026-01-02T03:04:05Z')): { data: Buffer; stat: { mtime: number } } => ({
-  data: Buffer.from(JSON.stringify(record)),
-  stat: { mtime },
-});
+const node = (record: unknown, modifiedAt = Date.parse('2026-01-02T03:04:05Z')): { record: unknown; modifiedAt: number } => ({ record, modifiedAt });
 
 describe('driver progress as the operator reads it from the offsets node', () => {
   it('takes the last committed batch, its commit time and the total lag from the driver report', () => {
@@ -24,8 +21,8 @@ describe('driver progress as the operator reads it from the offsets node', () =>
 
   it.each([
     ['no node', null],
-    ['an empty node', { data: Buffer.alloc(0), stat: { mtime: 0 } }],
-    ['malformed JSON', { data: Buffer.from('{'), stat: { mtime: 0 } }],
+    ['a JSON null', node(null)],
+    ['a JSON string', node('offsets')],
   ])('reports nothing for %s', (_what, input) => {
     expect(driverProgress(input)).toEqual({ lastCommittedBatch: undefined, totalLag: undefined });
   });
