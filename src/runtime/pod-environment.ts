@@ -47,7 +47,7 @@ export const runtimeEnv = {
   ...podEnv,
   /** `[HOST]:PORT` for /metrics, /healthz and /readyz (the `--metrics-addr` flag wins). */
   metricsAddr: 'STREAMKEEPER_METRICS_ADDR',
-  /** The Kafka client library: `librdkafka` or `kafkajs` (the default, see client-library.ts). */
+  /** The Kafka client library: `librdkafka` (the default) or `kafkajs`, see client-library.ts. */
   kafkaClient: kafkaClientEnv,
 } as const;
 

@@ -1,7 +1,6 @@
 /**
- * Which library a KafkaClient is built on. librdkafka is the measured choice (docs/compatibility.md);
- * kafkajs remains the default until the runtime's exactly-once and end-to-end tests have run on
- * librdkafka pods, and stays selectable afterwards, e.g. where the native build is not available.
+ * Which library a KafkaClient is built on. librdkafka is the measured choice and the pods' default
+ * (docs/compatibility.md); kafkajs stays selectable, e.g. where the native build is not available.
  */
 import { StreamkeeperError } from '../../errors/index.js';
 import type { Logger } from '../../logging/logger.js';
@@ -12,7 +11,7 @@ import { createRdkafkaClient } from './rdkafka-client.js';
 
 export type KafkaClientLibrary = 'librdkafka' | 'kafkajs';
 export const kafkaClientLibraries: readonly KafkaClientLibrary[] = ['librdkafka', 'kafkajs'];
-export const defaultKafkaClientLibrary: KafkaClientLibrary = 'kafkajs';
+export const defaultKafkaClientLibrary: KafkaClientLibrary = 'librdkafka';
 
 /** The environment variable naming the library (pods, benches, the demo). */
 export const kafkaClientEnv = 'STREAMKEEPER_KAFKA_CLIENT';

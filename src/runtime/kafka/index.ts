@@ -1,5 +1,5 @@
 /**
- * Kafka for the streaming runtime: the narrow interface and its kafkajs and librdkafka adapters
+ * Kafka for the streaming runtime: the narrow interface and its librdkafka (default) and kafkajs adapters
  * (the in-memory fake is for tests, through src/testing). Import from here; the client libraries
  * stay inside this directory.
  */

@@ -15,7 +15,7 @@ describe('readPodEnvironment', () => {
       source: {},
       sink: {},
       metricsAddr: undefined,
-      kafkaClient: 'kafkajs',
+      kafkaClient: 'librdkafka',
     });
   });
 

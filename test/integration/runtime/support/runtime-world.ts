@@ -115,6 +115,8 @@ export class RuntimeWorld {
       STREAMKEEPER_ZK_PASSWORD: this.operator.credential.password,
       STREAMKEEPER_METRICS_ADDR: '127.0.0.1:0',
       STREAMKEEPER_LOG_LEVEL: 'info',
+      // The pods' Kafka client library: the product's default unless the run names another.
+      ...(process.env.STREAMKEEPER_KAFKA_CLIENT === undefined ? {} : { STREAMKEEPER_KAFKA_CLIENT: process.env.STREAMKEEPER_KAFKA_CLIENT }),
       ...extraEnv,
     };
     const child = spawn(process.execPath, [cli, role, '--log-format=json', ...args], { env, stdio: ['ignore', fd, fd] });
