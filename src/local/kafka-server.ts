@@ -22,6 +22,40 @@ export interface KafkaServerOptions {
   readonly build?: Extract<JavaServer, 'kafka' | 'kafka4'>;
   readonly baseDir?: string;
   readonly detached?: boolean;
+  /**
+   * An address (e.g. a real node's bridge gateway) where a second listener, `PODS`, serves and
+   * advertises itself, for clients in pods: they cannot use 127.0.0.1, which the broker advertises
+   * on its main listener.
+   */
+  readonly podListenerAddress?: string;
+}
+
+/** A listener added beside PLAINTEXT: bound to `address:port` and advertised there. */
+export interface ExtraListener {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * Adds a plaintext listener to a rendered server.properties: one more entry in `listeners`,
+ * `advertised.listeners` and `listener.security.protocol.map`. Clients get the metadata of the
+ * listener they connected to, so each side of the network sees addresses it can reach.
+ */
+export function withListener(properties: string, listener: ExtraListener): string {
+  const endpoint = `${listener.name}://${listener.address}:${listener.port}`;
+  const extend: Record<string, string> = { listeners: endpoint, 'advertised.listeners': endpoint, 'listener.security.protocol.map': `${listener.name}:PLAINTEXT` };
+  const seen = new Set<string>();
+  const lines = properties.split('\n').map((line) => {
+    const key = line.split('=', 1)[0]?.trim() ?? '';
+    const addition = line.trimStart().startsWith('#') ? undefined : extend[key];
+    if (addition === undefined) return line;
+    seen.add(key);
+    return `${line.trimEnd()},${addition}`;
+  });
+  const missing = Object.keys(extend).filter((key) => !seen.has(key));
+  if (missing.length > 0) throw new StreamkeeperError('SK_SERVER_START_FAILED', `server.properties has no ${missing.join(', ')} to add the ${listener.name} listener to`);
+  return lines.join('\n');
 }
 
 /** True once the broker answers a metadata request (it does only once it is unfenced). */
@@ -55,13 +89,15 @@ export class KafkaServer {
     readonly baseDir: string,
     private readonly ownsBaseDir: boolean,
     readonly build: 'kafka' | 'kafka4',
+    private readonly podListener: ExtraListener | undefined,
   ) {}
 
   static async start(options: KafkaServerOptions = {}): Promise<KafkaServer> {
-    const [port, controllerPort] = await freePorts(2);
-    if (port === undefined || controllerPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
+    const [port, controllerPort, podPort] = await freePorts(3);
+    if (port === undefined || controllerPort === undefined || podPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-kafka-'));
-    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka');
+    const podListener = options.podListenerAddress === undefined ? undefined : { name: 'PODS', address: options.podListenerAddress, port: podPort };
+    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener);
     try {
       await server.format();
       await server.startProcess(options.detached ?? false);
@@ -75,6 +111,12 @@ export class KafkaServer {
   /** `127.0.0.1:<port>` */
   get bootstrapServers(): string {
     return `127.0.0.1:${this.port}`;
+  }
+
+  /** `<podListenerAddress>:<port>`: the bootstrap servers for clients in pods. */
+  get podBootstrapServers(): string {
+    if (this.podListener === undefined) throw new Error('this broker was started without podListenerAddress');
+    return `${this.podListener.address}:${this.podListener.port}`;
   }
 
   get pid(): number | undefined {
@@ -91,7 +133,8 @@ export class KafkaServer {
 
   private async format(): Promise<void> {
     const spec = serverLaunchSpec(this.build);
-    writeFileSync(this.configFile, renderConfigTemplate(spec.configTemplate, { LOG_DIR: join(this.baseDir, 'data'), BROKER_PORT: this.port, CONTROLLER_PORT: this.controllerPort }));
+    const properties = renderConfigTemplate(spec.configTemplate, { LOG_DIR: join(this.baseDir, 'data'), BROKER_PORT: this.port, CONTROLLER_PORT: this.controllerPort });
+    writeFileSync(this.configFile, this.podListener === undefined ? properties : withListener(properties, this.podListener));
     try {
       await run(javaCommand(), [...spec.toolJvmFlags, '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted'], { timeout: 120_000 });
     } catch (err) {

@@ -5,8 +5,11 @@
  * imitation of it. Everything the node makes is its own and is removed by `destroy()`: a
  * containerd with its own socket, state and runc root; a cgroup root of its own (so two nodes on
  * one machine never clean up each other's pods); a bridge and a /24 pod subnet that no route uses
- * yet. The bridge's address is the node's InternalIP, on this machine only. docs/real-node.md
- * says why each setting is there.
+ * yet. The bridge's address is the node's InternalIP, on this machine only. Servers the local
+ * cluster runs on loopback are reached from pods by DNAT on that bridge: the `kubernetes` Service
+ * address to kube-apiserver (what kube-proxy would do for it), and `<gateway>:<port>` to
+ * `127.0.0.1:<port>` for ports the node is asked to expose. docs/real-node.md says why each
+ * setting is there.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +39,8 @@ export interface KubeletNodeOptions {
   readonly detached?: boolean;
   /** Default 120 s: until the Node is Ready. */
   readonly readyTimeoutMs?: number;
+  /** Loopback ports the pods reach at `<gateway>:<port>` (e.g. ZooKeeper's); see `exposeLoopbackPorts`. */
+  readonly exposePorts?: readonly number[];
 }
 
 /** How long each start-up step took, in milliseconds. */
@@ -54,6 +59,30 @@ export interface NodeNetwork {
   readonly subnet: string;
   /** The bridge's address: the pods' gateway and the node's InternalIP. */
   readonly gateway: string;
+}
+
+/** Pod traffic to `address:port` that the node redirects to `127.0.0.1:toPort`. */
+export interface LoopbackRedirect {
+  readonly address: string;
+  readonly port: number;
+  readonly toPort: number;
+}
+
+/**
+ * The iptables arguments (table nat) that add each redirect for packets entering from the node's
+ * bridge, tagged with `tag` so `destroy()` finds exactly this node's rules. Only the named ports
+ * are reachable: pods see nothing else on this machine's loopback.
+ */
+export function loopbackRedirectRules(bridge: string, tag: string, redirects: readonly LoopbackRedirect[]): string[][] {
+  return redirects.map((r) => ['-t', 'nat', '-A', 'PREROUTING', '-i', bridge, '-d', `${r.address}/32`, '-p', 'tcp', '-m', 'tcp', '--dport', String(r.port), '-m', 'comment', '--comment', tag, '-j', 'DNAT', '--to-destination', `127.0.0.1:${r.toPort}`]);
+}
+
+/** The `iptables -t nat -D` arguments that remove the rules `iptables -t nat -S` lists with `tag`. */
+export function taggedRuleDeletions(listing: string, tag: string): string[][] {
+  return listing
+    .split('\n')
+    .filter((line) => line.startsWith('-A ') && line.split(' ').includes(tag))
+    .map((line) => ['-t', 'nat', '-D', ...line.slice(3).split(' ')]);
 }
 
 /** The first /24 of 10.244.0.0/16 that no route on this machine covers; `start` rotates the search. */
@@ -225,6 +254,8 @@ export class KubeletNode {
   private networkInfo: NodeNetwork | undefined;
   private readonly id = randomBytes(3).toString('hex');
   private readonly cgroupRoot: string;
+  /** Marks this node's iptables rules. */
+  private readonly ruleTag: string;
   private destroyed = false;
 
   private constructor(
@@ -234,6 +265,7 @@ export class KubeletNode {
   ) {
     this.nodeName = options.nodeName ?? `sk-node-${this.id}`;
     this.cgroupRoot = `/streamkeeper-node-${this.id}`;
+    this.ruleTag = `streamkeeper-node-${this.id}`;
   }
 
   /** Starts containerd and the kubelet, and returns once the Node is Ready. */
@@ -260,6 +292,20 @@ export class KubeletNode {
   get network(): NodeNetwork {
     if (this.networkInfo === undefined) throw new Error('the node has no network yet');
     return this.networkInfo;
+  }
+
+  /** Where pods reach a loopback port this node exposes: `<gateway>:<port>`. */
+  podAddress(port: number): string {
+    return `${this.network.gateway}:${port}`;
+  }
+
+  /**
+   * Makes servers that listen on 127.0.0.1 reachable from this node's pods at `<gateway>:<port>`
+   * (the same port), by DNAT of what arrives on the bridge. A server that tells clients its own
+   * address (Kafka's advertised listeners) needs a listener on the gateway address instead.
+   */
+  async exposeLoopbackPorts(ports: readonly number[]): Promise<void> {
+    await this.redirect(ports.map((port) => ({ address: this.network.gateway, port, toPort: port })));
   }
 
   /** The containerd socket (for `ctr -a`). */
@@ -300,6 +346,7 @@ export class KubeletNode {
     }
     this.killShims();
     await this.containerd?.stop(5000);
+    await this.removeRedirects();
     await this.unmountUnder(this.dir);
     await this.removeNetworkNamespaces(netnsInodes);
     for (let attempt = 0; attempt < 20 && hierarchies.some((h) => cgroupProcesses(join(h, this.cgroupRoot)).length > 0); attempt++) await sleep(100);
@@ -315,6 +362,8 @@ export class KubeletNode {
     const since = (t: number): number => Date.now() - t;
     for (const sub of ['logs', 'pki', 'cni/conf', 'cni/ipam', 'kubelet', 'pod-logs']) mkdirSync(join(this.dir, sub), { recursive: true });
     this.networkInfo = await this.createNetwork();
+    await this.redirectKubernetesService();
+    await this.exposeLoopbackPorts(this.options.exposePorts ?? []);
     this.timings.network = since(started);
     await this.startContainerd(images.pause.ref);
     this.timings.containerd = since(started);
@@ -336,8 +385,39 @@ export class KubeletNode {
     this.networkInfo = { bridge, subnet, gateway };
     await command('ip', ['addr', 'add', `${gateway}/24`, 'dev', bridge], 'addressing the node bridge');
     await command('ip', ['link', 'set', bridge, 'up'], 'bringing the node bridge up');
+    // Lets packets from the bridge be DNATed to 127.0.0.1 (the kernel drops them otherwise).
+    writeFileSync(`/proc/sys/net/ipv4/conf/${bridge}/route_localnet`, '1');
     writeFileSync(join(this.dir, 'cni', 'conf', '10-streamkeeper.conflist'), cniConfig(this.dir, this.networkInfo));
     return this.networkInfo;
+  }
+
+  /**
+   * Pods find the API server as every pod does, through the `kubernetes` Service
+   * (KUBERNETES_SERVICE_HOST/PORT, which the kubelet sets from it). No kube-proxy runs here, so the
+   * node forwards that one Service address to kube-apiserver on loopback, whose serving
+   * certificate names the address.
+   */
+  private async redirectKubernetesService(): Promise<void> {
+    const response = await this.options.controlPlane.adminRest().request('GET', '/api/v1/namespaces/default/services/kubernetes');
+    const service = response.body as { spec?: { clusterIP?: string; ports?: { port: number }[] } };
+    const address = service.spec?.clusterIP;
+    const port = service.spec?.ports?.[0]?.port;
+    if (response.status !== 200 || address === undefined || port === undefined) {
+      throw new StreamkeeperError('SK_SERVER_START_FAILED', `the API server has no usable default/kubernetes Service (HTTP ${response.status}); pods could not reach it`);
+    }
+    await this.redirect([{ address, port, toPort: Number(new URL(this.options.controlPlane.server).port) }]);
+  }
+
+  private async redirect(redirects: readonly LoopbackRedirect[]): Promise<void> {
+    for (const rule of loopbackRedirectRules(this.network.bridge, this.ruleTag, redirects)) await command('iptables', rule, 'redirecting pod traffic to a loopback server');
+  }
+
+  private async removeRedirects(): Promise<void> {
+    const listing = await run('iptables', ['-t', 'nat', '-S', 'PREROUTING']).then(
+      (result) => result.stdout,
+      () => '',
+    );
+    for (const rule of taggedRuleDeletions(listing, this.ruleTag)) await run('iptables', rule).catch(() => undefined);
   }
 
   private spawn(name: 'containerd' | 'kubelet', file: string, args: readonly string[]): SupervisedProcess {

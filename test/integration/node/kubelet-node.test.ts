@@ -1,7 +1,9 @@
 /**
  * The real node: a kubelet of the pinned release on containerd + runc with a CNI bridge, joined
  * to a control plane that runs kube-scheduler. Pods here get real kubelet behaviour: scheduling,
- * probes, restart policy, the restricted securityContext, mounted volumes and resource limits.
+ * probes, restart policy, the restricted securityContext, mounted volumes and resource limits;
+ * and they reach the servers this machine runs: the API server through the `kubernetes` Service,
+ * ZooKeeper on loopback through the node's gateway, Kafka through a listener on that gateway.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
@@ -9,6 +11,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../../src/package-info.js';
 import { ControlPlane } from '../../../src/local/control-plane.js';
+import { KafkaServer } from '../../../src/local/kafka-server.js';
+import { createKafkajsClient } from '../../../src/runtime/kafka/index.js';
+import { zkConnect } from '../../harness/servers.js';
 import type { KubeRest } from '../../../src/local/kube-rest.js';
 import { KubeletNode } from '../../../src/local/kubelet-node.js';
 import { nodeImages, streamkeeperImage } from '../../../src/local/node-images.js';
@@ -42,6 +47,7 @@ const restricted = {
 describe('a real kubelet node on containerd + runc', () => {
   let plane: ControlPlane | undefined;
   let node: KubeletNode | undefined;
+  let kafka: KafkaServer | undefined;
   let rest: KubeRest;
   const busybox = (): string => nodeImages().busybox.ref;
 
@@ -70,7 +76,10 @@ describe('a real kubelet node on containerd + runc', () => {
     plane = await ControlPlane.start({ scheduler: true });
     rest = plane.adminRest();
     // The image users deploy, built from the Dockerfile (minutes on a cold cache, then cached).
-    node = await KubeletNode.start({ controlPlane: plane, images: [streamkeeperImage()] });
+    const zkPort = Number(zkConnect().split(',')[0]?.split(':')[1]);
+    node = await KubeletNode.start({ controlPlane: plane, images: [streamkeeperImage()], exposePorts: [zkPort] });
+    // Kafka tells clients where its brokers are, so pods need a listener it advertises on the gateway.
+    kafka = await KafkaServer.start({ podListenerAddress: node.network.gateway });
     await rest.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
     await pollUntil(
       async () => {
@@ -83,6 +92,7 @@ describe('a real kubelet node on containerd + runc', () => {
   }, 30 * 60_000);
 
   afterAll(async () => {
+    await kafka?.destroy();
     await node?.destroy();
     await plane?.destroy();
   }, 60_000);
@@ -237,12 +247,91 @@ describe('a real kubelet node on containerd + runc', () => {
     expect(logs('streamkeeper-version')).toBe(`streamkeeper ${version}\n`);
   });
 
+  it('lets a pod reach the API server as a pod does, ZooKeeper on loopback, and Kafka through its pod listener', async () => {
+    const { node } = started();
+    if (kafka === undefined) throw new Error('Kafka did not start');
+    const topic = 'from-pods';
+    const client = createKafkajsClient({ brokers: [kafka.bootstrapServers], clientId: 'node-test' });
+    try {
+      await client.admin.createTopic(topic, { partitions: 1 });
+      const zkPort = Number(zkConnect().split(',')[0]?.split(':')[1]);
+      // Node.js in the shipped image; the distroless runtime has no shell. Each line it prints is
+      // the answer of a real server: its ZooKeeper mode, the API server's version (TLS verified
+      // against the ServiceAccount's ca.crt, authenticated by its token), and a record produced to
+      // the partition leader at the address Kafka advertised.
+      const script = `
+        const net = require('node:net'), https = require('node:https'), fs = require('node:fs');
+        const sa = '/var/run/secrets/kubernetes.io/serviceaccount';
+        const zookeeper = () => new Promise((resolve, reject) => {
+          const [host, port] = process.env.ZK_ADDRESS.split(':');
+          let reply = '';
+          const socket = net.connect(Number(port), host, () => socket.write('srvr'));
+          socket.on('data', (chunk) => (reply += chunk)).on('end', () => resolve(/Mode: (\\w+)/.exec(reply)?.[1])).on('error', reject);
+        });
+        const apiserver = () => new Promise((resolve, reject) => {
+          https.get({ host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT, path: '/version', ca: fs.readFileSync(sa + '/ca.crt'), headers: { authorization: 'Bearer ' + fs.readFileSync(sa + '/token', 'utf8') } }, (response) => {
+            let body = '';
+            response.on('data', (chunk) => (body += chunk)).on('end', () => resolve(response.statusCode + ' ' + JSON.parse(body).gitVersion));
+          }).on('error', reject);
+        });
+        const kafka = async () => {
+          const { Kafka, logLevel } = require('/app/node_modules/kafkajs');
+          const producer = new Kafka({ brokers: [process.env.KAFKA_ADDRESS], logLevel: logLevel.NOTHING }).producer();
+          await producer.connect();
+          await producer.send({ topic: process.env.TOPIC, messages: [{ value: 'from-a-pod' }] });
+          await producer.disconnect();
+          return 'produced';
+        };
+        (async () => {
+          console.log('zookeeper=' + (await zookeeper()));
+          console.log('apiserver=' + (await apiserver()));
+          console.log('kafka=' + (await kafka()));
+        })().catch((err) => { console.error(err); process.exit(1); });`;
+      await createPod({
+        metadata: { namespace, name: 'reaches-servers' },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'main',
+              image: streamkeeperImage().ref,
+              imagePullPolicy: 'Never',
+              command: ['/nodejs/bin/node', '-e', script],
+              env: [
+                { name: 'ZK_ADDRESS', value: node.podAddress(zkPort) },
+                { name: 'KAFKA_ADDRESS', value: kafka.podBootstrapServers },
+                { name: 'TOPIC', value: topic },
+              ],
+              securityContext: restricted,
+            },
+          ],
+        },
+      });
+      const phase = await pollUntil(
+        async () => {
+          const current = (await pod('reaches-servers')).status.phase;
+          expect(['Succeeded', 'Failed']).toContain(current);
+          return current;
+        },
+        'pod reaches-servers finished',
+        timing,
+      );
+      const output = logs('reaches-servers');
+      expect({ phase, output }).toEqual({ phase: 'Succeeded', output: 'zookeeper=standalone\napiserver=200 v1.34.10\nkafka=produced\n' });
+      expect(await client.admin.topicOffsets(topic)).toEqual([expect.objectContaining({ partition: 0, high: 1 })]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('removes everything it made when destroyed', async () => {
     const { node } = started();
     const bridge = node.network.bridge;
     const dir = node.dir;
     await node.destroy();
     expect(execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' })).not.toContain(bridge);
+    expect(execFileSync('iptables', ['-t', 'nat', '-S', 'PREROUTING'], { encoding: 'utf8' })).not.toContain(bridge);
     expect(execFileSync('cat', ['/proc/self/mountinfo'], { encoding: 'utf8' })).not.toContain(dir);
     expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(node.containerdSocket);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { choosePodSubnet, cniConfig, containerdConfig, kubeletConfig } from '../../../src/local/kubelet-node.js';
+import { choosePodSubnet, cniConfig, containerdConfig, kubeletConfig, loopbackRedirectRules, taggedRuleDeletions } from '../../../src/local/kubelet-node.js';
 
 describe('choosePodSubnet', () => {
   it('takes the first /24 of 10.244.0.0/16 from the start that no route uses', () => {
@@ -36,5 +36,25 @@ describe('the node configuration', () => {
     ) as Record<string, unknown>;
     expect(config).toMatchObject({ address: '10.244.3.1', port: 4000, readOnlyPort: 0, cgroupRoot: '/streamkeeper-node-1', authentication: { anonymous: { enabled: false } }, authorization: { mode: 'Webhook' } });
     expect(config.containerRuntimeEndpoint).toBe('unix:///n/containerd.sock');
+  });
+});
+
+describe('pod traffic to loopback servers', () => {
+  it('redirects only the named address and port, entering from the node bridge, to 127.0.0.1', () => {
+    expect(loopbackRedirectRules('sk-br-1', 'streamkeeper-node-1', [{ address: '10.0.0.1', port: 443, toPort: 36001 }])).toEqual([
+      ['-t', 'nat', '-A', 'PREROUTING', '-i', 'sk-br-1', '-d', '10.0.0.1/32', '-p', 'tcp', '-m', 'tcp', '--dport', '443', '-m', 'comment', '--comment', 'streamkeeper-node-1', '-j', 'DNAT', '--to-destination', '127.0.0.1:36001'],
+    ]);
+  });
+
+  it("removes this node's rules as iptables -S lists them, and no other node's", () => {
+    const listing = [
+      '-P PREROUTING ACCEPT',
+      '-A PREROUTING -d 10.0.0.1/32 -i sk-br-1 -p tcp -m tcp --dport 443 -m comment --comment streamkeeper-node-1 -j DNAT --to-destination 127.0.0.1:36001',
+      '-A PREROUTING -d 10.244.9.1/32 -i sk-br-2 -p tcp -m tcp --dport 2181 -m comment --comment streamkeeper-node-2 -j DNAT --to-destination 127.0.0.1:2181',
+      '',
+    ].join('\n');
+    expect(taggedRuleDeletions(listing, 'streamkeeper-node-1')).toEqual([
+      ['-t', 'nat', '-D', 'PREROUTING', '-d', '10.0.0.1/32', '-i', 'sk-br-1', '-p', 'tcp', '-m', 'tcp', '--dport', '443', '-m', 'comment', '--comment', 'streamkeeper-node-1', '-j', 'DNAT', '--to-destination', '127.0.0.1:36001'],
+    ]);
   });
 });
