@@ -34,8 +34,13 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       const live: PodProcess[] = [];
       for (; next < 3; next++) live.push(world.executor(`executor-${next}`));
       world.driver();
+      // The second half arrives only after a few kills, so the job cannot finish before the test
+      // has killed anyone however fast the runtime is: every run exercises rescheduling.
+      const killsBeforeLateHalf = 4;
+      let lateHalfDue: () => void = () => undefined;
+      const lateHalfReleased = new Promise<void>((resolve) => (lateHalfDue = resolve));
       const late = (async () => {
-        await sleep(1000);
+        await lateHalfReleased;
         for (let p = 0; p < partitions; p++) await world.produce(p, values(p, perPartition / 2, perPartition / 2));
       })();
 
@@ -62,6 +67,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
         if (victim === undefined) continue;
         await world.kill(victim);
         kills += 1;
+        if (kills === killsBeforeLateHalf) lateHalfDue();
         await sleep(random() * 400);
         live.push(world.executor(`executor-${next++}`));
       }
@@ -74,7 +80,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       for (const v of seen) counts.set(v, (counts.get(v) ?? 0) + 1);
       const duplicates = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
       const missing = expected.filter((v) => !counts.has(v));
-      expect({ seed, kills: kills > 3, total: seen.length, duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) }).toEqual({ seed, kills: true, total: expected.length, duplicates: [], missing: [] });
+      expect({ seed, kills: kills >= killsBeforeLateHalf, total: seen.length, duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) }).toEqual({ seed, kills: true, total: expected.length, duplicates: [], missing: [] });
       expect(world.operator.errors).toEqual([]);
     } catch (err) {
       world.markFailed();
