@@ -2,54 +2,9 @@
 # Builds health-lua (main.go): runs the StreamingJob health check shipped for Argo CD under
 # gopher-lua, the Lua 5.1 interpreter Argo CD embeds, so tests exercise the real dialect.
 #
-#   tools/lua/install.sh            -> last line of stdout is the path of the health-lua binary
+#   tools/lua/install.sh   -> last line of stdout is the path of the health-lua binary
 #
-# Cached in ${STREAMKEEPER_CACHE:-$HOME/.cache/streamkeeper}/lua/<recipe hash>/bin; a cache hit
-# is a no-op. All progress goes to stderr. Exits non-zero with a message on failure.
+# Built and cached by tools/go-program/build.sh.
 set -euo pipefail
-
-log() { printf '[lua/install] %s\n' "$*" >&2; }
-die() { printf '[lua/install] ERROR: %s\n' "$*" >&2; exit 1; }
-
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-for f in go.mod go.sum main.go; do [[ -f "$HERE/$f" ]] || die "missing $HERE/$f"; done
-
-# The sources and module graph determine the binary; their hash names the cache entry.
-RECIPE=$(cat "$HERE/go.mod" "$HERE/go.sum" "$HERE/main.go" | sha256sum | cut -c1-16)
-CACHE_ROOT=${STREAMKEEPER_CACHE:-${HOME:?HOME is not set}/.cache/streamkeeper}
-VERSION_DIR=$CACHE_ROOT/lua/$RECIPE
-BIN=$VERSION_DIR/bin/health-lua
-
-if [[ -x "$BIN" ]]; then
-  log "up to date: health-lua $RECIPE"
-  printf '%s\n' "$BIN"
-  exit 0
-fi
-
-GO=${GO:-}
-if [[ -z "$GO" ]]; then
-  GO=$(command -v go || true)
-  [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
-fi
-[[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (go on PATH, or GO=/path/to/go)"
-
-command -v flock >/dev/null || die "flock (util-linux) is required"
-mkdir -p "$VERSION_DIR"
-exec 9>"$VERSION_DIR/.lock"
-flock 9
-if [[ -x "$BIN" ]]; then
-  printf '%s\n' "$BIN"
-  exit 0
-fi
-
-STAGE=$(mktemp -d "$VERSION_DIR/bin.build.XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
-log "building health-lua with $("$GO" env GOVERSION)"
-(cd "$HERE" && GOWORK=off CGO_ENABLED=0 "$GO" build -mod=readonly -trimpath -ldflags '-s -w' -o "$STAGE/health-lua" .) >&2 ||
-  die "go build failed (see above)"
-chmod 0755 "$STAGE"
-rm -rf "$VERSION_DIR/bin"
-mv "$STAGE" "$VERSION_DIR/bin"
-trap - EXIT
-log "installed $BIN"
-printf '%s\n' "$BIN"
+exec bash "$HERE/../go-program/build.sh" "$HERE" health-lua

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
+import { installGoProgram } from '../../support/go-program.js';
 import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
 
 // Runs the Argo CD health check the way Argo CD does (gopher-lua, Lua 5.1, base and table
@@ -20,9 +21,7 @@ interface Health {
 let healthLua = '';
 
 beforeAll(() => {
-  const install = spawnSync('bash', [join(repoRoot, 'tools', 'lua', 'install.sh')], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`tools/lua/install.sh failed:\n${install.stderr}`);
-  healthLua = install.stdout.trim().split('\n').pop() ?? '';
+  healthLua = installGoProgram('lua');
 }, 600_000);
 
 function ready(status: 'True' | 'False' | 'Unknown', reason: string, message: string, observedGeneration = 3): Record<string, unknown> {

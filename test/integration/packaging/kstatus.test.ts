@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse, parseAllDocuments } from 'yaml';
 import { applyDefaults, type StreamingJobSpec, type StreamingJobStatus } from '../../../src/api/v1alpha1/index.js';
@@ -8,7 +7,8 @@ import { sortJobPods, type ObservedPod } from '../../../src/operator/reconciler/
 import type { PodPlan } from '../../../src/operator/reconciler/pod-plan.js';
 import { computeStatus, startupGraceMs, type CoordinationView, type StatusInput } from '../../../src/operator/reconciler/status.js';
 import { adminRest, createNamespace, deleteNamespace } from '../../harness/kube.js';
-import { readRepoFile, repoRoot } from '../../support/packaging/manifests.js';
+import { installGoProgram } from '../../support/go-program.js';
+import { readRepoFile } from '../../support/packaging/manifests.js';
 
 // What Flux reports for a StreamingJob at each step of its life: the status the operator computes
 // (computeStatus, the one place conditions are decided) is judged by kstatus itself
@@ -155,9 +155,7 @@ const steps: [string, Job, string][] = [
 ];
 
 beforeAll(() => {
-  const install = spawnSync('bash', [join(repoRoot, 'tools', 'kstatus', 'install.sh')], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`tools/kstatus/install.sh failed:\n${install.stderr}`);
-  kstatusBin = install.stdout.trim().split('\n').pop() ?? '';
+  kstatusBin = installGoProgram('kstatus');
 }, 900_000);
 
 describe('what kstatus and Flux report for a StreamingJob the operator has written', () => {

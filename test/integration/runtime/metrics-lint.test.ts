@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createNamespace, deleteNamespace, uniqueSuffix } from '../../harness/kube.js';
 import { OperatorProcess, writeCredentialsFile } from '../e2e/support/operator-process.js';
 import { CoordinationSide } from '../operator/operator-world.js';
+import { installGoProgram } from '../../support/go-program.js';
 import { repoRoot } from '../../support/packaging/manifests.js';
 import { pollUntil } from '../../support/poll-until.js';
 import { RuntimeWorld } from './support/runtime-world.js';
@@ -38,9 +39,7 @@ function checkMetrics(scrape: string): { code: number | null; problems: string }
 }
 
 beforeAll(() => {
-  const install = spawnSync('bash', [join(repoRoot, 'tools', 'promtool', 'install.sh')], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`tools/promtool/install.sh failed:\n${install.stderr}`);
-  promtool = install.stdout.trim().split('\n').pop() ?? '';
+  promtool = installGoProgram('promtool');
 }, 900_000);
 
 describe('promtool check metrics on real scrapes', () => {
