@@ -30,22 +30,9 @@ export interface SinkTotals {
   readonly unreadable: number;
 }
 
-/** Sums the per-task counts the sink holds. */
+/** Sums the per-task counts the sink holds (value: the count as a decimal integer). */
 export function sumSinkRecords(records: Iterable<Pick<ConsumedRecord, 'key' | 'value'>>): SinkTotals {
-  const counts = new Map<string, number>();
-  let total = 0;
-  let unreadable = 0;
-  for (const record of records) {
-    total++;
-    const key = record.key?.toString('utf8');
-    const value = Number(record.value?.toString('utf8'));
-    if (key === undefined || key === '' || !Number.isSafeInteger(value) || value <= 0) {
-      unreadable++;
-      continue;
-    }
-    counts.set(key, (counts.get(key) ?? 0) + value);
-  }
-  return { counts, records: total, unreadable };
+  return readSinkCounts(records, (text) => Number(text), (counts, word, count) => counts.set(word, (counts.get(word) ?? 0) + count));
 }
 
 /**
@@ -54,23 +41,35 @@ export function sumSinkRecords(records: Iterable<Pick<ConsumedRecord, 'key' | 'v
  * its last record is its total.
  */
 export function latestSinkTotals(records: Iterable<Pick<ConsumedRecord, 'key' | 'value'>>): SinkTotals {
+  return readSinkCounts(records, runningCount, (counts, word, count) => counts.set(word, count));
+}
+
+function runningCount(text: string): unknown {
+  try {
+    return (JSON.parse(text) as { count?: unknown }).count;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads `word → positive integer` records, counting the ones that are not. */
+function readSinkCounts(
+  records: Iterable<Pick<ConsumedRecord, 'key' | 'value'>>,
+  countOf: (value: string) => unknown,
+  fold: (counts: Map<string, number>, word: string, count: number) => void,
+): SinkTotals {
   const counts = new Map<string, number>();
   let total = 0;
   let unreadable = 0;
   for (const record of records) {
     total++;
     const key = record.key?.toString('utf8');
-    let value: unknown;
-    try {
-      value = (JSON.parse(record.value?.toString('utf8') ?? '') as { count?: unknown }).count;
-    } catch {
-      value = undefined;
-    }
-    if (key === undefined || key === '' || typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    const count = countOf(record.value?.toString('utf8') ?? '');
+    if (key === undefined || key === '' || typeof count !== 'number' || !Number.isSafeInteger(count) || count <= 0) {
       unreadable++;
       continue;
     }
-    counts.set(key, value);
+    fold(counts, key, count);
   }
   return { counts, records: total, unreadable };
 }

@@ -4,10 +4,10 @@ import { parse, parseAllDocuments } from 'yaml';
 import { applyDefaults, type StreamingJobSpec, type StreamingJobStatus } from '../../../src/api/v1alpha1/index.js';
 import type { JobProgress } from '../../../src/operator/job-coordination.js';
 import { sortJobPods, type ObservedPod } from '../../../src/operator/reconciler/observed-pods.js';
-import type { PodPlan } from '../../../src/operator/reconciler/pod-plan.js';
 import { computeStatus, startupGraceMs, type CoordinationView, type StatusInput } from '../../../src/operator/reconciler/status.js';
 import { adminRest, createNamespace, deleteNamespace } from '../../harness/kube.js';
 import { installGoProgram } from '../../support/go-program.js';
+import { jobProgress, observedPod, rolloutPlan, syncedView } from '../../support/status-fixtures.js';
 import { readRepoFile } from '../../support/packaging/manifests.js';
 
 // What Flux reports for a StreamingJob at each step of its life: the status the operator computes
@@ -64,41 +64,17 @@ const longAgo = now - 10 * startupGraceMs;
 const generation = 4;
 
 function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
-  return {
-    name,
-    uid: `uid-${name}`,
-    component: name.includes('-executor-') ? 'executor' : 'driver',
-    templateHash: 'h',
-    lifecycle: 'running',
-    ready: true,
-    terminating: false,
-    createdAtMs: longAgo,
-    exit: undefined,
-    credential: undefined,
-    driverRestarts: undefined,
-    stuck: undefined,
-    ...shape,
-  };
+  return observedPod(name, longAgo, shape);
 }
 
 const executors = (n: number, shape: Partial<ObservedPod> = {}): ObservedPod[] => Array.from({ length: n }, (_, i) => pod(`wordcount-executor-${i}`, shape));
 
 function synced(registered: readonly string[], overrides: Partial<JobProgress> = {}): CoordinationView {
-  const progress: JobProgress = {
-    executors: new Map(registered.map((name) => [name, { state: 'active' as const, registeredAtMs: undefined }])),
-    driverRegistered: true,
-    driverStartedAt: '2026-01-01T11:00:00Z',
-    blocked: undefined,
-    lastError: undefined,
-    lastCommittedBatch: { id: 7, committedAt: '2026-01-01T11:59:00Z' },
-    failedBatches: [],
-    totalLag: 0,
-    ...overrides,
-  };
-  return { state: 'synced', configHash: 'sha256:0123456789abcdef0123456789', progress, reschedule: undefined };
+  const active = Object.fromEntries(registered.map((name) => [name, 'active' as const]));
+  return syncedView(jobProgress(active, { driverStartedAt: '2026-01-01T11:00:00Z', lastCommittedBatch: { id: 7, committedAt: '2026-01-01T11:59:00Z' }, totalLag: 0, ...overrides }));
 }
 
-const plan = (reason: PodPlan['rollout']['reason']): PodPlan => ({ actions: [], rollout: { reason, message: `rollout: ${reason}` }, updatedReady: 0 });
+const plan = rolloutPlan;
 
 function statusOf(spec: Partial<StreamingJobSpec>, pods: ObservedPod[], overrides: Partial<StatusInput> = {}): StreamingJobStatus {
   return computeStatus({

@@ -3,48 +3,24 @@ import { applyDefaults, type JobCondition, type StreamingJobStatus } from '../..
 import type { JobProgress } from '../../../../src/operator/job-coordination.js';
 import { mergeConditions, someOf, truncate } from '../../../../src/operator/reconciler/conditions.js';
 import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
-import type { PodPlan } from '../../../../src/operator/reconciler/pod-plan.js';
 import { requeueAfterMs } from '../../../../src/operator/reconciler/requeue.js';
 import { computeStatus, describeFindings, startupGraceMs, statusChanged, type CoordinationView, type StatusInput } from '../../../../src/operator/reconciler/status.js';
 import { transitionEvents } from '../../../../src/operator/reconciler/transition-events.js';
 import { sampleSpec } from '../support/reconciler-world.js';
+import { jobProgress, observedPod, rolloutPlan, syncedView } from '../../../support/status-fixtures.js';
 
 const now = Date.UTC(2025, 5, 1, 12, 0, 0);
 const longAgo = now - 10 * startupGraceMs;
 
 function pod(name: string, shape: Partial<ObservedPod> = {}): ObservedPod {
-  return {
-    name,
-    uid: `uid-${name}`,
-    component: name.includes('-executor-') ? 'executor' : 'driver',
-    templateHash: 'h',
-    lifecycle: 'running',
-    ready: true,
-    terminating: false,
-    createdAtMs: longAgo,
-    exit: undefined,
-    credential: undefined,
-    driverRestarts: undefined,
-    stuck: undefined,
-    ...shape,
-  };
+  return observedPod(name, longAgo, shape);
 }
 
 function progress(overrides: Partial<JobProgress> = {}, registered: Record<string, 'active' | 'draining'> = { 'job-executor-0': 'active', 'job-executor-1': 'active' }): JobProgress {
-  return {
-    executors: new Map(Object.entries(registered).map(([name, state]) => [name, { state, registeredAtMs: undefined }])),
-    driverRegistered: true,
-    driverStartedAt: undefined,
-    blocked: undefined,
-    lastError: undefined,
-    lastCommittedBatch: undefined,
-    failedBatches: [],
-    totalLag: undefined,
-    ...overrides,
-  };
+  return jobProgress(registered, overrides);
 }
 
-const synced = (p: JobProgress = progress()): CoordinationView => ({ state: 'synced', configHash: 'sha256:0123456789abcdef0123456789', progress: p, reschedule: undefined });
+const synced = (p: JobProgress = progress()): CoordinationView => syncedView(p);
 
 function statusInput(overrides: Partial<StatusInput> = {}, pods: ObservedPod[] = [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1')]): StatusInput {
   return {
@@ -63,7 +39,7 @@ function statusInput(overrides: Partial<StatusInput> = {}, pods: ObservedPod[] =
   };
 }
 
-const plan = (reason: PodPlan['rollout']['reason']): PodPlan => ({ actions: [], rollout: { reason, message: `rollout: ${reason}` }, updatedReady: 0 });
+const plan = rolloutPlan;
 
 function conditionOf(status: StreamingJobStatus, type: string): JobCondition | undefined {
   return status.conditions?.find((c) => c.type === type);
