@@ -17,6 +17,8 @@ TOOL=$(basename "$HERE")
 
 log() { printf '[%s/install] %s\n' "$TOOL" "$*" >&2; }
 die() { printf '[%s/install] ERROR: %s\n' "$TOOL" "$*" >&2; exit 1; }
+# shellcheck source=../lib/install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/install.sh"
 
 for f in go.mod go.sum main.go; do [[ -f "$HERE/$f" ]] || die "missing $HERE/$f"; done
 
@@ -32,17 +34,9 @@ if [[ -x "$BIN" ]]; then
   exit 0
 fi
 
-GO=${GO:-}
-if [[ -z "$GO" ]]; then
-  GO=$(command -v go || true)
-  [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
-fi
-[[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (go on PATH, or GO=/path/to/go)"
+find_go
 
-command -v flock >/dev/null || die "flock (util-linux) is required"
-mkdir -p "$VERSION_DIR"
-exec 9>"$VERSION_DIR/.lock"
-flock 9
+hold_install_lock "$VERSION_DIR"
 if [[ -x "$BIN" ]]; then
   printf '%s\n' "$BIN"
   exit 0
@@ -53,9 +47,7 @@ trap 'rm -rf "$STAGE"' EXIT
 log "building $NAME with $("$GO" env GOVERSION) (modules from the Go proxy; first build takes minutes)"
 (cd "$HERE" && GOWORK=off CGO_ENABLED=0 "$GO" build -mod=readonly -trimpath -ldflags '-s -w' -o "$STAGE/$NAME" .) >&2 ||
   die "go build failed (see above)"
-chmod 0755 "$STAGE"
-rm -rf "$VERSION_DIR/bin"
-mv "$STAGE" "$VERSION_DIR/bin"
+swap_into_place "$STAGE" "$VERSION_DIR/bin"
 trap - EXIT
 log "installed $BIN"
 printf '%s\n' "$BIN"

@@ -20,6 +20,8 @@ RECIPE_REV=1   # bump to force a rebuild when the recipe changes
 
 log() { printf '[helm/install] %s\n' "$*" >&2; }
 die() { printf '[helm/install] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib/install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/install.sh"
 
 CACHE_ROOT=${STREAMKEEPER_CACHE:-${HOME:?HOME is not set}/.cache/streamkeeper}
 VERSION_DIR=$CACHE_ROOT/helm/$HELM_VERSION
@@ -40,21 +42,10 @@ if cache_ok; then
 fi
 
 # ---- build ---------------------------------------------------------------------
-GO=${GO:-}
-if [[ -z "$GO" ]]; then
-  GO=$(command -v go || true)
-  [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
-fi
-[[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (go on PATH, or GO=/path/to/go)"
+find_go
 go_ver=$("$GO" env GOVERSION) || die "'$GO env GOVERSION' failed"
 
-command -v flock >/dev/null || die "flock (util-linux) is required"
-mkdir -p "$VERSION_DIR"
-exec 9>"$VERSION_DIR/.lock"
-if ! flock -n 9; then
-  log "another install holds $VERSION_DIR/.lock; waiting"
-  flock 9
-fi
+hold_install_lock "$VERSION_DIR"
 # Someone else may have finished the build while we waited.
 if cache_ok; then
   log "up to date: helm $HELM_VERSION"
@@ -95,15 +86,7 @@ log "helm: $out (assumes Kubernetes v1.$client_go)"
 
 # ---- install atomically --------------------------------------------------------
 printf '%s\n' "$EXPECTED" >"$STAGE/.stamp"
-chmod 0755 "$STAGE"
-if [[ -e "$BIN_DIR" ]]; then
-  old="$VERSION_DIR/bin.old.$$"
-  mv "$BIN_DIR" "$old"
-  mv "$STAGE" "$BIN_DIR"
-  rm -rf "$old"
-else
-  mv "$STAGE" "$BIN_DIR"
-fi
+swap_into_place "$STAGE" "$BIN_DIR"
 trap - EXIT
 log "installed into $BIN_DIR"
 printf '%s\n' "$HELM"

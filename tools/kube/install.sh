@@ -32,6 +32,8 @@ KUBE_COMPONENTS=(kube-apiserver kube-controller-manager kube-scheduler kubectl k
 
 log() { printf '[kube/install] %s\n' "$*" >&2; }
 die() { printf '[kube/install] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib/install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/install.sh"
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -109,24 +111,13 @@ grep -Eq "^(require)?[[:space:]]+k8s\.io/kubernetes ${KUBE_VERSION//./\\.}( |\$)
 grep -Eq "^(require)?[[:space:]]+go\.etcd\.io/etcd/server/v3 ${ETCD_VERSION//./\\.}( |\$)" "$HERE/etcd/go.mod" ||
   die "etcd/go.mod does not require go.etcd.io/etcd/server/v3 $ETCD_VERSION (update ETCD_VERSION in $0 and etcd/go.mod together)"
 
-GO=${GO:-}
-if [[ -z "$GO" ]]; then
-  GO=$(command -v go || true)
-  [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
-fi
-[[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (go >= 1.25 on PATH, or GO=/path/to/go)"
+find_go "go >= 1.25"
 go_ver=$("$GO" env GOVERSION) || die "'$GO env GOVERSION' failed"
 if [[ "$go_ver" =~ ^go1\.([0-9]+) ]] && (( BASH_REMATCH[1] < 25 )); then
   log "note: $go_ver is older than go 1.25; the go command may download a newer toolchain (GOTOOLCHAIN)"
 fi
 
-command -v flock >/dev/null || die "flock (util-linux) is required"
-mkdir -p "$VERSION_DIR"
-exec 9>"$VERSION_DIR/.lock"
-if ! flock -n 9; then
-  log "another install holds $VERSION_DIR/.lock; waiting"
-  flock 9
-fi
+hold_install_lock "$VERSION_DIR"
 # Someone else may have finished the build while we waited.
 if cache_ok; then
   log "up to date: Kubernetes $KUBE_VERSION, etcd $ETCD_VERSION"
@@ -204,16 +195,8 @@ check_version etcd "etcd Version: ${ETCD_VERSION#v}" "$STAGE/etcd" --version
 
 # ---- install atomically ------------------------------------------------------
 printf '%s\n' "$EXPECTED" >"$STAGE/.stamp"
-chmod 0755 "$STAGE"
 mkdir -p "$VERSION_DIR/$RECIPE_ID"
-if [[ -e "$BIN_DIR" ]]; then
-  old="$VERSION_DIR/$RECIPE_ID/bin.old.$$"
-  mv "$BIN_DIR" "$old"
-  mv "$STAGE" "$BIN_DIR"
-  rm -rf "$old"
-else
-  mv "$STAGE" "$BIN_DIR"
-fi
+swap_into_place "$STAGE" "$BIN_DIR"
 rm -rf "$BUILD"
 trap - EXIT INT TERM
 log "installed into $BIN_DIR"

@@ -28,6 +28,8 @@ RECIPE_REV=1   # bump to force a reinstall when the recipe changes
 
 log() { [[ "${quiet:-0}" == 1 ]] || printf '[node/install] %s\n' "$*" >&2; }
 die() { printf '[node/install] ERROR: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib/install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/install.sh"
 
 case "$(uname -s)" in
   Linux) ;;
@@ -61,13 +63,7 @@ fi
 
 # ---- fetch ---------------------------------------------------------------------
 command -v npm >/dev/null || die "npm is required (it fetches $PACKAGE from the npm registry)"
-command -v flock >/dev/null || die "flock (util-linux) is required"
-mkdir -p "$VERSION_DIR"
-exec 9>"$VERSION_DIR/.lock"
-if ! flock -n 9; then
-  log "another install holds $VERSION_DIR/.lock; waiting"
-  flock 9
-fi
+hold_install_lock "$VERSION_DIR"
 # Someone else may have finished the install while we waited.
 if cache_ok; then
   log "up to date: Node.js $NODE_VERSION ($ARCH)"
@@ -106,14 +102,6 @@ log "node: v$NODE_VERSION, addon ABI $NODE_ABI"
 
 # ---- install atomically --------------------------------------------------------
 printf '%s\n' "$EXPECTED" >"$STAGE/tree/.stamp"
-chmod 0755 "$STAGE/tree"
-if [[ -e "$ARCH_DIR" ]]; then
-  old="$VERSION_DIR/$ARCH.old.$$"
-  mv "$ARCH_DIR" "$old"
-  mv "$STAGE/tree" "$ARCH_DIR"
-  rm -rf "$old"
-else
-  mv "$STAGE/tree" "$ARCH_DIR"
-fi
+swap_into_place "$STAGE/tree" "$ARCH_DIR"
 log "installed into $ARCH_DIR"
 printf '%s\n' "$NODE"
