@@ -24,6 +24,8 @@ export const blockerReasons = [
   'PoisonRecord',
   /** A task's transaction keeps being fenced by another producer of the same transactional id. */
   'TransactionFenced',
+  /** A state partition's aggregation state needs more than spec.aggregation.stateMemory. */
+  'StateLimitExceeded',
   /** Tasks fail for a reason not listed above; the message carries the last error. */
   'TaskFailing',
 ] as const;

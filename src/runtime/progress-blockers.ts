@@ -80,6 +80,8 @@ export function taskBlocker(task: Pick<TaskRecord, 'id' | 'range' | 'error' | 'o
       return cause('PoisonRecord', `${where}: ${error.message}`, 'spec.failurePolicy.poisonRecords');
     case 'SK_KAFKA_FENCED':
       return cause('TransactionFenced', `${where}: ${error.message}`, undefined);
+    case 'SK_STATE_LIMIT':
+      return cause('StateLimitExceeded', `${where}: ${error.message}`, error.field ?? 'spec.aggregation.stateMemory');
     default:
       return cause('TaskFailing', `${where} failed: ${error.code === 'UNKNOWN' ? '' : `${error.code}: `}${error.field === undefined ? '' : `${error.field}: `}${error.message}`, undefined);
   }

@@ -38,6 +38,7 @@ describe('the causes a driver reports', () => {
     ['SK_PROCESSOR_ERROR: the processor failed on in/0 [0, 4]: boom', 'ProcessorFailed', 'spec.processor'],
     ['SK_POISON_RECORD: record in/0@1: the value is not JSON (failurePolicy.poisonRecords: fail)', 'PoisonRecord', 'spec.failurePolicy.poisonRecords'],
     ['SK_KAFKA_FENCED: committing: taken over by a newer producer', 'TransactionFenced', undefined],
+    ['SK_STATE_LIMIT: spec.aggregation.stateMemory: the aggregation state of one state partition needs more than its budget of 1048576 bytes', 'StateLimitExceeded', 'spec.aggregation.stateMemory'],
     ['SK_KAFKA_ERROR: broker said no', 'TaskFailing', undefined],
   ])('turns the task error %s into a cause', (error, reason, field) => {
     const cause = taskBlocker(task(error));

@@ -372,6 +372,7 @@ describe('a job whose data cannot move', () => {
     ['SinkTopicMissing', 'spec.sink.kafka.topic', 'task 0-0 (in/0) on job-executor-0: topic out does not exist (spec.sink.kafka.topic)', true],
     ['ProcessorFailed', 'spec.processor.module', 'task 0-0: cannot load the processor module /p.mjs (spec.processor.module)', true],
     ['PoisonRecord', 'spec.failurePolicy.poisonRecords', 'task 0-0: record in/0@1: the value is not JSON (spec.failurePolicy.poisonRecords)', true],
+    ['StateLimitExceeded', 'spec.aggregation.stateMemory', 'task 0-0 (words.repartition/0) on job-executor-0: the aggregation state of one state partition needs more than its budget (spec.aggregation.stateMemory)', true],
   ])('is not Ready with reason %s, naming the field, while its pods are up', (reason, field, message, needsUser) => {
     const status = computeStatus(statusInput({ coordination: synced(progress({ blocked: blocked(reason, field, message) })) }));
     expect(status.phase).toBe('Degraded');
