@@ -67,6 +67,23 @@ export interface AggregationConfig {
   readonly module?: string;
   readonly statePartitions: number;
   readonly stateMemoryBytes: number;
+  /** Absent: running totals; present: aggregates per event-time window. */
+  readonly window?: WindowConfig;
+}
+
+/** `spec.aggregation.window` as the runtime reads it: durations in milliseconds. */
+export interface WindowConfig {
+  readonly type: 'tumbling' | 'hopping';
+  readonly sizeMs: number;
+  /** The size for tumbling windows. */
+  readonly advanceMs: number;
+  /** Dotted path of the event-time field; absent: the record timestamp. */
+  readonly eventTimeField?: string;
+  readonly allowedLatenessMs: number;
+  readonly emit: 'update' | 'final';
+  readonly lateRecords: 'drop' | 'deadLetter';
+  /** 0: the watermark never moves without records. */
+  readonly idleTimeoutMs: number;
 }
 
 /** The znode's content. */

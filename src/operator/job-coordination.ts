@@ -10,7 +10,7 @@ import type { JobConfigContent } from '../coordination/config-mirror.js';
 import type { ProgressBlocker } from '../coordination/progress-report.js';
 import type { DigestCredential } from '../coordination/zookeeper/digest.js';
 
-export type { AggregationConfig, JobConfigContent } from '../coordination/config-mirror.js';
+export type { AggregationConfig, JobConfigContent, WindowConfig } from '../coordination/config-mirror.js';
 export type { DigestCredential } from '../coordination/zookeeper/digest.js';
 export { credentialKeys, credentialSecretData, jobCredentialSecretName } from '../coordination/acl.js';
 export { blockerReasons, type BlockerReason, type ProgressBlocker } from '../coordination/progress-report.js';

@@ -4,8 +4,8 @@
  * are recorded in each batch (`plannedWith`), so every attempt of a task — on whichever executor,
  * before or after a config change — runs with the settings its batch was planned with.
  */
-import { aggregateFunctions, deliveryGuarantees, parseDuration, parseFieldPath, poisonRecordPolicies } from '../api/v1alpha1/index.js';
-import type { AggregationConfig, DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
+import { aggregateFunctions, deliveryGuarantees, lateRecordPolicies, maxWindowsPerRecord, parseDuration, parseFieldPath, poisonRecordPolicies, windowEmitModes, windowTypes } from '../api/v1alpha1/index.js';
+import type { AggregationConfig, WindowConfig, DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
 import { StreamkeeperError } from '../errors/index.js';
 
 /** How a batch's records are processed and where the output goes. */
@@ -71,6 +71,9 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
   if (policy.poisonRecords === 'deadLetter' && (policy.deadLetterTopic === undefined || policy.deadLetterTopic === '')) {
     throw invalidConfig('spec.failurePolicy.deadLetterTopic', 'poisonRecords: deadLetter needs a deadLetterTopic');
   }
+  if (content.aggregation?.window?.lateRecords === 'deadLetter' && (policy.deadLetterTopic === undefined || policy.deadLetterTopic === '')) {
+    throw invalidConfig('spec.failurePolicy.deadLetterTopic', 'aggregation.window.lateRecords: deadLetter needs a deadLetterTopic');
+  }
   return {
     generation: document.generation,
     hash: document.hash,
@@ -87,7 +90,7 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
       sinkTopic: content.sink.topic,
       delivery: content.sink.delivery === 'atLeastOnce' ? 'atLeastOnce' : 'exactlyOnce',
       poisonRecords: policy.poisonRecords,
-      ...(policy.poisonRecords === 'deadLetter' && policy.deadLetterTopic !== undefined ? { deadLetterTopic: policy.deadLetterTopic } : {}),
+      ...((policy.poisonRecords === 'deadLetter' || content.aggregation?.window?.lateRecords === 'deadLetter') && policy.deadLetterTopic !== undefined ? { deadLetterTopic: policy.deadLetterTopic } : {}),
       ...(content.aggregation === undefined ? {} : { aggregation: checkedAggregation(content.aggregation, content.sink.delivery) }),
     },
     sourceBrokers: [...content.source.bootstrapServers],
@@ -108,7 +111,44 @@ function checkedAggregation(aggregation: AggregationConfig, delivery: DeliveryGu
     if (!(aggregateFunctions as readonly string[]).includes(a.function)) throw invalidConfig(`${field}.aggregates[${i}].function`, `"${a.function}" is not one of ${aggregateFunctions.join(', ')}`);
     if (a.field !== undefined && parseFieldPath(a.field) === undefined) throw invalidConfig(`${field}.aggregates[${i}].field`, `"${a.field}" is not a dotted field path`);
   });
+  if (aggregation.window !== undefined) checkWindow(aggregation.window, `${field}.window`);
   return aggregation;
+}
+
+const windowTypeNames: readonly string[] = windowTypes;
+const emitModes: readonly string[] = windowEmitModes;
+const latePolicies: readonly string[] = lateRecordPolicies;
+
+function checkWindow(window: WindowConfig, field: string): void {
+  if (!windowTypeNames.includes(window.type)) throw invalidConfig(`${field}.type`, `"${String(window.type as unknown)}" is not one of ${windowTypes.join(', ')}`);
+  if (!Number.isSafeInteger(window.sizeMs) || window.sizeMs <= 0) throw invalidConfig(`${field}.size`, `must be a positive whole number of milliseconds (got ${String(window.sizeMs)})`);
+  if (!Number.isSafeInteger(window.advanceMs) || window.advanceMs <= 0 || window.advanceMs > window.sizeMs || window.sizeMs / window.advanceMs > maxWindowsPerRecord) {
+    throw invalidConfig(`${field}.advance`, `must be positive, at most size and at least size / ${maxWindowsPerRecord} (got ${String(window.advanceMs)} ms)`);
+  }
+  if (window.eventTimeField !== undefined && parseFieldPath(window.eventTimeField) === undefined) throw invalidConfig(`${field}.eventTime.field`, `"${window.eventTimeField}" is not a dotted field path`);
+  if (!Number.isSafeInteger(window.allowedLatenessMs) || window.allowedLatenessMs < 0) throw invalidConfig(`${field}.allowedLateness`, `must be a duration (got ${String(window.allowedLatenessMs)} ms)`);
+  if (!Number.isSafeInteger(window.idleTimeoutMs) || window.idleTimeoutMs < 0) throw invalidConfig(`${field}.idleTimeout`, `must be a duration (got ${String(window.idleTimeoutMs)} ms)`);
+  if (!emitModes.includes(window.emit)) throw invalidConfig(`${field}.emit`, `"${String(window.emit as unknown)}" is not one of ${windowEmitModes.join(', ')}`);
+  if (!latePolicies.includes(window.lateRecords)) throw invalidConfig(`${field}.lateRecords`, `"${String(window.lateRecords as unknown)}" is not one of ${lateRecordPolicies.join(', ')}`);
+}
+
+/** The window a batch recorded, or undefined when it holds none this version can read. */
+function decodeWindow(value: unknown): WindowConfig | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const w = value as Partial<Record<keyof WindowConfig, unknown>>;
+  const numbers = [w.sizeMs, w.advanceMs, w.allowedLatenessMs, w.idleTimeoutMs];
+  if (numbers.some((n) => typeof n !== 'number')) return undefined;
+  if (typeof w.type !== 'string' || !windowTypeNames.includes(w.type) || typeof w.emit !== 'string' || !emitModes.includes(w.emit) || typeof w.lateRecords !== 'string' || !latePolicies.includes(w.lateRecords)) return undefined;
+  return {
+    type: w.type as WindowConfig['type'],
+    sizeMs: w.sizeMs as number,
+    advanceMs: w.advanceMs as number,
+    ...(typeof w.eventTimeField === 'string' ? { eventTimeField: w.eventTimeField } : {}),
+    allowedLatenessMs: w.allowedLatenessMs as number,
+    emit: w.emit as WindowConfig['emit'],
+    lateRecords: w.lateRecords as WindowConfig['lateRecords'],
+    idleTimeoutMs: w.idleTimeoutMs as number,
+  };
 }
 
 /** The aggregation a batch recorded, or undefined when it holds none this version can read. */
@@ -116,6 +156,8 @@ function decodeAggregation(value: unknown): AggregationConfig | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const a = value as Partial<Record<keyof AggregationConfig, unknown>>;
   if (typeof a.statePartitions !== 'number' || typeof a.stateMemoryBytes !== 'number') return undefined;
+  const window = a.window === undefined ? undefined : decodeWindow(a.window);
+  if (a.window !== undefined && window === undefined) return undefined;
   const aggregates = Array.isArray(a.aggregates)
     ? (a.aggregates as unknown[]).flatMap((x) => {
         const { name, function: fn, field } = (x ?? {}) as { name?: unknown; function?: unknown; field?: unknown };
@@ -128,6 +170,7 @@ function decodeAggregation(value: unknown): AggregationConfig | undefined {
     ...(typeof a.module === 'string' ? { module: a.module } : {}),
     statePartitions: a.statePartitions,
     stateMemoryBytes: a.stateMemoryBytes,
+    ...(window === undefined ? {} : { window }),
   };
 }
 

@@ -14,6 +14,12 @@ export const builtinProcessors = ['passthrough', 'filter', 'map', 'wordcount'] a
 export const aggregateFunctions = ['count', 'sum', 'min', 'max', 'avg'] as const;
 export const taskExhaustedPolicies = ['fail', 'degrade'] as const;
 export const poisonRecordPolicies = ['fail', 'skip', 'deadLetter'] as const;
+/** Session windows (a gap) are not offered yet: docs/runtime.md says why. */
+export const windowTypes = ['tumbling', 'hopping'] as const;
+export const windowEmitModes = ['update', 'final'] as const;
+export const lateRecordPolicies = ['drop', 'deadLetter'] as const;
+/** A record falls in size / advance hopping windows: this bounds the state and output one record makes. */
+export const maxWindowsPerRecord = 100;
 export const jobPhases = ['Pending', 'Running', 'Degraded', 'Suspended', 'Failed'] as const;
 export const conditionStatuses = ['True', 'False', 'Unknown'] as const;
 
@@ -248,6 +254,74 @@ const Aggregate = Type.Object(
   },
 );
 
+
+function Duration(description: string) {
+  return Type.String({ description, maxLength: 32, pattern: patterns.duration });
+}
+
+/** CEL: the duration at `path` under self is positive (a rule the pattern alone cannot say). */
+const positiveDuration = (path: string): string => `!self.${path}.matches('${patterns.duration}') || duration(self.${path}) > duration('0s')`;
+
+const Window = Type.Object(
+  {
+    type: StringEnum(windowTypes, {
+      description:
+        'tumbling: consecutive windows of size, aligned to the epoch (00:00:00, 00:01:00, …). hopping: windows of size starting every advance, so a record counts in size / advance windows. Session windows are not offered yet.',
+    }),
+    size: Duration('How long a window lasts, as a duration (1m, 5m, 1h). A window is [start, start + size) in event time.'),
+    advance: Type.Optional(Duration(`hopping only, required there: how far apart windows start, at most size, and at least size / ${maxWindowsPerRecord}.`)),
+    eventTime: withDefault(
+      Type.Object(
+        {
+          field: Type.Optional(
+            Type.String({
+              description:
+                'Dotted path of a field in the JSON record value holding the event time: epoch milliseconds (a JSON integer) or an RFC 3339 date-time (a string with a zone). Unset: the Kafka record timestamp. A record without a usable time is a poison record (failurePolicy.poisonRecords).',
+              minLength: 1,
+              maxLength: 256,
+            }),
+          ),
+        },
+        { description: 'When a record happened, which decides its windows.' },
+      ),
+      {},
+    ),
+    allowedLateness: withDefault(
+      Duration('How far behind the greatest event time seen a record may be and still count: the watermark is that time minus allowedLateness, and a window closes once the watermark passes its end.'),
+      '0s',
+    ),
+    emit: withDefault(
+      StringEnum(windowEmitModes, {
+        description: 'update: every batch writes the windows whose aggregates changed. final: a window is written once, when the watermark passes its end, and its state is then dropped.',
+      }),
+      'update',
+    ),
+    lateRecords: withDefault(
+      StringEnum(lateRecordPolicies, {
+        description:
+          'A record whose window the watermark closed before it arrived. drop: it is left out of that window, counted (streamkeeper_executor_late_records_total) and logged with its event-time range. deadLetter: it is written to failurePolicy.deadLetterTopic. It still counts in its windows that are open.',
+      }),
+      'drop',
+    ),
+    idleTimeout: withDefault(
+      Duration('When no source partition received a record for this long, the watermark moves on with the wall clock, so final windows close while the stream is idle. 0s: never.'),
+      '1m',
+    ),
+  },
+  {
+    description: 'Aggregates per event-time window instead of running totals: each output key is the group key and the window, as key@start/end in RFC 3339.',
+    ...celRules(
+      { rule: positiveDuration('size'), message: 'size must be a positive duration', fieldPath: '.size' },
+      { rule: "has(self.advance) == (self.type == 'hopping')", message: 'advance is required with type hopping, and not allowed otherwise', fieldPath: '.advance' },
+      {
+        rule: `!has(self.advance) || !self.advance.matches('${patterns.duration}') || !self.size.matches('${patterns.duration}') || (duration(self.advance) > duration('0s') && duration(self.advance) <= duration(self.size))`,
+        message: 'advance must be positive and at most size',
+        fieldPath: '.advance',
+      },
+    ),
+  },
+);
+
 const Aggregation = Type.Object(
   {
     groupBy: withDefault(
@@ -294,6 +368,7 @@ const Aggregation = Type.Object(
       }),
       defaultStateMemory,
     ),
+    window: Type.Optional(Window),
   },
   {
     description:
@@ -478,14 +553,14 @@ const FailurePolicy = Type.Object(
       'fail',
     ),
     deadLetterTopic: Type.Optional(
-      Topic('Topic, on the sink\'s cluster, that poison records are written to. Required when poisonRecords is deadLetter.'),
+      Topic('Topic, on the sink\'s cluster, that poison records (and late records with aggregation.window.lateRecords deadLetter) are written to. Required when either is deadLetter, and not allowed otherwise.'),
     ),
   },
   {
     description: 'What happens when tasks or records fail.',
     ...celRules({
-      rule: "has(self.deadLetterTopic) == (has(self.poisonRecords) && self.poisonRecords == 'deadLetter')",
-      message: 'deadLetterTopic is required when poisonRecords is deadLetter, and not allowed otherwise',
+      rule: "!(has(self.poisonRecords) && self.poisonRecords == 'deadLetter') || has(self.deadLetterTopic)",
+      message: 'deadLetterTopic is required when poisonRecords is deadLetter',
       fieldPath: '.deadLetterTopic',
     }),
   },
@@ -546,6 +621,12 @@ export const StreamingJobSpecSchema = Type.Object(
         rule: whenPresent(['source.kafka.topics', 'sink.kafka.topic'], '!(self.sink.kafka.topic in self.source.kafka.topics)'),
         message: 'the sink topic must not be one of the source topics (the job would read its own output)',
         fieldPath: '.sink.kafka.topic',
+      },
+      {
+        rule:
+          "!has(self.failurePolicy) || has(self.failurePolicy.deadLetterTopic) == ((has(self.failurePolicy.poisonRecords) && self.failurePolicy.poisonRecords == 'deadLetter') || (has(self.aggregation) && has(self.aggregation.window) && has(self.aggregation.window.lateRecords) && self.aggregation.window.lateRecords == 'deadLetter'))",
+        message: 'failurePolicy.deadLetterTopic is required when poisonRecords or aggregation.window.lateRecords is deadLetter, and not allowed otherwise',
+        fieldPath: '.failurePolicy.deadLetterTopic',
       },
       {
         rule: whenPresent(['aggregation', 'sink.kafka.delivery'], "self.sink.kafka.delivery == 'exactlyOnce'"),

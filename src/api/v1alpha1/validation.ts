@@ -15,7 +15,7 @@ import { applySchemaDefaults } from './defaults.js';
 import { isPlainObject } from './kube-schema.js';
 import { parseBuiltinParams, parseFieldPath } from './processor-params.js';
 import { parseDuration, parseQuantity } from './quantities.js';
-import { describePattern, minBatchInterval, minStateMemoryBytes, StreamingJobSpecSchema } from './schema.js';
+import { describePattern, maxWindowsPerRecord, minBatchInterval, minStateMemoryBytes, StreamingJobSpecSchema } from './schema.js';
 import type { DefaultedStreamingJobSpec, PodTemplateOverrides, ResourceRequirements } from './types.js';
 
 /** One reason a spec is invalid, with the field it is about (`spec.executors.replicas`). */
@@ -246,6 +246,34 @@ const processorRules: Rule = (spec) => {
   }));
 };
 
+function windowFindings(window: NonNullable<NonNullable<DefaultedStreamingJobSpec['aggregation']>['window']>, field: string): SpecFinding[] {
+  const findings: SpecFinding[] = [];
+  const duration = (name: 'size' | 'advance' | 'allowedLateness' | 'idleTimeout', text: string, positive: boolean): number | undefined => {
+    const ms = parseDuration(text);
+    if (ms === undefined || (positive && ms <= 0) || !Number.isSafeInteger(ms)) {
+      findings.push({ field: `${field}.${name}`, message: `must be a ${positive ? 'positive ' : ''}duration such as 30s, 1m or 1h, not "${text}"` });
+      return undefined;
+    }
+    return ms;
+  };
+  const size = duration('size', window.size, true);
+  duration('allowedLateness', window.allowedLateness, false);
+  duration('idleTimeout', window.idleTimeout, false);
+  if (window.type === 'hopping') {
+    if (window.advance === undefined) findings.push({ field: `${field}.advance`, message: 'is required with type hopping' });
+    else {
+      const advance = duration('advance', window.advance, true);
+      if (size !== undefined && advance !== undefined) {
+        if (advance > size) findings.push({ field: `${field}.advance`, message: `must be at most size (${window.size})` });
+        else if (size / advance > maxWindowsPerRecord) findings.push({ field: `${field}.advance`, message: `must be at least size / ${maxWindowsPerRecord}: each record counts in size / advance windows` });
+      }
+    }
+  } else if (window.advance !== undefined) findings.push({ field: `${field}.advance`, message: 'is only allowed with type hopping' });
+  const eventField = window.eventTime.field;
+  if (eventField !== undefined && parseFieldPath(eventField) === undefined) findings.push({ field: `${field}.eventTime.field`, message: `must be a dotted field path such as time or request.at, not "${eventField}"` });
+  return findings;
+}
+
 const aggregationRules: Rule = (spec) => {
   const aggregation = spec.aggregation;
   if (aggregation === undefined) return [];
@@ -265,6 +293,7 @@ const aggregationRules: Rule = (spec) => {
     if (aggregate.function === 'count' && aggregate.field !== undefined) findings.push({ field: `${at}.field`, message: 'count takes no field' });
     if (aggregate.field !== undefined && parseFieldPath(aggregate.field) === undefined) findings.push({ field: `${at}.field`, message: `must be a dotted field path such as bytes or response.size, not "${aggregate.field}"` });
   });
+  if (aggregation.window !== undefined) findings.push(...windowFindings(aggregation.window, `${field}.window`));
   const memory = parseQuantity(aggregation.stateMemory);
   if (memory === undefined || memory < minStateMemoryBytes) findings.push({ field: `${field}.stateMemory`, message: `must be a quantity of at least ${minStateMemoryBytes / (1024 * 1024)}Mi` });
   if (spec.sink.kafka.delivery !== 'exactlyOnce') {
@@ -276,11 +305,13 @@ const aggregationRules: Rule = (spec) => {
 const failurePolicyRules: Rule = (spec) => {
   const { poisonRecords, deadLetterTopic } = spec.failurePolicy;
   const field = 'spec.failurePolicy.deadLetterTopic';
+  const lateToDeadLetter = spec.aggregation?.window?.lateRecords === 'deadLetter';
   if (poisonRecords === 'deadLetter' && deadLetterTopic === undefined) {
     return [{ field, message: 'is required when poisonRecords is deadLetter' }];
   }
+  if (lateToDeadLetter && deadLetterTopic === undefined) return [{ field, message: 'is required when aggregation.window.lateRecords is deadLetter' }];
   if (deadLetterTopic === undefined) return [];
-  if (poisonRecords !== 'deadLetter') return [{ field, message: 'is only allowed when poisonRecords is deadLetter' }];
+  if (poisonRecords !== 'deadLetter' && !lateToDeadLetter) return [{ field, message: 'is only allowed when poisonRecords or aggregation.window.lateRecords is deadLetter' }];
   return [
     ...topicFindings(deadLetterTopic, field),
     ...(deadLetterTopic === spec.sink.kafka.topic ? [{ field, message: 'the dead-letter topic must differ from the sink topic' }] : []),

@@ -2,8 +2,8 @@
  * The part of a job's spec that is mirrored to ZooKeeper's `config` znode: what the driver and
  * executors re-read at a batch boundary without a restart. Secrets appear only by name.
  */
-import { parseQuantity, sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
-import type { AggregationConfig, JobConfigContent } from '../job-coordination.js';
+import { parseDuration, parseQuantity, sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
+import type { AggregationConfig, JobConfigContent, WindowConfig } from '../job-coordination.js';
 
 export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigContent {
   const source = spec.source.kafka;
@@ -45,5 +45,21 @@ function aggregationConfig(aggregation: NonNullable<DefaultedStreamingJobSpec['a
     statePartitions: aggregation.statePartitions,
     // Validation refused an unreadable quantity before the config is derived.
     stateMemoryBytes: parseQuantity(aggregation.stateMemory) ?? 0,
+    ...(aggregation.window === undefined ? {} : { window: windowConfig(aggregation.window) }),
+  };
+}
+
+function windowConfig(window: NonNullable<NonNullable<DefaultedStreamingJobSpec['aggregation']>['window']>): WindowConfig {
+  // Validation refused unreadable durations before the config is derived.
+  const sizeMs = parseDuration(window.size) ?? 0;
+  return {
+    type: window.type,
+    sizeMs,
+    advanceMs: window.advance === undefined ? sizeMs : (parseDuration(window.advance) ?? 0),
+    ...(window.eventTime.field === undefined ? {} : { eventTimeField: window.eventTime.field }),
+    allowedLatenessMs: parseDuration(window.allowedLateness) ?? 0,
+    emit: window.emit,
+    lateRecords: window.lateRecords,
+    idleTimeoutMs: parseDuration(window.idleTimeout) ?? 0,
   };
 }
