@@ -81,6 +81,12 @@ export interface DriverProgress {
   readonly totalLag?: number;
   /** When `totalLag` was measured (ISO time). */
   readonly lagObservedAt?: string;
+  /** A windowed aggregation: the greatest event time committed (epoch ms), which the next watermark starts from. */
+  readonly maxEventTime?: number;
+  /** A windowed aggregation: the watermark of the last committed batch (ISO time). */
+  readonly watermark?: string;
+  /** A windowed aggregation: when a batch with source records last committed (ISO time), for the idle timeout. */
+  readonly recordsSeenAt?: string;
 }
 
 export type TransitionResult =
@@ -88,7 +94,7 @@ export type TransitionResult =
   | { readonly outcome: 'noop' | 'stale'; readonly task: VersionedTask; readonly reason: string }
   | { readonly outcome: 'gone' };
 
-export type CompletionResult = { readonly outcome: 'succeeded' } | { readonly outcome: 'failed'; readonly error: string };
+export type CompletionResult = { readonly outcome: 'succeeded'; readonly maxEventTime?: number } | { readonly outcome: 'failed'; readonly error: string };
 
 const maxTransitionAttempts = 16;
 
@@ -268,7 +274,10 @@ export class TaskLedger {
    * went through is accepted.
    */
   async complete(job: JobRef, id: string, claim: TaskClaim, result: CompletionResult): Promise<VersionedTask> {
-    const event = result.outcome === 'failed' ? { type: 'complete', claim, outcome: 'failed', error: result.error } as const : { type: 'complete', claim, outcome: 'succeeded' } as const;
+    const event =
+      result.outcome === 'failed'
+        ? ({ type: 'complete', claim, outcome: 'failed', error: result.error } as const)
+        : ({ type: 'complete', claim, outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }) } as const);
     return this.expectHeld(job, id, await this.transition(job, id, (task) => nextTaskState(task, event)));
   }
 

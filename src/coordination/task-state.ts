@@ -37,6 +37,8 @@ export interface TaskRecord {
   readonly failures: number;
   /** The last reported failure. */
   readonly error?: string;
+  /** A windowed aggregation's map task: the greatest event time among its records (epoch ms), for the job's watermark. */
+  readonly maxEventTime?: number;
 }
 
 /** Who claims to hold a task: what an executor must present to complete or release it. */
@@ -46,7 +48,7 @@ export interface TaskClaim {
 }
 
 export type TaskEvent =
-  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'succeeded' }
+  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'succeeded'; readonly maxEventTime?: number }
   | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'failed'; readonly error: string }
   | { readonly type: 'release'; readonly claim: TaskClaim }
   | { readonly type: 'reschedule'; readonly reason: RescheduleReason; readonly to: string | undefined; readonly maxTaskAttempts: number };
@@ -82,7 +84,7 @@ export function nextTaskState(task: TaskRecord, event: TaskEvent): Transition {
     case 'complete': {
       const { claim, outcome } = event;
       if (task.state === 'assigned' && holds(task, claim)) {
-        const next: TaskRecord = outcome === 'failed' ? { ...task, state: 'failed', error: event.error } : { ...task, state: 'succeeded' };
+        const next: TaskRecord = outcome === 'failed' ? { ...task, state: 'failed', error: event.error } : { ...task, state: 'succeeded', ...(event.maxEventTime === undefined ? {} : { maxEventTime: event.maxEventTime }) };
         return { kind: 'write', next };
       }
       if (task.state === outcome && holds(task, claim)) return { kind: 'noop', reason: `${describe(task)} already` };

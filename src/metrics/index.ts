@@ -8,7 +8,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { reconcileResults, type ControllerMetrics, type LeaderMetrics, type ReconcileResultLabel, type WorkQueueMetrics } from '../machinery/metrics-hooks.js';
 import { sessionStates, type ConfigMirrorOutcome, type CoordinationObserver, type ExecutorGoneReason, type RescheduleOutcome, type RescheduleReason } from '../coordination/observer.js';
-import { batchOutcomeLabels, poisonActions, taskOutcomes, type DriverObserver, type ExecutorObserver } from '../runtime/observer.js';
+import { batchOutcomeLabels, lateActions, poisonActions, taskOutcomes, type DriverObserver, type ExecutorObserver } from '../runtime/observer.js';
 
 /** What the operator process serves on /metrics. */
 export const operatorRegistry = new Registry();
@@ -360,6 +360,13 @@ export const executorPoisonRecordsTotal = new Counter({
   registers: [executorRegistry],
 });
 
+export const executorLateRecordsTotal = new Counter({
+  name: 'streamkeeper_executor_late_records_total',
+  help: 'Records behind the watermark for a window it had closed, by what happened to them (aggregation.window.lateRecords drop or deadLetter). A dropped record still counts in its windows that were open.',
+  labelNames: ['action'] as const,
+  registers: [executorRegistry],
+});
+
 export const executorTasksTotal = new Counter({
   name: 'streamkeeper_executor_tasks_total',
   help: 'Task attempts this executor finished, by outcome: succeeded, already-committed (an earlier attempt had committed), failed, stale (the task moved on), released (handed back while draining).',
@@ -465,6 +472,7 @@ export const driverLastCommittedBatchTimestampSeconds = new Gauge({
 });
 
 for (const action of poisonActions) executorPoisonRecordsTotal.inc({ action }, 0);
+for (const action of lateActions) executorLateRecordsTotal.inc({ action }, 0);
 for (const outcome of taskOutcomes) executorTasksTotal.inc({ outcome }, 0);
 for (const outcome of batchOutcomeLabels) driverBatchesTotal.inc({ outcome }, 0);
 executorRecordsReadTotal.inc(0);
@@ -512,6 +520,9 @@ export const executorMetrics: ExecutorObserver = {
   },
   poisonRecords(action, count) {
     executorPoisonRecordsTotal.inc({ action }, count);
+  },
+  lateRecords(action, count) {
+    executorLateRecordsTotal.inc({ action }, count);
   },
   taskRetried() {
     executorTaskRetriesTotal.inc();

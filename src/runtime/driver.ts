@@ -13,7 +13,7 @@ import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordin
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
 import { encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
 import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
-import { TaskLedger, nextBatchId, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
+import { TaskLedger, nextBatchId, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
 import type { Acl } from '../coordination/zookeeper/client.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
@@ -25,6 +25,7 @@ import type { KafkaClient } from './kafka/index.js';
 import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
 import { deleteInternalTopics, ensureInternalTopics, internalTopics, type InternalTopics } from './stateful/internal-topics.js';
+import { closesWindows, foldMaxEventTime, nextWatermark } from './stateful/watermark.js';
 import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause } from './progress-blockers.js';
 import {
   advanceOffsets,
@@ -38,6 +39,7 @@ import {
   positionsOf,
   settleFailedBatch,
   totalLag,
+  withEveryPartition,
   type PartitionLag,
   type SourceTopic,
 } from './planning.js';
@@ -433,15 +435,25 @@ export class Driver {
       offsets = await this.writeOffsets(offsets, advanceOffsets(offsets.record, { positions: plan.newPositions }));
       this.logger.info({ partitions: plan.newPositions }, 'start positions recorded for partitions seen for the first time');
     }
-    if (plan.ranges.length === 0) {
+    const window = settings.processing.aggregation?.window;
+    let watermark: number | undefined;
+    let ranges = plan.ranges;
+    if (window !== undefined) {
+      const progress = offsets.record?.progress;
+      const previous = isoMillis(progress?.watermark);
+      watermark = nextWatermark({ maxEventTime: progress?.maxEventTime, previous, allowedLatenessMs: window.allowedLatenessMs, idleTimeoutMs: window.idleTimeoutMs, recordsSeenAt: isoMillis(progress?.recordsSeenAt), now: this.clock.now() });
+      // Windows close in the aggregate stage: when the watermark passes a window end, every state partition runs, with or without new partials.
+      if (closesWindows(previous, watermark, progress?.maxEventTime, { kind: window.type, sizeMs: window.sizeMs, advanceMs: window.advanceMs })) ranges = withEveryPartition(plan.ranges, plan.lag, repartitionTopic(job));
+    }
+    if (ranges.length === 0) {
       this.observer.emptyBatchSkipped?.();
       await this.refreshLag(settings);
       return undefined;
     }
     this.idleReason = undefined;
     const id = nextBatchId(batches.map((b) => b.record.id), lastSettledBatch(offsets.record));
-    const batch = await this.ledger.recordBatch(job, id, plan.ranges, this.acl, { ...planContext(settings) });
-    this.logger.debug({ batch: id, tasks: plan.ranges.length, offsets: rangeSize(plan.ranges) }, 'batch recorded');
+    const batch = await this.ledger.recordBatch(job, id, ranges, this.acl, { ...planContext(settings, watermark) });
+    this.logger.debug({ batch: id, tasks: ranges.length, offsets: rangeSize(ranges), ...(watermark === undefined ? {} : { watermark: new Date(watermark).toISOString() }) }, 'batch recorded');
     return batch;
   }
 
@@ -475,7 +487,7 @@ export class Driver {
     const tasks = await this.waitForTasks(id, expected, signal);
     if (tasks === undefined) return;
     const progress = batchProgress(tasks, expected);
-    if (progress.state === 'succeeded') await this.commit(batch, offsets, started);
+    if (progress.state === 'succeeded') await this.commit(batch, offsets, started, tasks);
     else if (progress.state === 'failed') await this.fail(batch, offsets, tasks, progress.exhausted, started);
   }
 
@@ -536,11 +548,11 @@ export class Driver {
     }
   }
 
-  private async commit(batch: VersionedBatch, offsets: Offsets, started: number): Promise<void> {
+  private async commit(batch: VersionedBatch, offsets: Offsets, started: number, tasks: readonly TaskRecord[]): Promise<void> {
     const id = batch.record.id;
     const now = this.clock.now();
     const committedAt = new Date(now).toISOString();
-    let record = advanceOffsets(offsets.record, { advance: batch.record.ranges, committedBatch: id, progress: { committedAt, lastBatch: id } });
+    let record = advanceOffsets(offsets.record, { advance: batch.record.ranges, committedBatch: id, progress: { committedAt, lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks, committedAt) } });
     const lag = lagAfter(this.latestLag, record);
     record = advanceOffsets(record, { progress: { totalLag: totalLag(lag), lagObservedAt: committedAt } });
     await this.writeOffsets(offsets, record);
@@ -559,7 +571,7 @@ export class Driver {
     const policy = this.settings?.planning.onTaskExhausted ?? 'fail';
     const settlement = settleFailedBatch(tasks, policy);
     const now = this.clock.now();
-    await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id } }));
+    await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks.filter((t) => t.state === 'succeeded'), new Date(now).toISOString()) } }));
     const errors = tasks.filter((t) => t.state === 'exhausted').map((t) => ({ task: t.id, range: describeRanges([t.range])[0], error: t.error }));
     if (policy === 'degrade') {
       const parked = rangeSize(settlement.parked);
@@ -571,6 +583,25 @@ export class Driver {
       this.logger.error({ batch: id, retained: describeRanges(settlement.retained), tasks: errors }, 'batch failed: planning stops; its unprocessed ranges are processed again when the configuration changes or the driver restarts (failurePolicy.onTaskExhausted: fail)');
     }
     await this.closeBatch(batch, 'failed', exhausted);
+  }
+
+  /**
+   * A windowed aggregation's event-time progress after `batch`: the greatest event time its
+   * succeeded tasks saw joins the job's, the batch's recorded watermark becomes the job's, and a
+   * batch that read source records resets the idle clock. Written with the offsets, in one write.
+   */
+  private eventTimeProgress(batch: VersionedBatch, offsets: Offsets, tasks: readonly TaskRecord[], at: string): Partial<DriverProgress> {
+    const plannedWith = decodePlanContext(batch.record.plannedWith);
+    if (plannedWith?.processing.aggregation?.window === undefined) return {};
+    const previous = offsets.record?.progress;
+    const maxEventTime = foldMaxEventTime(previous?.maxEventTime, tasks.map((t) => t.maxEventTime));
+    const repartition = repartitionTopic(this.options.job);
+    const readSource = batch.record.ranges.some((r) => r.topic !== repartition && Number(r.to) > Number(r.from));
+    return {
+      ...(maxEventTime === undefined ? {} : { maxEventTime }),
+      ...(plannedWith.watermark === undefined ? {} : { watermark: new Date(plannedWith.watermark).toISOString() }),
+      ...(readSource ? { recordsSeenAt: at } : previous?.recordsSeenAt === undefined ? {} : { recordsSeenAt: previous.recordsSeenAt }),
+    };
   }
 
   /** Marks the batch and removes what is no longer needed: all tasks of a committed batch, the succeeded ones of a failed batch. */
@@ -709,4 +740,11 @@ export class Driver {
       this.logger.warn({ err: classify(err).message }, 'could not publish the lag');
     }
   }
+}
+
+/** Epoch milliseconds of an ISO time the driver wrote, or undefined. */
+function isoMillis(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
 }

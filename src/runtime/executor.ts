@@ -9,7 +9,7 @@ import { watchConfig, type JobConfigDocument } from '../coordination/config-mirr
 import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, type ExecutorRegistrationHandle } from '../coordination/membership.js';
 import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
-import { TaskLedger, type VersionedTask } from '../coordination/task-ledger.js';
+import { TaskLedger, type CompletionResult, type VersionedTask } from '../coordination/task-ledger.js';
 import type { TaskClaim, TaskRecord } from '../coordination/task-state.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
@@ -59,6 +59,8 @@ interface ResolvedTask {
   readonly settings: ProcessingSettings;
   readonly config: Readonly<Record<string, string>>;
   readonly document: JobSettings;
+  /** A windowed aggregation's watermark, as the batch recorded it. */
+  readonly watermark?: number;
 }
 
 export class Executor {
@@ -292,7 +294,7 @@ export class Executor {
           // Started after the change: the processing settings are in the batch, the config map is not.
           this.logger.warn({ batch: task.batch, plannedGeneration: plan.config.generation, currentGeneration: current.generation }, 'the config map the batch was planned with is no longer available here; processors get the current one');
         }
-        return { settings: plan.processing, config: (planned ?? current).config, document: planned ?? current };
+        return { settings: plan.processing, config: (planned ?? current).config, document: planned ?? current, ...(plan.watermark === undefined ? {} : { watermark: plan.watermark }) };
       })();
       cached.catch(() => this.batchContexts.delete(task.batch));
       this.batchContexts.set(task.batch, cached);
@@ -331,7 +333,7 @@ export class Executor {
     let outcome: TaskOutcome;
     try {
       const result = await this.attempt(task, logger);
-      await this.complete(task, { outcome: 'succeeded' });
+      await this.complete(task, { outcome: 'succeeded', ...(result.kind === 'processed' && result.maxEventTime !== undefined ? { maxEventTime: result.maxEventTime } : {}) });
       outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
       logger.debug({ result, ms: this.clock.now() - started }, 'task done');
     } catch (err) {
@@ -366,7 +368,7 @@ export class Executor {
       try {
         const resolved = await this.resolve(task);
         if (resolved === undefined) throw new Error('no job configuration yet');
-        return await this.runnerFor(resolved.document).run({ job: this.options.job, task, settings: resolved.settings, config: resolved.config, stillHeld: () => this.stillHeld(task) });
+        return await this.runnerFor(resolved.document).run({ job: this.options.job, task, settings: resolved.settings, config: resolved.config, stillHeld: () => this.stillHeld(task), ...(resolved.watermark === undefined ? {} : { watermark: resolved.watermark }) });
       } catch (err) {
         if (isStreamkeeperError(err, 'SK_TASK_STALE') || classify(err).kind !== 'transient' || local >= localAttempts || this.stopped) throw err;
         if (!(await this.stillHeld(task).catch(() => true))) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} moved on while attempt ${task.attempt} was retried after: ${classify(err).message}`);
@@ -382,7 +384,7 @@ export class Executor {
    * the write lands or the task is found to have moved on (stale): a finished task must not stay
    * held by a live executor.
    */
-  private async complete(task: TaskRecord, result: { outcome: 'succeeded' } | { outcome: 'failed'; error: string }): Promise<void> {
+  private async complete(task: TaskRecord, result: CompletionResult): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.ledger.complete(this.options.job, task.id, { owner: task.owner, attempt: task.attempt }, result);

@@ -45,6 +45,8 @@ export interface JobSettings {
 export interface BatchPlanContext {
   readonly config: { readonly generation: number; readonly hash: string };
   readonly processing: ProcessingSettings;
+  /** A windowed aggregation's watermark for this batch (epoch ms): every attempt of its tasks uses it. */
+  readonly watermark?: number;
 }
 
 function invalidConfig(field: string, message: string): StreamkeeperError {
@@ -174,8 +176,8 @@ function decodeAggregation(value: unknown): AggregationConfig | undefined {
   };
 }
 
-export function planContext(settings: JobSettings): BatchPlanContext {
-  return { config: { generation: settings.generation, hash: settings.hash }, processing: settings.processing };
+export function planContext(settings: JobSettings, watermark?: number): BatchPlanContext {
+  return { config: { generation: settings.generation, hash: settings.hash }, processing: settings.processing, ...(watermark === undefined ? {} : { watermark }) };
 }
 
 const deliveries: readonly string[] = deliveryGuarantees;
@@ -191,7 +193,10 @@ export function decodePlanContext(value: Readonly<Record<string, unknown>> | und
   if (!deliveries.includes(delivery) || !poisonPolicies.includes(poisonRecords) || typeof params !== 'object' || params === null) return undefined;
   const decodedAggregation = aggregation === undefined ? undefined : decodeAggregation(aggregation);
   if (aggregation !== undefined && decodedAggregation === undefined) return undefined;
+  const watermark = value?.watermark;
+  if (watermark !== undefined && (typeof watermark !== 'number' || !Number.isFinite(watermark))) return undefined;
   return {
+    ...(watermark === undefined ? {} : { watermark }),
     config: { generation: config.generation, hash: config.hash },
     processing: {
       processor,

@@ -9,10 +9,15 @@ export const taskOutcomes: readonly TaskOutcome[] = ['succeeded', 'already-commi
 export type PoisonAction = 'skipped' | 'dead-lettered';
 export const poisonActions: readonly PoisonAction[] = ['skipped', 'dead-lettered'];
 
+/** What happened to a record behind the watermark for a closed window (aggregation.window.lateRecords). */
+export type LateAction = 'dropped' | 'dead-lettered';
+export const lateActions: readonly LateAction[] = ['dropped', 'dead-lettered'];
+
 export interface ExecutorObserver {
   recordsRead?(count: number): void;
   recordsWritten?(count: number): void;
   poisonRecords?(action: PoisonAction, count: number): void;
+  lateRecords?(action: LateAction, count: number): void;
   /** A task attempt started with attempt > 1: a retry after a failure, a death or a hand-back. */
   taskRetried?(): void;
   taskFinished?(outcome: TaskOutcome, seconds: number): void;

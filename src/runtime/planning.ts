@@ -99,6 +99,16 @@ export function planBatch(input: PlanInput): BatchPlan {
   return { ranges, newPositions, lag, lostToRetention, beyondEnd };
 }
 
+/**
+ * `ranges` with an empty range (at its position) for every partition of `topic` that has none:
+ * a task for each, to run even without new records (a windowed aggregation closing windows).
+ */
+export function withEveryPartition(ranges: readonly OffsetRange[], lag: readonly PartitionLag[], topic: string): OffsetRange[] {
+  const covered = new Set(ranges.filter((r) => r.topic === topic).map((r) => r.partition));
+  const added = lag.filter((p) => p.topic === topic && !covered.has(p.partition) && p.next <= p.high).map((p) => ({ topic, partition: p.partition, from: String(p.next), to: String(p.next) }));
+  return [...ranges, ...added].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+}
+
 export function totalLag(lag: readonly PartitionLag[]): number {
   return lag.reduce((sum, p) => sum + p.lag, 0);
 }

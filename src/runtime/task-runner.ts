@@ -24,7 +24,11 @@ import type { InputRecord } from './processors/api.js';
 import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
 import { AggregatorRegistry } from './stateful/aggregator-registry.js';
 import { StateCache } from './stateful/state-cache.js';
-import { aggregate, preAggregate, repartitionRecords } from './stateful/stages.js';
+import { aggregate, aggregateWindows, preAggregate, repartitionRecords, type Aggregated, type LateRecord, type MapWindowing } from './stateful/stages.js';
+import type { StateKey } from './stateful/aggregator.js';
+import { isoTime, noWatermark } from './stateful/windows.js';
+import { parseFieldPath } from '../api/v1alpha1/index.js';
+import type { WindowConfig } from '../coordination/config-mirror.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 
 export interface TaskAssignment {
@@ -35,10 +39,12 @@ export interface TaskAssignment {
   readonly config: Readonly<Record<string, string>>;
   /** Re-reads the task in ZooKeeper: true while this attempt still holds it. */
   readonly stillHeld: () => Promise<boolean>;
+  /** A windowed aggregation's watermark, as recorded with the task's batch; absent: none yet. */
+  readonly watermark?: number;
 }
 
 export type TaskResult =
-  | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number }
+  | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number; readonly maxEventTime?: number }
   /** An earlier attempt committed the range (exactly-once): nothing was done again. */
   | { readonly kind: 'already-committed'; readonly committed: number };
 
@@ -64,6 +70,11 @@ interface ProcessedTask {
   readonly written: number;
   readonly skipped: number;
   readonly deadLettered: number;
+  /** Windowed map task: late records (outputs) left out of closed windows, and late source records dead-lettered. */
+  readonly lateDropped?: number;
+  readonly lateDeadLettered?: number;
+  /** A windowed map task: the greatest event time among its records. */
+  readonly maxEventTime?: number;
   /** Given the end offset (last offset + 1) of what the transaction wrote per `topic/partition`. */
   readonly committed?: (ends: ReadonlyMap<string, number>) => void;
   readonly failed?: () => void;
@@ -108,6 +119,17 @@ export function chunkRecords(records: readonly OutgoingRecord[]): OutgoingRecord
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
+}
+
+/** How a windowed job's map stage folds, under the watermark its batch recorded. */
+function mapWindowing(window: WindowConfig, watermark: number): MapWindowing {
+  const field = window.eventTimeField === undefined ? undefined : parseFieldPath(window.eventTimeField);
+  return {
+    windowing: { kind: window.type, sizeMs: window.sizeMs, advanceMs: window.advanceMs },
+    source: field === undefined ? { from: 'timestamp' } : { from: 'field', field },
+    watermark,
+    lateToDeadLetter: window.lateRecords === 'deadLetter',
+  };
 }
 
 /** A task over the job's repartition topic: the aggregate stage of a job with an aggregation. */
@@ -313,6 +335,7 @@ export class TaskRunner {
 
   private async read(assignment: TaskAssignment, from: number, until: number): Promise<InputRecord[]> {
     const { topic, partition } = assignment.task.range;
+    if (from >= until) return [];
     const reader = await (isAggregateTask(assignment) ? this.sinkRangeReader() : this.rangeReader());
     const records = await reader.readRange(topic, partition, from, until, this.options.readTimeoutMs === undefined ? {} : { timeoutMs: this.options.readTimeoutMs });
     this.observer.recordsRead?.(records.length);
@@ -336,9 +359,10 @@ export class TaskRunner {
     const { state, report } = await this.states.restore(partition, changelog, (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs);
     this.observer.stateRestored?.(report);
     if (report.records > 0) logger.info(report, 'state partition restored from the changelog');
-    let aggregated;
+    const window = aggregation.window;
+    let aggregated: Aggregated & { readonly closed?: readonly StateKey[] };
     try {
-      aggregated = aggregate(aggregator, state.store, records);
+      aggregated = window === undefined ? aggregate(aggregator, state.store, records) : aggregateWindows(aggregator, state.store, records, window.emit, assignment.watermark ?? noWatermark);
     } catch (err) {
       this.states.drop(partition);
       throw err;
@@ -356,8 +380,9 @@ export class TaskRunner {
         }
         entry.records.push(output);
       }
-      sends.set(`${changelog}/${partition}`, { topic: changelog, partition, records: [...aggregated.changelog] });
     }
+    if (aggregated.changelog.length > 0) sends.set(`${changelog}/${partition}`, { topic: changelog, partition, records: [...aggregated.changelog] });
+    if ((aggregated.closed?.length ?? 0) > 0) logger.debug({ closed: aggregated.closed?.length, watermark: assignment.watermark }, 'windows closed by the watermark left the state');
     return {
       sends,
       written: aggregated.outputs.length,
@@ -365,6 +390,7 @@ export class TaskRunner {
       deadLettered: 0,
       committed: (ends) => {
         for (const update of aggregated.updates) state.store.set(update.key, update.accumulator, update.encoded.length);
+        for (const key of aggregated.closed ?? []) state.store.delete(key);
         const end = ends.get(`${changelog}/${partition}`);
         if (end !== undefined) state.position = end;
         this.observer.stateSize?.(partition, state.store.size, state.store.usedBytes);
@@ -389,13 +415,18 @@ export class TaskRunner {
       );
     let result: { outputs: readonly SinkRecord[]; poison: readonly PoisonRecord[] };
     let repartitioned: Map<number, OutgoingRecord[]> | undefined;
+    let late: readonly LateRecord[] = [];
+    let maxEventTime: number | undefined;
     if (settings.aggregation === undefined) {
       result = await run(records);
     } else {
       const aggregator = await this.aggregators.resolve(settings.aggregation);
-      const pre = await preAggregate(aggregator, records, run, settings.poisonRecords);
+      const window = settings.aggregation.window;
+      const pre = await preAggregate(aggregator, records, run, settings.poisonRecords, window === undefined ? undefined : mapWindowing(window, assignment.watermark ?? noWatermark));
       result = { outputs: [], poison: pre.poison };
       repartitioned = repartitionRecords(pre.partials, settings.aggregation.statePartitions);
+      late = pre.late;
+      if (window !== undefined && pre.maxEventTime !== noWatermark) maxEventTime = pre.maxEventTime;
     }
     const sends = new Map<string, { topic: string; partition: number; records: OutgoingRecord[] }>();
     const add = (topic: string, partition: number, record: OutgoingRecord): void => {
@@ -433,7 +464,26 @@ export class TaskRunner {
         logger.warn({ count: skipped, offsets, firstError }, 'poison records skipped (failurePolicy.poisonRecords: skip)');
       }
     }
-    return { sends, written, skipped, deadLettered };
+    let lateDropped = 0;
+    let lateDeadLettered = 0;
+    if (late.length > 0) {
+      const times = late.map((l) => l.eventTime);
+      const range = { count: late.length, earliest: isoTime(Math.min(...times)), latest: isoTime(Math.max(...times)), watermark: isoTime(assignment.watermark ?? noWatermark) };
+      if (settings.aggregation?.window?.lateRecords === 'deadLetter' && settings.deadLetterTopic !== undefined) {
+        const partitions = await this.partitionsOf(settings.deadLetterTopic, 'spec.failurePolicy.deadLetterTopic');
+        for (const l of late) {
+          if (l.record === undefined) continue;
+          const windows = l.windows.map((w) => `${isoTime(w.start)}/${isoTime(w.end)}`).join(', ');
+          add(settings.deadLetterTopic, sinkPartition(l.record.key, task.range.partition, partitions), deadLetterRecord({ record: l.record, error: `late: event time ${isoTime(l.eventTime)} is behind the watermark ${range.watermark}, which closed window ${windows}` }, job, task));
+          lateDeadLettered++;
+        }
+        logger.warn({ ...range, deadLetterTopic: settings.deadLetterTopic }, 'late records sent to the dead-letter topic (aggregation.window.lateRecords: deadLetter)');
+      } else {
+        lateDropped = late.length;
+        logger.warn(range, 'late records left out of the windows the watermark closed (aggregation.window.lateRecords: drop)');
+      }
+    }
+    return { sends, written, skipped, deadLettered, lateDropped, lateDeadLettered, ...(maxEventTime === undefined ? {} : { maxEventTime }) };
   }
 
   private async runAtLeastOnce(assignment: TaskAssignment): Promise<TaskResult> {
@@ -449,7 +499,9 @@ export class TaskRunner {
     return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
   }
 
-  private report(processed: { written: number; skipped: number; deadLettered: number }): void {
+  private report(processed: { written: number; skipped: number; deadLettered: number; lateDropped?: number; lateDeadLettered?: number }): void {
+    if ((processed.lateDropped ?? 0) > 0) this.observer.lateRecords?.('dropped', processed.lateDropped ?? 0);
+    if ((processed.lateDeadLettered ?? 0) > 0) this.observer.lateRecords?.('dead-lettered', processed.lateDeadLettered ?? 0);
     this.observer.recordsWritten?.(processed.written);
     if (processed.skipped > 0) this.observer.poisonRecords?.('skipped', processed.skipped);
     if (processed.deadLettered > 0) this.observer.poisonRecords?.('dead-lettered', processed.deadLettered);
@@ -461,6 +513,10 @@ export class TaskRunner {
     const until = Number(task.range.to);
     const group = consumerGroupId(job);
     const logger = this.logger.child({ task: task.id, attempt: task.attempt, transactionalId: id });
+    // A windowed aggregate task also closes the windows its batch's watermark passed, range or
+    // not. That is idempotent through the state it restores (a closed window's state is gone), so
+    // it runs even when its range was committed, and an empty range is a task too.
+    const closesWindows = isAggregateTask(assignment) && assignment.settings.aggregation?.window !== undefined;
     for (let restart = 0; ; restart++) {
       const reopening = task.attempt > 1 || restart > 0;
       if (reopening) {
@@ -469,7 +525,7 @@ export class TaskRunner {
         // committed yet; only then take the id over.
         if (!(await assignment.stillHeld())) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
         const committed = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
-        if (committed >= until) {
+        if (committed >= until && !closesWindows) {
           logger.info({ committed, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
           return { kind: 'already-committed', committed };
         }
@@ -479,12 +535,12 @@ export class TaskRunner {
       const producer = await this.producers.acquire(id, reopening);
       const committedByGroup = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
       const done = Math.max(committedByGroup, this.ownCommits.get(id) ?? -1);
-      if (done >= until) {
+      if (done >= until && !closesWindows) {
         logger.info({ committed: done, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
         return { kind: 'already-committed', committed: done };
       }
       // Part of the range may be committed already (an earlier attempt of a wider range): skip it.
-      const start = Math.max(from, done);
+      const start = Math.min(until, Math.max(from, done));
       if (start > from) logger.info({ from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
       const records = await this.read(assignment, start, until);
       const processed = await this.process(assignment, records, logger);
@@ -517,7 +573,7 @@ export class TaskRunner {
       this.ownCommits.set(id, until);
       processed.committed?.(ends);
       this.report(processed);
-      return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
+      return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered, ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }) };
     }
   }
 
