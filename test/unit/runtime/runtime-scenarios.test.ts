@@ -234,6 +234,34 @@ describe('driver and executors (in-memory servers)', () => {
     expect(scenario.output()).toEqual(['=a', '=b', '=c']);
   });
 
+  it('windows out-of-order views per url and second, writes each closed window once, and closes the last ones after idleTimeout', async () => {
+    scenario = new Scenario();
+    const window = { type: 'tumbling', sizeMs: 1000, advanceMs: 1000, eventTimeField: 'time', allowedLatenessMs: 500, emit: 'final', lateRecords: 'drop', idleTimeoutMs: 300 } as const;
+    await scenario.start(jobConfig({ aggregation: { groupBy: 'url', aggregates: [{ name: 'views', function: 'count' }], statePartitions: 2, stateMemoryBytes: 1 << 26, window } }));
+    const t0 = Date.parse('2026-12-07T15:00:00Z');
+    const view = (url: string, ms: number): string => JSON.stringify({ url, time: t0 + ms });
+    // Out of order across and within partitions; every record is within 500 ms of the greatest time seen before it.
+    await scenario.produce(0, [view('/a', 100), view('/b', 1050), view('/a', 900)]);
+    await scenario.produce(1, [view('/a', 1200), view('/a', 700), view('/b', 2000)]);
+    await scenario.executor('e-0');
+    await scenario.executor('e-1');
+    await scenario.driver();
+    const expected = [
+      '/a@2026-12-07T15:00:00.000Z/2026-12-07T15:00:01.000Z={"views":3}',
+      '/a@2026-12-07T15:00:01.000Z/2026-12-07T15:00:02.000Z={"views":1}',
+      '/b@2026-12-07T15:00:01.000Z/2026-12-07T15:00:02.000Z={"views":1}',
+      '/b@2026-12-07T15:00:02.000Z/2026-12-07T15:00:03.000Z={"views":1}',
+    ];
+    // No record comes after 15:00:02: only the idle timeout moves the watermark past the last windows,
+    // at the pace of the wall clock since the last records (1.5 s for the last one here).
+    await eventually(() => scenario.output().sort(), (out) => out.length >= expected.length, 'every window closed');
+    await sleep(300);
+    expect(scenario.output().sort()).toEqual(expected);
+    const progress = (await scenario.ledger().readOffsets(scenario.job))?.record.progress;
+    expect(progress?.maxEventTime).toBe(t0 + 2000);
+    expect(Date.parse(progress?.watermark ?? '')).toBeGreaterThanOrEqual(t0 + 3000);
+  });
+
   it('parks an exhausted batch with degrade and goes on', async () => {
     scenario = new Scenario();
     await scenario.start(jobConfig({ processor: { name: 'filter', params: { field: 'level', equals: 'ERROR' } }, maxTaskAttempts: 2, failurePolicy: { onTaskExhausted: 'degrade', poisonRecords: 'fail' } }), 1);
