@@ -623,8 +623,10 @@ export const StreamingJobSpecSchema = Type.Object(
         fieldPath: '.sink.kafka.topic',
       },
       {
-        rule:
-          "!has(self.failurePolicy) || has(self.failurePolicy.deadLetterTopic) == ((has(self.failurePolicy.poisonRecords) && self.failurePolicy.poisonRecords == 'deadLetter') || (has(self.aggregation) && has(self.aggregation.window) && has(self.aggregation.window.lateRecords) && self.aggregation.window.lateRecords == 'deadLetter'))",
+        rule: whenPresent(
+          ['failurePolicy'],
+          "has(self.failurePolicy.deadLetterTopic) == ((has(self.failurePolicy.poisonRecords) && self.failurePolicy.poisonRecords == 'deadLetter') || (has(self.aggregation) && has(self.aggregation.window) && has(self.aggregation.window.lateRecords) && self.aggregation.window.lateRecords == 'deadLetter'))",
+        ),
         message: 'failurePolicy.deadLetterTopic is required when poisonRecords or aggregation.window.lateRecords is deadLetter, and not allowed otherwise',
         fieldPath: '.failurePolicy.deadLetterTopic',
       },

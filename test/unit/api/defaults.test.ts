@@ -60,7 +60,7 @@ describe('applyDefaults', () => {
         },
       },
       sink: { kafka: { topic: 'out', tls: { caSecretRef: { name: 'ca' } }, sasl: { mechanism: 'plain', secretRef: { name: 'creds' } } } },
-      aggregation: { module: '/app/aggregator.mjs' },
+      aggregation: { module: '/app/aggregator.mjs', window: { type: 'tumbling', size: '1m' } },
     });
     const declared = declaredDefaults();
     expect(declared.size).toBeGreaterThanOrEqual(20);

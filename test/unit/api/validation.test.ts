@@ -93,7 +93,7 @@ describe('validateSpec', () => {
       { name: 'both builtin and module', changes: { 'processor.module': '/app/p.js' }, findings: [['spec.processor', 'exactly one of builtin or module']] },
       { name: 'neither builtin nor module', changes: { processor: { params: {} } }, findings: [['spec.processor', 'exactly one of builtin or module']] },
       { name: 'deadLetter without a topic', changes: { failurePolicy: { poisonRecords: 'deadLetter' } }, findings: [['spec.failurePolicy.deadLetterTopic', 'is required when poisonRecords is deadLetter']] },
-      { name: 'a dead-letter topic without deadLetter', changes: { failurePolicy: { poisonRecords: 'skip', deadLetterTopic: 'dlq' } }, findings: [['spec.failurePolicy.deadLetterTopic', 'only allowed when poisonRecords is deadLetter']] },
+      { name: 'a dead-letter topic without deadLetter', changes: { failurePolicy: { poisonRecords: 'skip', deadLetterTopic: 'dlq' } }, findings: [['spec.failurePolicy.deadLetterTopic', 'only allowed when poisonRecords or aggregation.window.lateRecords is deadLetter']] },
       { name: 'a dead-letter topic that is the sink topic', changes: { failurePolicy: { poisonRecords: 'deadLetter', deadLetterTopic: 'out' } }, findings: [['spec.failurePolicy.deadLetterTopic', 'must differ from the sink topic']] },
       { name: 'a dead-letter topic that is a source topic', changes: { failurePolicy: { poisonRecords: 'deadLetter', deadLetterTopic: 'in' } }, findings: [['spec.failurePolicy.deadLetterTopic', 'must not be one of the source topics']] },
       { name: 'a sink topic that is a source topic', changes: { 'sink.kafka.topic': 'in' }, findings: [['spec.sink.kafka.topic', 'must not be one of the source topics']] },
