@@ -9,8 +9,9 @@
 import { silentLogger, type Logger } from '../logging/logger.js';
 import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
+import { ExecutorDeaths } from './executor-deaths.js';
 import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
-import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome, type ExecutorSet } from './membership.js';
+import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome } from './membership.js';
 import { noopObserver, type CoordinationObserver, type ExecutorGoneReason, type RescheduleReason } from './observer.js';
 import type { ZooKeeperSession } from './session.js';
 import { TaskLedger, type TransitionResult, type VersionedTask } from './task-ledger.js';
@@ -59,22 +60,6 @@ export interface DrainReport {
   readonly report: RescheduleReport;
 }
 
-interface DeathRecord {
-  /** The session whose executor died; null when its node was already gone when seen. */
-  readonly session: string | null;
-  readonly observedAt: number;
-  measured: boolean;
-}
-
-/** Deaths remembered per pod: enough to recognise the second signal of recent incarnations. */
-const deathsKeptPerPod = 8;
-/**
- * How long a handled death is remembered. The second signal follows the first within a session
- * timeout (the node) or a kubelet status update (the pod); pod names of past executors must not
- * pile up for the operator's lifetime.
- */
-const deathMemoryMs = 15 * 60_000;
-
 export interface ReschedulerOptions {
   readonly observer?: CoordinationObserver;
   readonly clock?: Clock;
@@ -82,7 +67,8 @@ export interface ReschedulerOptions {
 }
 
 export class Rescheduler {
-  private readonly deaths = new Map<string, Map<string, DeathRecord[]>>();
+  /** Which executor sessions were seen dead: the one memory of deaths, read also for the job's progress. */
+  readonly deaths: ExecutorDeaths;
   private readonly ledger: TaskLedger;
   private readonly membership: ExecutorMembership;
   private readonly observer: CoordinationObserver;
@@ -95,6 +81,7 @@ export class Rescheduler {
     options: ReschedulerOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    this.deaths = new ExecutorDeaths();
     this.ledger = new TaskLedger(session, layout, { clock: this.clock });
     this.membership = new ExecutorMembership(session, layout, { clock: this.clock });
     this.observer = options.observer ?? noopObserver;
@@ -118,11 +105,7 @@ export class Rescheduler {
       // assigning it tasks of new batches, and the replacement pod could not register.
       if (node !== null) await removeDeadRegistration(this.session, path, node.stat.version);
     }
-    const records = this.recordsOf(job, pod);
-    const seen = records.some((r) => died === null || r.session === died);
-    if (seen) return { firstSignal: false, report: undefined };
-    records.push({ session: died, observedAt, measured: false });
-    if (records.length > deathsKeptPerPod) records.shift();
+    if (!this.deaths.record(job, pod, died, observedAt)) return { firstSignal: false, report: undefined };
     this.observer.executorFailed?.(reason);
     this.logger.info({ job: jobKey(job), pod, reason }, 'executor is gone; moving its tasks');
     return { firstSignal: true, report: await this.reconcile(job, policy) };
@@ -149,37 +132,12 @@ export class Rescheduler {
 
   /** Forgets what was recorded about a job (it was deleted). */
   forgetJob(job: JobRef): void {
-    this.deaths.delete(jobKey(job));
-  }
-
-  private recordsOf(job: JobRef, pod: string): DeathRecord[] {
-    const key = jobKey(job);
-    let byPod = this.deaths.get(key);
-    if (byPod === undefined) {
-      byPod = new Map();
-      this.deaths.set(key, byPod);
-    }
-    let records = byPod.get(pod);
-    if (records === undefined) {
-      records = [];
-      byPod.set(pod, records);
-    }
-    return records;
-  }
-
-  /** Live: registered now, and that registration's session is not one seen dead. */
-  private liveness(job: JobRef, executors: ExecutorSet): (pod: string) => boolean {
-    const byPod = this.deaths.get(jobKey(job));
-    return (pod) => {
-      const executor = executors.get(pod);
-      if (executor === undefined) return false;
-      return !(byPod?.get(pod)?.some((r) => r.session === executor.session) ?? false);
-    };
+    this.deaths.forget(job);
   }
 
   private async pass(job: JobRef, policy: ReschedulePolicy): Promise<{ report: RescheduleReport; tasks: TaskRecord[] }> {
     const [executors, read] = await Promise.all([this.membership.read(job), this.ledger.readTasks(job)]);
-    const isLive = this.liveness(job, executors);
+    const isLive = this.deaths.liveness(job, executors);
     const targets = activeExecutors(executors).filter(isLive);
     const view: RescheduleView = { isLive, load: currentLoad(read.map((t) => t.record), targets), maxTaskAttempts: policy.maxTaskAttempts };
     const known = new Map(read.map((t) => [t.record.id, t]));
@@ -246,22 +204,9 @@ export class Rescheduler {
     );
   }
 
-  /** Reports, once per death, how long it took until the dead executor held nothing; forgets old deaths. */
+  /** Reports, once per death, how long it took until the dead executor held nothing. */
   private measureDeaths(job: JobRef, tasks: readonly TaskRecord[], isLive: (pod: string) => boolean): void {
-    const byPod = this.deaths.get(jobKey(job));
-    if (byPod === undefined) return;
-    const now = this.clock.now();
-    for (const [pod, records] of byPod) {
-      const pending = records.filter((r) => !r.measured);
-      if (pending.length > 0 && (isLive(pod) || !tasks.some((t) => t.owner === pod && t.state === 'assigned'))) {
-        for (const record of pending) {
-          record.measured = true;
-          this.observer.rescheduleDuration?.((now - record.observedAt) / 1000);
-        }
-      }
-      const kept = records.filter((r) => !r.measured || now - r.observedAt < deathMemoryMs);
-      if (kept.length === 0) byPod.delete(pod);
-      else byPod.set(pod, kept);
-    }
+    const holdsTasks = (pod: string): boolean => tasks.some((t) => t.owner === pod && t.state === 'assigned');
+    for (const ms of this.deaths.settle(job, holdsTasks, isLive, this.clock.now())) this.observer.rescheduleDuration?.(ms / 1000);
   }
 }

@@ -65,8 +65,6 @@ export class ZooKeeperJobCoordination implements JobCoordination {
   /** Jobs whose subtree this replica has set up, by key: the incarnation and its credential. */
   private readonly ensured = new Map<string, { readonly uid: string; readonly credential: string | undefined }>();
   private readonly watches = new Map<string, JobWatch>();
-  /** Executor sessions this replica declared dead (their pod terminated), by job. */
-  private readonly deadSessions = new Map<string, Set<string>>();
   private readonly listeners = new Set<(job: JobRef) => void>();
   private closed = false;
 
@@ -163,11 +161,10 @@ export class ZooKeeperJobCoordination implements JobCoordination {
         throw err;
       }),
     ]);
-    const dead = this.deadSessions.get(jobKey(ref));
     const registered = new Map<string, ExecutorRegistration>();
     for (const [pod, executor] of executors) {
       // A terminated pod's node lingers until its session times out; it is no executor.
-      if (dead?.has(executor.session) === true) continue;
+      if (this.rescheduler.deaths.isDead(ref, pod, executor.session)) continue;
       const startedAt = Date.parse(executor.startedAt);
       registered.set(pod, { state: executor.state, registeredAtMs: Number.isNaN(startedAt) ? undefined : startedAt });
     }
@@ -184,10 +181,7 @@ export class ZooKeeperJobCoordination implements JobCoordination {
   }
 
   async executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void> {
-    const ref = toRef(job);
-    const node = await this.session.getIfExists(this.layout.executor(ref, pod));
-    if (node !== null) this.deadSessionsOf(ref).add(node.stat.ephemeralOwner);
-    await this.rescheduler.executorGone(ref, pod, 'pod-terminated', policy);
+    await this.rescheduler.executorGone(toRef(job), pod, 'pod-terminated', policy);
   }
 
   async driverGone(job: CoordinatedJob): Promise<void> {
@@ -227,7 +221,6 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     for (const subscription of this.watches.get(key)?.subscriptions ?? []) subscription.close();
     this.watches.delete(key);
     this.ensured.delete(key);
-    this.deadSessions.delete(key);
     this.rescheduler.forgetJob(ref);
   }
 
@@ -288,16 +281,6 @@ export class ZooKeeperJobCoordination implements JobCoordination {
 
   private notify(ref: JobRef): void {
     for (const listener of this.listeners) listener({ namespace: ref.namespace, name: ref.name });
-  }
-
-  private deadSessionsOf(ref: JobRef): Set<string> {
-    const key = jobKey(ref);
-    let sessions = this.deadSessions.get(key);
-    if (sessions === undefined) {
-      sessions = new Set();
-      this.deadSessions.set(key, sessions);
-    }
-    return sessions;
   }
 }
 
