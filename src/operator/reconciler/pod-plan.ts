@@ -87,27 +87,81 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/**
+ * The plan as a checklist of named steps, each a pure function of the input and of what the
+ * steps before it decided: retire broken pods, remove strays, stop surplus executors, keep the
+ * desired executors, roll outdated ones, then the driver. Actions keep that order.
+ */
 export function planPods(input: PodPlanInput): PodPlan {
-  const { job, pods, registrations } = input;
-  const known = registrations !== undefined;
   const wanted = input.suspended ? 0 : input.replicas;
+  const retiring = retireBrokenPods(input);
+  /** Going away: ended, being deleted, or retired by this plan. */
+  const leaving = (pod: ObservedPod): boolean => isGone(pod) || retiring.retired.has(pod.name);
+  const strays = removeStrays(input);
+  // Suspending stops the driver first, so that no new batch is planned while executors drain.
+  const executorsMayStop = !input.suspended || input.pods.driver === undefined || leaving(input.pods.driver);
+  const surplus = stopSurplusExecutors(input, wanted, leaving, executorsMayStop);
+  const desired = keepDesiredExecutors(input, wanted, leaving);
+  const rolled = rollExecutors(input, desired.outdated, desired.unsettled);
+  const updatedReady = countUpdatedReady(input, wanted, retiring.retired);
+  const executorActions = [...retiring.actions, ...strays.actions, ...surplus.actions, ...desired.actions, ...rolled.actions];
+  // The driver rolls last: only once no executor is being created, stopped or replaced.
+  const executorsSettled = updatedReady === wanted && surplus.excess === 0 && !executorActions.some((a) => a.kind !== 'create' || a.component === 'executor');
+  const driver = planDriver(input, leaving, retiring.retired, executorsSettled);
+  const actions = [...executorActions, ...driver.actions];
+  const notes = [...retiring.notes, ...surplus.notes, ...driver.notes];
+
+  const reason = rolloutReason({
+    suspended: input.suspended,
+    podsLeft: input.pods.driver !== undefined || input.pods.executors.size > 0,
+    waitingForCoordination: retiring.waitingForCoordination || strays.waitingForCoordination || surplus.waitingForCoordination || desired.waitingForCoordination || rolled.waitingForCoordination,
+    rolling: desired.outdated.length > 0 || driver.rolling,
+    scalingDown: surplus.excess > 0,
+    replacing: retiring.retired.size > 0 || actions.some((a) => (a.kind === 'delete' || a.kind === 'drain-then-delete') && a.reason === 'replace-draining'),
+    creating: desired.missing > 0 || actions.some((a) => a.kind === 'create'),
+    waiting: desired.unsettled > 0 || driver.pending,
+  });
+  return { actions, rollout: { reason, message: rolloutMessage(reason, { wanted, updatedReady, excess: surplus.excess, outdated: desired.outdated.length, notes, actions }) }, updatedReady };
+}
+
+/** What a step adds to the plan. `waitingForCoordination`: it left an executor alone because ZooKeeper could not be read. */
+interface PlanStep {
+  readonly actions: readonly PodAction[];
+  readonly notes: readonly string[];
+  readonly waitingForCoordination: boolean;
+}
+
+/**
+ * How an executor is stopped: drained first when it is registered (it may hold tasks), deleted
+ * when it is not; undefined while ZooKeeper could not be read (it is left alone until then).
+ */
+export function stopExecutor(pod: ObservedPod, reason: DeleteReason, registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined): PodAction | undefined {
+  if (registrations === undefined) return undefined;
+  const state = registrations.get(pod.name);
+  if (state === undefined) return { kind: 'delete', component: 'executor', name: pod.name, uid: pod.uid, reason };
+  return { kind: 'drain-then-delete', name: pod.name, uid: pod.uid, reason, wasActive: state === 'active' };
+}
+
+/** Stops each executor of `stops` (in order), noting whether one had to wait for ZooKeeper. */
+function stopExecutors(stops: readonly (readonly [ObservedPod, DeleteReason])[], registrations: ReadonlyMap<string, ExecutorRegistrationState> | undefined): { actions: PodAction[]; waitingForCoordination: boolean } {
+  const actions: PodAction[] = [];
+  for (const [pod, reason] of stops) {
+    const action = stopExecutor(pod, reason, registrations);
+    if (action !== undefined) actions.push(action);
+  }
+  return { actions, waitingForCoordination: registrations === undefined && stops.length > 0 };
+}
+
+/**
+ * Step 1: terminated pods, pods holding a revoked credential and pods whose process lost its
+ * registration are retired first: their names are needed for the replacements.
+ */
+export function retireBrokenPods(input: PodPlanInput): PlanStep & { readonly retired: ReadonlySet<string> } {
+  const { pods, registrations } = input;
   const actions: PodAction[] = [];
   const notes: string[] = [];
-  let waitingForCoordination = false;
-
-  const stopExecutor = (pod: ObservedPod, reason: DeleteReason): void => {
-    if (!known) {
-      waitingForCoordination = true;
-      return;
-    }
-    const state = registrations.get(pod.name);
-    if (state === undefined) actions.push({ kind: 'delete', component: 'executor', name: pod.name, uid: pod.uid, reason });
-    else actions.push({ kind: 'drain-then-delete', name: pod.name, uid: pod.uid, reason, wasActive: state === 'active' });
-  };
-
-  // Terminated pods, and pods holding a revoked credential, are retired first: their names are
-  // needed for the replacements.
   const retired = new Set<string>();
+  let waitingForCoordination = false;
   let revoked = 0;
   for (const pod of [...(pods.driver === undefined ? [] : [pods.driver]), ...pods.executors.values()]) {
     if (pod.component === undefined) continue;
@@ -125,7 +179,7 @@ export function planPods(input: PodPlanInput): PodPlan {
     // report or count. A drained executor holds no tasks; one that was killed before it handed
     // them back is found through its ZooKeeper session ending.
     if (pod.terminating || (!terminated && !holdsRevoked)) continue;
-    if (pod.component === 'executor' && !known) {
+    if (pod.component === 'executor' && registrations === undefined) {
       waitingForCoordination = true;
       continue;
     }
@@ -137,36 +191,54 @@ export function planPods(input: PodPlanInput): PodPlan {
     retired.add(pod.name);
   }
   if (revoked > 0) notes.push(`${plural(revoked, 'pod')} ${revoked === 1 ? 'holds' : 'hold'} a revoked ZooKeeper credential`);
-  /** Going away: ended, being deleted, or retired by this plan. */
-  const leaving = (pod: ObservedPod): boolean => isGone(pod) || retired.has(pod.name);
-  for (const pod of pods.strays) {
+  return { actions, notes, retired, waitingForCoordination };
+}
+
+/** Step 2: pods of the job outside the driver and the executor ordinals go; a running executor is drained first. */
+export function removeStrays(input: PodPlanInput): PlanStep {
+  const actions: PodAction[] = [];
+  let waitingForCoordination = false;
+  for (const pod of input.pods.strays) {
     if (pod.terminating) continue;
-    if (pod.component === 'executor' && pod.lifecycle !== 'terminated') stopExecutor(pod, 'stray');
-    else actions.push({ kind: 'delete', component: pod.component, name: pod.name, uid: pod.uid, reason: 'stray' });
+    if (pod.component === 'executor' && pod.lifecycle !== 'terminated') {
+      const stopped = stopExecutors([[pod, 'stray']], input.registrations);
+      actions.push(...stopped.actions);
+      waitingForCoordination ||= stopped.waitingForCoordination;
+    } else {
+      actions.push({ kind: 'delete', component: pod.component, name: pod.name, uid: pod.uid, reason: 'stray' });
+    }
   }
+  return { actions, notes: [], waitingForCoordination };
+}
 
-  // Suspending stops the driver first, so that no new batch is planned while executors drain.
-  const driver = pods.driver;
-  const driverStopped = driver === undefined || leaving(driver);
-  const executorsMayStop = !input.suspended || driverStopped;
+/**
+ * Step 3: executors at ordinals beyond `wanted` are stopped, highest first — on suspend only once
+ * the driver is stopped (`executorsMayStop`). `excess` counts them either way.
+ */
+export function stopSurplusExecutors(input: PodPlanInput, wanted: number, leaving: (pod: ObservedPod) => boolean, executorsMayStop: boolean): PlanStep & { readonly excess: number } {
+  const surplus = [...input.pods.executors].filter(([ordinal, pod]) => ordinal >= wanted && !leaving(pod)).sort(([a], [b]) => b - a);
+  const reason: DeleteReason = input.suspended ? 'suspend' : 'scale-down';
+  const stopped = executorsMayStop ? stopExecutors(surplus.map(([, pod]) => [pod, reason] as const), input.registrations) : { actions: [], waitingForCoordination: false };
+  const notes = input.suspended && !executorsMayStop && surplus.length > 0 ? ['waiting for the driver to stop before the executors'] : [];
+  return { ...stopped, notes, excess: surplus.length };
+}
 
-  const byOrdinal = [...pods.executors].sort(([a], [b]) => b - a);
-  let excess = 0;
-  for (const [ordinal, pod] of byOrdinal) {
-    if (ordinal < wanted || leaving(pod)) continue;
-    excess += 1;
-    if (executorsMayStop) stopExecutor(pod, input.suspended ? 'suspend' : 'scale-down');
-  }
-  if (input.suspended && !executorsMayStop && excess > 0) notes.push('waiting for the driver to stop before the executors');
-
-  // The desired executors: create what is missing, finish off what is draining.
+/**
+ * Step 4: the desired executors — ordinals below `wanted`. Missing ones are created; a draining
+ * one is finished off (deleted once drained, replaced later). `unsettled` counts those not yet
+ * ready on the current template; `outdated` lists the others on an old template, for step 5.
+ */
+export function keepDesiredExecutors(input: PodPlanInput, wanted: number, leaving: (pod: ObservedPod) => boolean): PlanStep & { readonly missing: number; readonly unsettled: number; readonly outdated: readonly (readonly [number, ObservedPod])[] } {
+  const { pods, registrations } = input;
+  const actions: PodAction[] = [];
+  const outdated: [number, ObservedPod][] = [];
+  let waitingForCoordination = false;
   let missing = 0;
   let unsettled = 0;
-  const outdated: [number, ObservedPod][] = [];
   for (let ordinal = 0; ordinal < wanted; ordinal++) {
     const pod = pods.executors.get(ordinal);
     if (pod === undefined) {
-      actions.push({ kind: 'create', component: 'executor', name: executorPodName(job, ordinal) });
+      actions.push({ kind: 'create', component: 'executor', name: executorPodName(input.job, ordinal) });
       missing += 1;
       unsettled += 1;
       continue;
@@ -176,63 +248,54 @@ export function planPods(input: PodPlanInput): PodPlan {
       continue;
     }
     const isOutdated = pod.templateHash !== input.executorHash;
-    if (known && registrations.get(pod.name) === 'draining') {
-      stopExecutor(pod, isOutdated ? 'rolling-update' : 'replace-draining');
+    if (registrations?.get(pod.name) === 'draining') {
+      const stopped = stopExecutors([[pod, isOutdated ? 'rolling-update' : 'replace-draining']], registrations);
+      actions.push(...stopped.actions);
+      waitingForCoordination ||= stopped.waitingForCoordination;
       unsettled += 1;
       continue;
     }
     if (isOutdated) outdated.push([ordinal, pod]);
     else if (!executorReady(pod, registrations)) unsettled += 1;
   }
+  return { actions, notes: [], waitingForCoordination, missing, unsettled, outdated };
+}
 
-  // Rolling update: not-ready pods on an old template go at once (they serve nothing); ready
-  // ones one at a time, highest ordinal first, only while every other executor is ready.
-  let rolling = false;
-  if (outdated.length > 0) {
-    rolling = true;
-    const notReady = outdated.filter(([, pod]) => !executorReady(pod, registrations));
-    for (const [, pod] of notReady) stopExecutor(pod, 'rolling-update');
-    if (notReady.length === 0 && unsettled === 0) {
-      const next = outdated.sort(([a], [b]) => b - a)[0];
-      if (next !== undefined) stopExecutor(next[1], 'rolling-update');
-    }
-  }
-  const updatedReady = [...pods.executors]
-    .filter(([ordinal, pod]) => ordinal < wanted && !retired.has(pod.name) && pod.templateHash === input.executorHash && executorReady(pod, registrations))
-    .length;
+/**
+ * Step 5, the rolling update: not-ready executors on an old template go at once (they serve
+ * nothing); ready ones one at a time, highest ordinal first, only while every other executor is
+ * ready (`unsettled` is 0).
+ */
+export function rollExecutors(input: PodPlanInput, outdated: readonly (readonly [number, ObservedPod])[], unsettled: number): PlanStep {
+  const notReady = outdated.filter(([, pod]) => !executorReady(pod, input.registrations));
+  const next = notReady.length === 0 && unsettled === 0 ? [...outdated].sort(([a], [b]) => b - a).slice(0, 1) : [];
+  const stopped = stopExecutors([...notReady, ...next].map(([, pod]) => [pod, 'rolling-update'] as const), input.registrations);
+  return { ...stopped, notes: [] };
+}
 
-  // The driver: created with the executors, rolled only once every executor is on the new
-  // template and ready (the driver last), or at once when it is not ready anyway.
-  let driverPending = false;
+/** Executors of the desired set that are ready on the current template, not counting those retired by this plan. */
+export function countUpdatedReady(input: PodPlanInput, wanted: number, retired: ReadonlySet<string>): number {
+  return [...input.pods.executors].filter(([ordinal, pod]) => ordinal < wanted && !retired.has(pod.name) && pod.templateHash === input.executorHash && executorReady(pod, input.registrations)).length;
+}
+
+/**
+ * Step 6, the driver: created with the executors; rolled only once every executor is on the new
+ * template and ready (`executorsSettled`: the driver last), or at once when it is not ready
+ * anyway; deleted first on suspend. `pending`: it is being created or is not ready yet.
+ */
+export function planDriver(input: PodPlanInput, leaving: (pod: ObservedPod) => boolean, retired: ReadonlySet<string>, executorsSettled: boolean): { readonly actions: readonly PodAction[]; readonly notes: readonly string[]; readonly rolling: boolean; readonly pending: boolean } {
+  const driver = input.pods.driver;
   if (input.suspended) {
-    if (driver !== undefined && !leaving(driver)) actions.push({ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'suspend' });
-  } else if (driver === undefined) {
-    actions.push({ kind: 'create', component: 'driver', name: driverPodName(job) });
-    driverPending = true;
-  } else if (!leaving(driver)) {
-    if (driver.templateHash !== input.driverHash) {
-      rolling = true;
-      const executorsSettled = updatedReady === wanted && excess === 0 && !actions.some((a) => a.kind !== 'create' || a.component === 'executor');
-      if (!driver.ready || executorsSettled) actions.push({ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'rolling-update' });
-      else notes.push('the driver follows once every executor is updated and ready');
-    } else if (!driver.ready) {
-      driverPending = true;
-    }
-  } else if (!retired.has(driver.name)) {
-    driverPending = true;
+    const actions: PodAction[] = driver !== undefined && !leaving(driver) ? [{ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'suspend' }] : [];
+    return { actions, notes: [], rolling: false, pending: false };
   }
-
-  const reason = rolloutReason({
-    suspended: input.suspended,
-    podsLeft: driver !== undefined || pods.executors.size > 0,
-    waitingForCoordination,
-    rolling,
-    scalingDown: excess > 0,
-    replacing: retired.size > 0 || actions.some((a) => (a.kind === 'delete' || a.kind === 'drain-then-delete') && a.reason === 'replace-draining'),
-    creating: missing > 0 || actions.some((a) => a.kind === 'create'),
-    waiting: unsettled > 0 || driverPending,
-  });
-  return { actions, rollout: { reason, message: rolloutMessage(reason, { wanted, updatedReady, excess, outdated: outdated.length, notes, actions }) }, updatedReady };
+  if (driver === undefined) return { actions: [{ kind: 'create', component: 'driver', name: driverPodName(input.job) }], notes: [], rolling: false, pending: true };
+  if (leaving(driver)) return { actions: [], notes: [], rolling: false, pending: !retired.has(driver.name) };
+  if (driver.templateHash !== input.driverHash) {
+    if (!driver.ready || executorsSettled) return { actions: [{ kind: 'delete', component: 'driver', name: driver.name, uid: driver.uid, reason: 'rolling-update' }], notes: [], rolling: true, pending: false };
+    return { actions: [], notes: ['the driver follows once every executor is updated and ready'], rolling: true, pending: false };
+  }
+  return { actions: [], notes: [], rolling: false, pending: !driver.ready };
 }
 
 interface RolloutFacts {

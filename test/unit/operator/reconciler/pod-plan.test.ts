@@ -1,7 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutorRegistration, ExecutorRegistrationState } from '../../../../src/operator/job-coordination.js';
 import { currentRegistrations, sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
-import { planPods, type PodAction, type PodPlanInput } from '../../../../src/operator/reconciler/pod-plan.js';
+import {
+  countUpdatedReady,
+  keepDesiredExecutors,
+  planDriver,
+  planPods,
+  removeStrays,
+  retireBrokenPods,
+  rollExecutors,
+  stopExecutor,
+  stopSurplusExecutors,
+  type PodAction,
+  type PodPlanInput,
+} from '../../../../src/operator/reconciler/pod-plan.js';
 
 const NEW = 'new';
 const OLD = 'old';
@@ -247,5 +259,98 @@ describe('pods whose process lost its ZooKeeper registration', () => {
 
   it('does not judge a suspended job\'s pods, which are stopped anyway', () => {
     expect(actions(planPods({ ...input([driver(), executor(0)], { suspended: true, replicas: 0 }), unresponsive: new Set(['job-driver']) }))).toEqual(['delete job-driver suspend']);
+  });
+});
+
+describe('the steps of a pod plan', () => {
+  const gone = (pod: ObservedPod): boolean => pod.terminating || pod.lifecycle === 'terminated';
+
+  it.each<[string, Record<string, ExecutorRegistrationState>, string, boolean | undefined]>([
+    ['drains a registered active executor, as a new drain request', { 'job-executor-0': 'active' }, 'drain job-executor-0 scale-down', true],
+    ['finishes a registered draining executor', { 'job-executor-0': 'draining' }, 'drain job-executor-0 scale-down', false],
+    ['deletes an executor that never registered (it holds nothing)', {}, 'delete job-executor-0 scale-down', undefined],
+  ])('stopping an executor %s', (_what, registered, expected, wasActive) => {
+    const action = stopExecutor(executor(0), 'scale-down', new Map(Object.entries(registered)));
+    expect(action === undefined ? [] : actions({ actions: [action] })).toEqual([expected]);
+    if (action?.kind === 'drain-then-delete') expect(action.wasActive).toBe(wasActive);
+  });
+
+  it('stops no executor while ZooKeeper could not be read', () => {
+    expect(stopExecutor(executor(0), 'scale-down', undefined)).toBeUndefined();
+  });
+
+  it.each<[string, PodPlanInput, string[], string[]]>([
+    ['nothing when every pod runs', input([driver(), executor(0)]), [], []],
+    ['a terminated executor and driver', input([driver({ lifecycle: 'terminated' }), executor(0, { lifecycle: 'terminated' })]), ['retire job-driver', 'retire job-executor-0'], ['job-driver', 'job-executor-0']],
+    ['not a pod being deleted, even once it ended', input([executor(0, { lifecycle: 'terminated', terminating: true })]), [], []],
+    ['a suspended job\'s ended driver by a plain delete', input([driver({ lifecycle: 'terminated' })], { suspended: true }), ['delete job-driver suspend'], ['job-driver']],
+    ['a running pod that holds a revoked credential', input([executor(0, { credential: 'old' })], { credential: 'new' }), ['retire job-executor-0 revoked-credential'], ['job-executor-0']],
+    ['not a terminated executor while ZooKeeper could not be read', input([executor(0, { lifecycle: 'terminated' })], { registrations: 'unknown' }), [], []],
+  ])('retires %s', (_what, planInput, expected, retired) => {
+    const step = retireBrokenPods(planInput);
+    expect(actions(step)).toEqual(expected);
+    expect([...step.retired]).toEqual(retired);
+  });
+
+  it('removes strays: a running stray executor is drained, anything else deleted, one being deleted left alone', () => {
+    const strays = [
+      pod({ name: 'job-old-executor', component: 'executor' }),
+      pod({ name: 'job-old-driver', component: 'driver' }),
+      pod({ name: 'job-gone-executor', component: 'executor', terminating: true }),
+    ];
+    const planInput = { ...input([]), pods: { driver: undefined, executors: new Map(), strays } };
+    expect(actions(removeStrays({ ...planInput, registrations: new Map([['job-old-executor', 'active']]) }))).toEqual(['drain job-old-executor stray', 'delete job-old-driver stray']);
+    expect(removeStrays({ ...planInput, registrations: undefined }).waitingForCoordination).toBe(true);
+  });
+
+  it.each<[string, PodPlanInput, number, boolean, string[], number]>([
+    ['drains the ordinals beyond the wanted count, highest first', input([executor(0), executor(1), executor(2)]), 1, true, ['drain job-executor-2 scale-down', 'drain job-executor-1 scale-down'], 2],
+    ['counts but keeps surplus executors while the driver of a suspended job still runs', input([executor(0)], { suspended: true }), 0, false, [], 1],
+    ['leaves out executors already leaving', input([executor(0), executor(1, { terminating: true })]), 1, true, [], 0],
+  ])('stopping surplus executors %s', (_what, planInput, wanted, mayStop, expected, excess) => {
+    const step = stopSurplusExecutors(planInput, wanted, gone, mayStop);
+    expect(actions(step)).toEqual(expected);
+    expect(step.excess).toBe(excess);
+  });
+
+  it.each<[string, PodPlanInput, number, string[], { missing: number; unsettled: number; outdated: number[] }]>([
+    ['creates the missing ordinals', input([executor(1)]), 3, ['create job-executor-0', 'create job-executor-2'], { missing: 2, unsettled: 2, outdated: [] }],
+    ['finishes a draining executor it still wants', input([executor(0)], { registrations: { 'job-executor-0': 'draining' } }), 1, ['drain job-executor-0 replace-draining'], { missing: 0, unsettled: 1, outdated: [] }],
+    ['hands outdated executors to the roll', input([executor(0, { templateHash: OLD }), executor(1, { ready: false })]), 2, [], { missing: 0, unsettled: 1, outdated: [0] }],
+  ])('keeping the desired executors %s', (_what, planInput, wanted, expected, counts) => {
+    const step = keepDesiredExecutors(planInput, wanted, gone);
+    expect(actions(step)).toEqual(expected);
+    expect({ missing: step.missing, unsettled: step.unsettled, outdated: step.outdated.map(([ordinal]) => ordinal) }).toEqual(counts);
+  });
+
+  it.each<[string, ObservedPod[], number, string[]]>([
+    ['rolls the highest ready ordinal when all is settled', [executor(0, { templateHash: OLD }), executor(1, { templateHash: OLD })], 0, ['drain job-executor-1 rolling-update']],
+    ['rolls nothing ready while another executor is unsettled', [executor(0, { templateHash: OLD })], 1, []],
+    ['stops every outdated executor that is not ready at once', [executor(0, { templateHash: OLD, ready: false }), executor(1, { templateHash: OLD })], 0, ['drain job-executor-0 rolling-update']],
+  ])('rolling executors %s', (_what, outdated, unsettled, expected) => {
+    const planInput = input(outdated);
+    expect(actions(rollExecutors(planInput, outdated.map((p, i) => [i, p] as const), unsettled))).toEqual(expected);
+  });
+
+  it('counts the updated ready executors of the desired set, not those retired by the plan', () => {
+    const planInput = input([executor(0), executor(1), executor(2, { templateHash: OLD }), executor(3)]);
+    expect(countUpdatedReady(planInput, 3, new Set(['job-executor-1']))).toBe(1);
+  });
+
+  it.each<[string, PodPlanInput, boolean, string[], { rolling: boolean; pending: boolean }]>([
+    ['creates a missing driver', input([]), true, ['create job-driver'], { rolling: false, pending: true }],
+    ['waits for a driver that is not ready', input([driver({ ready: false })]), true, [], { rolling: false, pending: true }],
+    ['rolls an outdated driver once the executors are settled', input([driver({ templateHash: OLD })]), true, ['delete job-driver rolling-update'], { rolling: true, pending: false }],
+    ['keeps an outdated ready driver until the executors are settled', input([driver({ templateHash: OLD })]), false, [], { rolling: true, pending: false }],
+    ['deletes the driver of a suspended job', input([driver()], { suspended: true }), false, ['delete job-driver suspend'], { rolling: false, pending: false }],
+    ['waits for a driver that is going away', input([driver({ terminating: true })]), true, [], { rolling: false, pending: true }],
+  ])('the driver step %s', (_what, planInput, settled, expected, flags) => {
+    const step = planDriver(planInput, gone, new Set(), settled);
+    expect(actions(step)).toEqual(expected);
+    expect({ rolling: step.rolling, pending: step.pending }).toEqual(flags);
+  });
+
+  it('does not count a driver this plan retires as pending: its replacement comes on a later pass', () => {
+    expect(planDriver(input([driver({ lifecycle: 'terminated' })]), gone, new Set(['job-driver']), true)).toEqual({ actions: [], notes: [], rolling: false, pending: false });
   });
 });
