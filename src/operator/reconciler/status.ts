@@ -193,7 +193,9 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
     return { phase, ready: ready('False', 'DriverNotReady', `${why}; ${summary}`) };
   }
   if (counts.desired === 0) {
-    return { phase: 'Running', ready: ready('False', 'NoExecutors', 'spec.executors.replicas is 0: batches wait for executors') };
+    // What the user asked for, as a Deployment scaled to zero is: Ready, so that kstatus, Flux
+    // and `kubectl wait` do not wait for executors nobody wants. Nothing is processed meanwhile.
+    return { phase: 'Running', ready: ready('True', 'NoExecutors', 'spec.executors.replicas is 0: the driver runs and batches wait for executors') };
   }
   if (counts.ready === 0) {
     const phase = everRan && counts.starting === 0 ? 'Degraded' : 'Pending';

@@ -99,6 +99,7 @@ function withStatus(status: StreamingJobStatus, spec: Partial<StreamingJobSpec> 
 
 const driver = pod('wordcount-driver');
 const four = { executors: { ...sample.spec.executors, replicas: 4 } } as Partial<StreamingJobSpec>;
+const zero = { executors: { ...sample.spec.executors, replicas: 0 } } as Partial<StreamingJobSpec>;
 
 const steps: [string, Job, string][] = [
   ['pods starting', withStatus(statusOf(four, [pod('wordcount-driver', { ready: false, createdAtMs: now - 1000 }), ...executors(4, { ready: false, createdAtMs: now - 1000 })], { plan: plan('WaitingForPods') }), four), 'InProgress'],
@@ -117,6 +118,7 @@ const steps: [string, Job, string][] = [
   ['an executor lost past the start-up grace', withStatus(statusOf(four, [driver, ...executors(3)], { plan: plan('CreatingPods') }), four), 'InProgress'],
   ['suspending: pods still stop', withStatus(statusOf({ suspend: true }, [...executors(2)], { plan: plan('Suspending') }), { suspend: true }), 'InProgress'],
   ['suspended and drained', withStatus(statusOf({ suspend: true }, [], { plan: plan('Suspended') }), { suspend: true }), 'Current'],
+  ['scaled to zero executors, the driver up', withStatus(statusOf(zero, [driver]), zero), 'Current'],
   [
     'an invalid spec',
     withStatus(statusOf({}, [driver, ...executors(2)], { findings: [{ field: 'spec.processor.params[regex]', message: 'does not compile' }], spec: undefined, coordination: { state: 'skipped' } })),

@@ -71,6 +71,7 @@ describe('the phase and the Ready condition', () => {
       'DriverNotReady',
     ],
     ['no executor ready yet', statusInput({ coordination: synced(progress({}, {})) }), 'Pending', 'False', 'NoExecutorsReady'],
+    ['scaled to zero executors: what the user asked for', statusInput({ spec: applyDefaults(sampleSpec({ executors: { replicas: 0 } })), coordination: synced(progress({}, {})) }, [pod('job-driver')]), 'Running', 'True', 'NoExecutors'],
     ['fewer executors ready than desired', statusInput({ coordination: synced(progress({}, { 'job-executor-0': 'active' })) }), 'Degraded', 'False', 'ExecutorsUnavailable'],
     [
       'one executor short during a rolling update',
