@@ -1,7 +1,9 @@
-/** `streamkeeper demo`: a guided end-to-end run on a local cluster of its own. */
+/**
+ * `streamkeeper demo`: a guided end-to-end run on a local cluster of its own. Its modules load
+ * only when it runs (see commands/index.ts).
+ */
 import { join } from 'node:path';
 import { usageError } from '../../errors/index.js';
-import { runDemo } from '../../demo/run-demo.js';
 import { localPaths } from '../../local/local-state.js';
 import type { Command } from '../command.js';
 
@@ -18,10 +20,11 @@ export const demoCommand: Command = {
     ['--lines N', `lines of text to feed the job (default ${defaultLines.toLocaleString('en-US')})`],
   ],
   options: { keep: { type: 'boolean' }, lines: { type: 'string' } },
-  run(args, ctx) {
+  async run(args, ctx) {
     const linesFlag = args.values.lines;
     const lines = typeof linesFlag === 'string' ? Number(linesFlag) : defaultLines;
     if (typeof linesFlag === 'string' && !/^\d+$/.test(linesFlag)) throw usageError(`--lines must be a whole number (got "${linesFlag}")`);
+    const { runDemo } = await import('../../demo/run-demo.js');
     return runDemo({
       paths: localPaths(ctx.io.cwd, demoDir),
       keep: args.values.keep === true,

@@ -1,4 +1,9 @@
-/** The subcommands, in the order `streamkeeper --help` lists them. */
+/**
+ * The subcommands, in the order `streamkeeper --help` lists them. Every one is loaded for --help,
+ * so a command imports what only its work needs inside `run`: a driver or executor pod starts
+ * without loading the controller, the local cluster or the demo — a replacement driver's start-up
+ * is part of how long a job's offsets stand still after its driver died.
+ */
 import type { Command } from '../command.js';
 import { demoCommand } from './demo.js';
 import { driverCommand } from './driver.js';

@@ -1,8 +1,9 @@
-/** `streamkeeper local up|down|status|logs POD`: the local development cluster. */
+/**
+ * `streamkeeper local up|down|status|logs POD`: the local development cluster. Its modules load
+ * only when it runs (see commands/index.ts).
+ */
 import { usageError } from '../../errors/index.js';
-import { localDown, localLogs, localStatus, localUp } from '../../local/local-cluster.js';
 import { localPaths } from '../../local/local-state.js';
-import { runLocalSupervisor } from '../../local/local-supervisor.js';
 import type { Command } from '../command.js';
 
 const actions = ['up', 'down', 'status', 'logs'] as const;
@@ -43,6 +44,7 @@ export const localCommand: Command = {
     const noExtra = (): void => {
       if (rest.length > 0) throw usageError(`\`local ${action ?? ''}\` takes no arguments (got ${rest.join(' ')})`);
     };
+    const { localDown, localLogs, localStatus, localUp } = await import('../../local/local-cluster.js');
     switch (action) {
       case 'up':
         noExtra();
@@ -63,7 +65,7 @@ export const localCommand: Command = {
       }
       case superviseAction:
         noExtra();
-        return runLocalSupervisor({ paths, operator, nodeAgent, signal: ctx.signal, logger: ctx.logger });
+        return (await import('../../local/local-supervisor.js')).runLocalSupervisor({ paths, operator, nodeAgent, signal: ctx.signal, logger: ctx.logger });
       default:
         throw usageError(`expected one of ${actions.join(', ')}${action === undefined ? '' : ` (got "${action}")`}`);
     }

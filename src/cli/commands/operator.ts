@@ -1,8 +1,8 @@
-/** `streamkeeper operator`: the StreamingJob controller. */
-import { enableProcessMetrics, operatorRegistry } from '../../metrics/index.js';
-import { Operator } from '../../operator/operator.js';
+/**
+ * `streamkeeper operator`: the StreamingJob controller. The controller's modules load only when it
+ * runs (see commands/index.ts).
+ */
 import { operatorFlagHelp, operatorOptionSpec, parseOperatorOptions } from '../../operator/options.js';
-import { productionRuntime } from '../../operator/production-runtime.js';
 import type { Command } from '../command.js';
 
 export const operatorCommand: Command = {
@@ -13,6 +13,7 @@ export const operatorCommand: Command = {
   options: operatorOptionSpec,
   async run(args, ctx) {
     const options = parseOperatorOptions(args.values, ctx.io.env);
+    const [{ enableProcessMetrics, operatorRegistry }, { Operator }, { productionRuntime }] = await Promise.all([import('../../metrics/index.js'), import('../../operator/operator.js'), import('../../operator/production-runtime.js')]);
     const runtime = await productionRuntime(options, ctx.logger, ctx.io.env);
     enableProcessMetrics(operatorRegistry);
     ctx.logger.info({ namespaces: options.namespaces.length === 0 ? 'all' : options.namespaces, identity: options.identity, workers: options.workers }, 'starting the operator');
