@@ -2,7 +2,7 @@
 // CPU and GC are its own:
 //   node bench/run.mjs bench/kafka-clients-worker.ts <kafkajs|librdkafka|platformatic> BROKERS TOPIC RECORDS PARTITIONS
 // 1. produce RECORDS records of ~100 bytes, exactly-once: one transaction per 20,000 records (the
-//    runtime's task size), partitions in turn;
+//    runtime's task size, sent 5,000 at a time as the runtime does), partitions in turn;
 // 2. read them back with read_committed: kafkajs and librdkafka through streamkeeper's adapters
 //    (exact range reads, the partitions concurrently), @platformatic/kafka through its consumer.
 // Prints one JSON line: seconds, CPU seconds and GC milliseconds of each phase.
@@ -50,6 +50,14 @@ function chunkValues(chunk: number): Buffer[] {
 }
 
 const chunks = Math.ceil(records / transactionSize);
+/** Records per send, as the runtime's task runner sends them: one send stays under the broker's 1 MB message limit. */
+const sendSize = 5000;
+
+function slices<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += sendSize) out.push(items.slice(i, i + sendSize));
+  return out;
+}
 
 async function adapter(name: KafkaClientLibrary): Promise<{ produce: Phase; read: Phase }> {
   const client = createKafkaClient(name, { brokers, clientId: `bench-clients-${name}` });
@@ -57,7 +65,7 @@ async function adapter(name: KafkaClientLibrary): Promise<{ produce: Phase; read
   const produce = await measure(async () => {
     for (let c = 0; c < chunks; c++) {
       const transaction = await producer.begin();
-      await transaction.send(target, c % partitions, chunkValues(c).map((value) => ({ key: null, value })));
+      for (const slice of slices(chunkValues(c))) await transaction.send(target, c % partitions, slice.map((value) => ({ key: null, value })));
       await transaction.commit();
     }
   });
@@ -68,7 +76,11 @@ async function adapter(name: KafkaClientLibrary): Promise<{ produce: Phase; read
   const readPhase = await measure(async () => {
     await Promise.all(
       ends.map(async ({ partition, high }) => {
-        for (let from = 0; from < high; from += transactionSize + 1) read += (await reader.readRange(target, partition, from, Math.min(high, from + transactionSize + 1))).length;
+        for (let from = 0; from < high; from += transactionSize + 1) {
+          // Awaited first: `read += await …` would read `read` before the await and lose the other partitions' counts.
+          const got = await reader.readRange(target, partition, from, Math.min(high, from + transactionSize + 1));
+          read += got.length;
+        }
       }),
     );
   });
@@ -87,7 +99,7 @@ async function platformatic(): Promise<{ produce: Phase; read: Phase }> {
   const produce = await measure(async () => {
     for (let c = 0; c < chunks; c++) {
       const transaction = await producer.beginTransaction();
-      await transaction.send({ messages: chunkValues(c).map((value) => ({ topic, partition: c % partitions, key: null, value })) });
+      for (const slice of slices(chunkValues(c))) await transaction.send({ messages: slice.map((value) => ({ topic, partition: c % partitions, key: null, value })) });
       await transaction.commit();
     }
   });
