@@ -465,6 +465,12 @@ export const driverOffsetsLostToRetentionTotal = new Counter({
   registers: [driverRegistry],
 });
 
+export const driverWatermarkTimestampSeconds = new Gauge({
+  name: 'streamkeeper_driver_watermark_timestamp_seconds',
+  help: 'A windowed aggregation\'s watermark as of the last committed batch (Unix time): the greatest event time seen minus allowedLateness; 0 for jobs without windows.',
+  registers: [driverRegistry],
+});
+
 export const driverLastCommittedBatchTimestampSeconds = new Gauge({
   name: 'streamkeeper_driver_last_committed_batch_timestamp_seconds',
   help: 'When the last batch was committed (Unix time); 0 before the first.',
@@ -558,6 +564,9 @@ export const driverMetrics: DriverObserver = {
   },
   offsetsLostToRetention(count) {
     driverOffsetsLostToRetentionTotal.inc(count);
+  },
+  watermark(seconds) {
+    driverWatermarkTimestampSeconds.set(seconds);
   },
   lastCommittedBatch(committedAtSeconds) {
     driverLastCommittedBatchTimestampSeconds.set(committedAtSeconds);

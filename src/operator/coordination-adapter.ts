@@ -296,13 +296,17 @@ function jobCredentialOf(acl: readonly Acl[], ref: JobRef): string | undefined {
  * the node) and the total lag it last measured. Read leniently: a field this version cannot read
  * is reported as unknown.
  */
-export function driverProgress(offsets: { readonly record: unknown; readonly modifiedAt: number } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag'> {
+export function driverProgress(offsets: { readonly record: unknown; readonly modifiedAt: number } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag' | 'watermark'> {
   if (offsets === null || typeof offsets.record !== 'object' || offsets.record === null) return { lastCommittedBatch: undefined, totalLag: undefined };
-  const record = offsets.record as { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown } };
+  const record = offsets.record as { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown; watermark?: unknown } };
   const lag = record.progress?.totalLag;
   const totalLag = typeof lag === 'number' && Number.isInteger(lag) && lag >= 0 ? lag : undefined;
-  if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return { lastCommittedBatch: undefined, totalLag };
+  const reportedWatermark = record.progress?.watermark;
+  // Whole seconds, as the other times in the status: the watermark moves every batch, the status need not.
+  const watermark = typeof reportedWatermark === 'string' && !Number.isNaN(Date.parse(reportedWatermark)) ? new Date(Math.floor(Date.parse(reportedWatermark) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
+  const measured = { totalLag, ...(watermark === undefined ? {} : { watermark }) };
+  if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return { lastCommittedBatch: undefined, ...measured };
   const reported = record.progress?.committedAt;
   const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : offsets.modifiedAt;
-  return { lastCommittedBatch: { id: Number(record.batch), committedAt: new Date(committedMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }, totalLag };
+  return { lastCommittedBatch: { id: Number(record.batch), committedAt: new Date(committedMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }, ...measured };
 }

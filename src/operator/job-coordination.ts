@@ -88,6 +88,8 @@ export interface JobProgress {
   readonly failedBatches: readonly string[];
   /** Records not yet committed, summed over source partitions; undefined while nobody reports it. */
   readonly totalLag: number | undefined;
+  /** A windowed aggregation's watermark as of the last committed batch (ISO time); undefined otherwise. */
+  readonly watermark?: string | undefined;
 }
 
 export interface TaskPolicy {

@@ -560,6 +560,8 @@ export class Driver {
     this.observer.consumerLag?.(lag);
     this.observer.batchFinished?.('committed', Number.isNaN(started) ? 0 : (now - started) / 1000);
     this.observer.lastCommittedBatch?.(now / 1000);
+    const watermark = record.progress?.watermark === undefined ? Number.NaN : Date.parse(record.progress.watermark);
+    if (!Number.isNaN(watermark)) this.observer.watermark?.(watermark / 1000);
     this.lastError = undefined;
     this.report('tasks', undefined);
     await this.closeBatch(batch, 'committed');

@@ -333,7 +333,7 @@ export class Executor {
     let outcome: TaskOutcome;
     try {
       const result = await this.attempt(task, logger);
-      await this.complete(task, { outcome: 'succeeded', ...(result.kind === 'processed' && result.maxEventTime !== undefined ? { maxEventTime: result.maxEventTime } : {}) });
+      await this.complete(task, { outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }) });
       outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
       logger.debug({ result, ms: this.clock.now() - started }, 'task done');
     } catch (err) {

@@ -50,6 +50,8 @@ export interface DriverObserver {
   /** Offsets deleted by retention before the job processed them. */
   offsetsLostToRetention?(count: number): void;
   lastCommittedBatch?(committedAtSeconds: number): void;
+  /** A windowed aggregation's watermark as of the last committed batch (Unix time, seconds). */
+  watermark?(seconds: number): void;
 }
 
 export const noopExecutorObserver: ExecutorObserver = {};

@@ -46,7 +46,7 @@ export interface TaskAssignment {
 export type TaskResult =
   | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number; readonly maxEventTime?: number }
   /** An earlier attempt committed the range (exactly-once): nothing was done again. */
-  | { readonly kind: 'already-committed'; readonly committed: number };
+  | { readonly kind: 'already-committed'; readonly committed: number; readonly maxEventTime?: number };
 
 export interface TaskRunnerOptions {
   /** The runner owns both clients: `close` closes them. */
@@ -527,7 +527,7 @@ export class TaskRunner {
         const committed = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
         if (committed >= until && !closesWindows) {
           logger.info({ committed, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
-          return { kind: 'already-committed', committed };
+          return { kind: 'already-committed', committed, ...(await this.committedEventTime(assignment, from, until, logger)) };
         }
       }
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
@@ -537,7 +537,7 @@ export class TaskRunner {
       const done = Math.max(committedByGroup, this.ownCommits.get(id) ?? -1);
       if (done >= until && !closesWindows) {
         logger.info({ committed: done, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
-        return { kind: 'already-committed', committed: done };
+        return { kind: 'already-committed', committed: done, ...(await this.committedEventTime(assignment, from, until, logger)) };
       }
       // Part of the range may be committed already (an earlier attempt of a wider range): skip it.
       const start = Math.min(until, Math.max(from, done));
@@ -575,6 +575,26 @@ export class TaskRunner {
       this.report(processed);
       return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered, ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }) };
     }
+  }
+
+  /**
+   * A windowed map task whose range an earlier attempt committed must still report the greatest
+   * event time of that range, or the job's watermark would depend on when the earlier attempt
+   * died. The range is read and folded again (deterministic, nothing is written).
+   */
+  private async committedEventTime(assignment: TaskAssignment, from: number, until: number, logger: Logger): Promise<{ maxEventTime?: number }> {
+    const window = assignment.settings.aggregation?.window;
+    if (window === undefined || isAggregateTask(assignment)) return {};
+    const { task, settings, job } = assignment;
+    const processor = await this.options.processors.resolve(settings.processor, settings.params);
+    const records = await this.read(assignment, from, until);
+    // Records the committed attempt refused are refused again here; only the event time is kept.
+    const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
+      runProcessor(processor, input, { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: silentLogger() }, 'skip');
+    const aggregator = await this.aggregators.resolve(settings.aggregation as NonNullable<typeof settings.aggregation>);
+    const pre = await preAggregate(aggregator, records, run, 'skip', mapWindowing(window, assignment.watermark ?? noWatermark));
+    logger.debug({ maxEventTime: pre.maxEventTime }, 'the greatest event time of the committed range, read again for the watermark');
+    return pre.maxEventTime === noWatermark ? {} : { maxEventTime: pre.maxEventTime };
   }
 
   /** Aborts what can be aborted; a producer left unusable is closed so the next use re-opens it. */

@@ -51,6 +51,7 @@ export const printerColumns: readonly PrinterColumn[] = [
   { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Summary of the job\'s state.' },
   { name: 'Ready', type: 'string', jsonPath: '.status.executors.summary', description: 'Ready executors / desired executors.' },
   { name: 'Lag', type: 'integer', jsonPath: '.status.totalLag', description: 'Records not yet committed, over all source partitions.' },
+  { name: 'Watermark', type: 'date', jsonPath: '.status.watermark', description: 'A windowed aggregation\'s watermark: windows ending before it are closed.', priority: 1 },
   { name: 'Last Batch', type: 'date', jsonPath: '.status.lastCommittedBatch.committedAt', description: 'When the last batch was committed.' },
   { name: 'Batch', type: 'integer', jsonPath: '.status.lastCommittedBatch.id', description: 'Sequence number of the last committed batch.', priority: 1 },
   { name: 'Message', type: 'string', jsonPath: '.status.message', description: 'Human-readable summary of the state.', priority: 1 },

@@ -721,6 +721,12 @@ export const StreamingJobStatusSchema = Type.Object(
         minimum: 0,
       }),
     ),
+    watermark: Type.Optional(
+      Type.String({
+        description: 'A windowed aggregation\'s watermark as of the last committed batch: the greatest event time seen minus allowedLateness. Windows ending at or before it are closed.',
+        format: 'date-time',
+      }),
+    ),
     configHash: Type.Optional(
       Type.String({ description: 'Hash of the config mirrored to ZooKeeper; changes when config or params change.', maxLength: 128 }),
     ),

@@ -286,6 +286,7 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
   const progress = input.coordination.state === 'synced' ? input.coordination.progress : undefined;
   const lastCommittedBatch = progress?.lastCommittedBatch ?? previous?.lastCommittedBatch;
   const totalLag = progress?.totalLag ?? previous?.totalLag;
+  const watermark = progress?.watermark ?? previous?.watermark;
   const configHash = input.coordination.state === 'synced' ? input.coordination.configHash : previous?.configHash;
   const restarts = input.restarts;
   const errors = input.errors.length === 0 ? '' : `; ${input.errors.map((e) => e.message).join('; ')}`;
@@ -300,6 +301,7 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
     executors: { desired: counts.desired, ready: counts.ready, draining: counts.draining, summary: executorsSummary(counts.ready, counts.desired) },
     ...(lastCommittedBatch === undefined ? {} : { lastCommittedBatch: { ...lastCommittedBatch } }),
     ...(totalLag === undefined ? {} : { totalLag }),
+    ...(watermark === undefined ? {} : { watermark }),
     ...(configHash === undefined ? {} : { configHash }),
     ...(restarts === 0 ? {} : { restarts }),
     message: truncate(`${headline}${errors}`, maxStatusMessage),

@@ -31,4 +31,13 @@ describe('driver progress as the operator reads it from the offsets node', () =>
     expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: -3 } })).totalLag).toBeUndefined();
     expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: 'many' } })).totalLag).toBeUndefined();
   });
+
+  it('takes a windowed job\'s watermark beside the lag, in whole seconds, and ignores one it cannot read', () => {
+    expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: { committedAt: '2026-05-06T07:08:09.123Z', totalLag: 0, watermark: '2026-05-06T07:07:30.999Z' } }))).toEqual({
+      lastCommittedBatch: { id: 3, committedAt: '2026-05-06T07:08:09Z' },
+      totalLag: 0,
+      watermark: '2026-05-06T07:07:30Z',
+    });
+    expect(driverProgress(node({ batch: null, partitions: [], progress: { watermark: 'soon' } }))).toEqual({ lastCommittedBatch: undefined, totalLag: undefined });
+  });
 });

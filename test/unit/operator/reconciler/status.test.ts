@@ -160,6 +160,14 @@ describe('the other fields', () => {
     expect(conditionOf(later, 'ExecutorsAvailable')).toMatchObject({ status: 'Unknown' });
   });
 
+  it('shows a windowed job\'s watermark beside the lag, and keeps the last known while ZooKeeper is away', () => {
+    const first = computeStatus(statusInput({ coordination: synced(progress({ lastCommittedBatch: { id: 41, committedAt: '2025-06-01T11:59:58Z' }, totalLag: 17, watermark: '2025-06-01T11:58:00Z' })) }));
+    expect(first).toMatchObject({ totalLag: 17, watermark: '2025-06-01T11:58:00Z' });
+    const later = computeStatus(statusInput({ previous: first, coordination: { state: 'failed', error: { code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'lost' } } }));
+    expect(later.watermark).toBe('2025-06-01T11:58:00Z');
+    expect(computeStatus(statusInput({ coordination: synced(progress({ totalLag: 3 })) })).watermark).toBeUndefined();
+  });
+
   it('reports the driver restart count the pass derived', () => {
     expect(computeStatus(statusInput({ previous: { restarts: 2 }, restarts: 3 })).restarts).toBe(3);
     expect(computeStatus(statusInput({ restarts: 0 })).restarts).toBeUndefined();

@@ -185,6 +185,16 @@ describe('TaskRunner with a windowed aggregation', () => {
     expect(error).toBe('late: event time 2026-12-07T15:00:30.000Z is behind the watermark 2026-12-07T15:02:00.000Z, which closed window 2026-12-07T15:00:00.000Z/2026-12-07T15:01:00.000Z');
   });
 
+  it('a retry of a map task whose range was committed reports the same greatest event time, so the watermark does not depend on the failure', async () => {
+    await send([{ url: '/a', time: at(1, 30) }, { url: '/b', time: at(0, 10) }]);
+    const assign = (t: TaskRecord): TaskAssignment => ({ job, task: t, settings: settings(), config: {}, stillHeld: () => Promise.resolve(true) });
+    const first = await runner().run(assign(task('views', 0, 0, 2)));
+    // The attempt committed but its completion never reached ZooKeeper: attempt 2 finds the range committed.
+    const retry = await runner().run(assign(task('views', 0, 0, 2, 2)));
+    expect(first).toMatchObject({ kind: 'processed', maxEventTime: t0 + 90_000 });
+    expect(retry).toEqual({ kind: 'already-committed', committed: 2, maxEventTime: t0 + 90_000 });
+  });
+
   it('treats a record without a usable event time as a poison record under the job\'s policy', async () => {
     const run = runner();
     await send([{ url: '/a', time: 'yesterday' }]);
