@@ -1,11 +1,10 @@
 /**
  * An executor process: registers its ephemeral node, watches the job's tasks and runs the ones
- * assigned to it (a few at a time), each with the settings its batch was planned with, and
- * completes each with its claim (owner, attempt). Draining — asked by the operator through its
+ * assigned to it (a few at a time), each with what its batch recorded when it was planned (it
+ * never reads the live configuration), and completes each with its claim (owner, attempt). Draining — asked by the operator through its
  * node, or SIGTERM — hands back every task not started, finishes the running ones and ends.
  */
 import { readJobAcl } from '../coordination/acl.js';
-import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
 import { jobKey, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, type ExecutorRegistrationHandle } from '../coordination/membership.js';
 import type { Subscription, ZooKeeperSession } from '../coordination/session.js';
@@ -13,7 +12,7 @@ import { TaskLedger, type CompletionResult, type VersionedTask } from '../coordi
 import type { TaskClaim, TaskRecord } from '../coordination/task-state.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { decodePlanContext, jobSettings, type JobSettings, type ProcessingSettings } from './job-settings.js';
+import { batchPlan, type BatchPlanContext } from './job-settings.js';
 import { JobPresence } from './job-presence.js';
 import type { KafkaClient } from './kafka/index.js';
 import { noopExecutorObserver, type ExecutorObserver, type TaskOutcome } from './observer.js';
@@ -39,9 +38,7 @@ export interface ExecutorOptions {
   readonly clock?: Clock;
 }
 
-/** Config documents kept by hash, so a batch planned before a change still finds its config. */
-const configHistory = 16;
-/** Batches whose plan context is kept (tasks of one batch arrive together). */
+/** Batches whose plan is kept (tasks of one batch arrive together). */
 const batchCacheSize = 64;
 /** Runs of one attempt on this executor after transient failures, before it is reported failed. */
 const localAttempts = 3;
@@ -55,14 +52,6 @@ interface RunningTask {
   lost: boolean;
 }
 
-interface ResolvedTask {
-  readonly settings: ProcessingSettings;
-  readonly config: Readonly<Record<string, string>>;
-  readonly document: JobSettings;
-  /** A windowed aggregation's watermark, as the batch recorded it. */
-  readonly watermark?: number;
-}
-
 export class Executor {
   private readonly logger: Logger;
   private readonly observer: ExecutorObserver;
@@ -70,9 +59,7 @@ export class Executor {
   private readonly membership: ExecutorMembership;
   private readonly processors: ProcessorRegistry;
   private readonly maxConcurrent: number;
-  private readonly configs = new Map<string, JobSettings>();
-  private current: JobSettings | undefined;
-  private readonly batchContexts = new Map<string, Promise<ResolvedTask | undefined>>();
+  private readonly batchPlans = new Map<string, Promise<BatchPlanContext>>();
   private readonly runners = new Map<string, TaskRunner>();
   /** Claims taken up (queued, running or done): each is processed once, however often it is delivered. */
   private readonly taken = new Set<string>();
@@ -125,11 +112,6 @@ export class Executor {
     try {
       this.subscriptions.push(this.presence.watch(() => { this.jobGone(); }));
       const acl = await readJobAcl(session, layout, job);
-      this.subscriptions.push(
-        watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
-          void this.watchFailed(err, 'error', 'cannot read the job configuration');
-        }),
-      );
       this.registration = await this.membership.register(job, pod, acl);
       this.logger.info('executor registered');
       this.registration.onDrainRequested(() => {
@@ -216,21 +198,6 @@ export class Executor {
     }
   }
 
-  private onConfig(doc: JobConfigDocument | null): void {
-    if (doc === null) return;
-    try {
-      const settings = jobSettings(doc);
-      this.configs.delete(settings.hash);
-      this.configs.set(settings.hash, settings);
-      while (this.configs.size > configHistory) this.configs.delete(this.configs.keys().next().value as string);
-      this.current = settings;
-      this.logger.info({ generation: settings.generation, hash: settings.hash }, 'job configuration loaded');
-    } catch (err) {
-      this.logger.error({ err: classify(err).message, generation: doc.generation }, 'the job configuration cannot be used; keeping the previous one');
-    }
-    this.pump();
-  }
-
   private onTasks(tasks: ReadonlyMap<string, VersionedTask>): void {
     if (this.stopped) return;
     const { pod } = this.options;
@@ -257,7 +224,7 @@ export class Executor {
   }
 
   private pump(): void {
-    if (this.current === undefined || this.stopped) return;
+    if (this.stopped) return;
     while (!this.draining && this.running.size < this.maxConcurrent) {
       const next = this.queue.shift();
       if (next === undefined) break;
@@ -276,40 +243,25 @@ export class Executor {
     }
   }
 
-  /** The settings and config the task's batch was planned with. */
-  private resolve(task: TaskRecord): Promise<ResolvedTask | undefined> {
-    let cached = this.batchContexts.get(task.batch);
+  /** What the task's batch recorded when it was planned: all a task runs with. */
+  private resolve(task: TaskRecord): Promise<BatchPlanContext> {
+    let cached = this.batchPlans.get(task.batch);
     if (cached === undefined) {
-      cached = (async () => {
-        const current = this.current;
-        if (current === undefined) return undefined;
-        const batch = await this.ledger.readBatch(this.options.job, task.batch);
-        const plan = decodePlanContext(batch?.record.plannedWith);
-        if (plan === undefined) {
-          this.logger.warn({ batch: task.batch }, 'the batch records no plan context; using the current configuration');
-          return { settings: current.processing, config: current.config, document: current };
-        }
-        const planned = this.configs.get(plan.config.hash);
-        if (planned === undefined) {
-          // Started after the change: the processing settings are in the batch, the config map is not.
-          this.logger.warn({ batch: task.batch, plannedGeneration: plan.config.generation, currentGeneration: current.generation }, 'the config map the batch was planned with is no longer available here; processors get the current one');
-        }
-        return { settings: plan.processing, config: (planned ?? current).config, document: planned ?? current, ...(plan.watermark === undefined ? {} : { watermark: plan.watermark }) };
-      })();
-      cached.catch(() => this.batchContexts.delete(task.batch));
-      this.batchContexts.set(task.batch, cached);
-      while (this.batchContexts.size > batchCacheSize) this.batchContexts.delete(this.batchContexts.keys().next().value as string);
+      cached = this.ledger.readBatch(this.options.job, task.batch).then((batch) => batchPlan(task.batch, batch?.record ?? null));
+      cached.catch(() => this.batchPlans.delete(task.batch));
+      this.batchPlans.set(task.batch, cached);
+      while (this.batchPlans.size > batchCacheSize) this.batchPlans.delete(this.batchPlans.keys().next().value as string);
     }
     return cached;
   }
 
-  private runnerFor(document: JobSettings): TaskRunner {
-    const key = `${document.sourceBrokers.join(',')}|${document.sinkBrokers.join(',')}`;
+  private runnerFor(brokers: BatchPlanContext['brokers']): TaskRunner {
+    const key = `${brokers.source.join(',')}|${brokers.sink.join(',')}`;
     let runner = this.runners.get(key);
     if (runner === undefined) {
       runner = new TaskRunner({
-        source: this.options.kafka('source', document.sourceBrokers),
-        sink: this.options.kafka('sink', document.sinkBrokers),
+        source: this.options.kafka('source', brokers.source),
+        sink: this.options.kafka('sink', brokers.sink),
         processors: this.processors,
         logger: this.logger,
         observer: this.observer,
@@ -366,9 +318,8 @@ export class Executor {
   private async attempt(task: TaskRecord, logger: Logger): Promise<TaskResult> {
     for (let local = 1; ; local++) {
       try {
-        const resolved = await this.resolve(task);
-        if (resolved === undefined) throw new Error('no job configuration yet');
-        return await this.runnerFor(resolved.document).run({ job: this.options.job, task, settings: resolved.settings, config: resolved.config, stillHeld: () => this.stillHeld(task), ...(resolved.watermark === undefined ? {} : { watermark: resolved.watermark }) });
+        const plan = await this.resolve(task);
+        return await this.runnerFor(plan.brokers).run({ job: this.options.job, task, settings: plan.processing, config: plan.configMap, stillHeld: () => this.stillHeld(task), ...(plan.watermark === undefined ? {} : { watermark: plan.watermark }) });
       } catch (err) {
         if (isStreamkeeperError(err, 'SK_TASK_STALE') || classify(err).kind !== 'transient' || local >= localAttempts || this.stopped) throw err;
         if (!(await this.stillHeld(task).catch(() => true))) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} moved on while attempt ${task.attempt} was retried after: ${classify(err).message}`);

@@ -1,11 +1,13 @@
 /**
  * The runtime's reading of the job configuration the operator mirrors to ZooKeeper: what the
- * driver plans with, and what every task of a batch is processed with. The processing settings
- * are recorded in each batch (`plannedWith`), so every attempt of a task — on whichever executor,
- * before or after a config change — runs with the settings its batch was planned with.
+ * driver plans with, and what every task of a batch is processed with. Everything a task needs is
+ * recorded in its batch (`plannedWith`: processing settings, config map, brokers, watermark), so
+ * every attempt of a task — on whichever executor, before or after a config change — runs with
+ * what its batch was planned with, and no executor reads the live configuration for it.
  */
 import { aggregateFunctions, deliveryGuarantees, lateRecordPolicies, maxWindowsPerRecord, parseDuration, parseFieldPath, poisonRecordPolicies, windowEmitModes, windowTypes } from '../api/v1alpha1/index.js';
 import type { AggregationConfig, WindowConfig, DeliveryGuarantee, JobConfigDocument, PoisonRecordPolicy, TaskExhaustionPolicy } from '../coordination/config-mirror.js';
+import type { BatchRecord } from '../coordination/task-ledger.js';
 import { StreamkeeperError } from '../errors/index.js';
 
 /** How a batch's records are processed and where the output goes. */
@@ -45,6 +47,10 @@ export interface JobSettings {
 export interface BatchPlanContext {
   readonly config: { readonly generation: number; readonly hash: string };
   readonly processing: ProcessingSettings;
+  /** The spec's free-form `config` map, as processors get it. */
+  readonly configMap: Readonly<Record<string, string>>;
+  /** Where the batch's ranges are read (the offsets belong to that cluster) and its output written. */
+  readonly brokers: { readonly source: readonly string[]; readonly sink: readonly string[] };
   /** A windowed aggregation's watermark for this batch (epoch ms): every attempt of its tasks uses it. */
   readonly watermark?: number;
 }
@@ -177,7 +183,17 @@ function decodeAggregation(value: unknown): AggregationConfig | undefined {
 }
 
 export function planContext(settings: JobSettings, watermark?: number): BatchPlanContext {
-  return { config: { generation: settings.generation, hash: settings.hash }, processing: settings.processing, ...(watermark === undefined ? {} : { watermark }) };
+  return {
+    config: { generation: settings.generation, hash: settings.hash },
+    processing: settings.processing,
+    configMap: settings.config,
+    brokers: { source: settings.sourceBrokers, sink: settings.sinkBrokers },
+    ...(watermark === undefined ? {} : { watermark }),
+  };
+}
+
+function isStringList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
 }
 
 const deliveries: readonly string[] = deliveryGuarantees;
@@ -195,9 +211,14 @@ export function decodePlanContext(value: Readonly<Record<string, unknown>> | und
   if (aggregation !== undefined && decodedAggregation === undefined) return undefined;
   const watermark = value?.watermark;
   if (watermark !== undefined && (typeof watermark !== 'number' || !Number.isFinite(watermark))) return undefined;
+  const configMap = value?.configMap;
+  const brokers = value?.brokers as { source?: unknown; sink?: unknown } | undefined;
+  if (typeof configMap !== 'object' || configMap === null || !isStringList(brokers?.source) || !isStringList(brokers.sink)) return undefined;
   return {
     ...(watermark === undefined ? {} : { watermark }),
     config: { generation: config.generation, hash: config.hash },
+    configMap: stringMap(configMap as Record<string, unknown>),
+    brokers: { source: brokers.source, sink: brokers.sink },
     processing: {
       processor,
       params: stringMap(params as Record<string, unknown>),
@@ -208,4 +229,17 @@ export function decodePlanContext(value: Readonly<Record<string, unknown>> | und
       ...(decodedAggregation === undefined ? {} : { aggregation: decodedAggregation }),
     },
   };
+}
+
+/**
+ * What a task of batch `id` runs with: the plan its batch recorded (`batch` as read, null when
+ * gone). A batch that is gone took its tasks with it (SK_TASK_STALE); a plan this version cannot
+ * read is an error naming the batch — the task fails and the batch follows the failure policy —
+ * never a reason to run with the live configuration instead.
+ */
+export function batchPlan(id: string, batch: Pick<BatchRecord, 'plannedWith'> | null): BatchPlanContext {
+  if (batch === null) throw new StreamkeeperError('SK_TASK_STALE', `batch ${id} no longer exists (it was committed or planned again)`);
+  const plan = decodePlanContext(batch.plannedWith);
+  if (plan === undefined) throw new StreamkeeperError('SK_ZK_ERROR', `batch ${id} records no plan this version can read, so its tasks cannot run`, { field: `batches/${id}.plannedWith` });
+  return plan;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { configHash, type JobConfigContent, type JobConfigDocument } from '../../../src/coordination/config-mirror.js';
-import { decodePlanContext, jobSettings, planContext } from '../../../src/runtime/job-settings.js';
+import { batchPlan, decodePlanContext, jobSettings, planContext } from '../../../src/runtime/job-settings.js';
 import { jobConfig } from '../../support/operator-stand-in.js';
 
 function document(content: JobConfigContent, generation = 3): JobConfigDocument {
@@ -35,6 +35,32 @@ describe('plan context', () => {
   it('is undefined for a batch without one, or with one this version cannot read', () => {
     expect(decodePlanContext(undefined)).toBeUndefined();
     expect(decodePlanContext({ config: { generation: 1, hash: 'h' }, processing: { processor: 'x', params: {}, sinkTopic: 'o', delivery: 'twice', poisonRecords: 'fail' } })).toBeUndefined();
+  });
+
+  it('records everything a task runs with: processing settings, the config map and both clusters\' brokers', () => {
+    const settings = jobSettings(document(jobConfig({ config: { greeting: 'hi' }, source: { bootstrapServers: ['src:9092'], topics: ['in'] }, sink: { bootstrapServers: ['dst:9092'], topic: 'out', delivery: 'exactlyOnce' } })));
+    const recorded = JSON.parse(JSON.stringify(planContext(settings, 42))) as Record<string, unknown>;
+    expect(batchPlan('0000000007', { plannedWith: recorded })).toEqual({
+      config: { generation: 3, hash: settings.hash },
+      processing: settings.processing,
+      configMap: { greeting: 'hi' },
+      brokers: { source: ['src:9092'], sink: ['dst:9092'] },
+      watermark: 42,
+    });
+  });
+
+  const complete = JSON.parse(JSON.stringify(planContext(jobSettings(document(jobConfig()))))) as Record<string, unknown>;
+  it.each<[string, Record<string, unknown> | undefined]>([
+    ['no plan at all (written before batches recorded one)', undefined],
+    ['no config map', { ...complete, configMap: undefined }],
+    ['no brokers', { ...complete, brokers: undefined }],
+    ['brokers that are not a list of addresses', { ...complete, brokers: { source: 'src:9092', sink: ['dst:9092'] } }],
+  ])('refuses to run a task of a batch with %s, naming the batch, instead of using the live configuration', (_what, plannedWith) => {
+    expect(() => batchPlan('0000000007', plannedWith === undefined ? {} : { plannedWith })).toThrow(expect.objectContaining({ code: 'SK_ZK_ERROR', field: 'batches/0000000007.plannedWith' }));
+  });
+
+  it('says a task whose batch is gone is stale', () => {
+    expect(() => batchPlan('0000000007', null)).toThrow(expect.objectContaining({ code: 'SK_TASK_STALE' }));
   });
 });
 

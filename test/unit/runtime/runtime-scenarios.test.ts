@@ -29,6 +29,8 @@ function eventually<T>(probe: () => Promise<T> | T, accept: (value: T) => boolea
 class SteeredProcessors extends ProcessorRegistry {
   held: Promise<void> | undefined;
   started = 0;
+  /** The config map each attempt's processor got, by `task#attempt`. */
+  readonly configs = new Map<string, Readonly<Record<string, string>>>();
   private readonly releases: (() => void)[] = [];
 
   /** Holds every task that starts from now on until the returned function is called (or the scenario closes). */
@@ -50,6 +52,7 @@ class SteeredProcessors extends ProcessorRegistry {
     const inner = await super.resolve(name, params);
     return async (records, ctx) => {
       this.started += 1;
+      this.configs.set(`${ctx.taskId}#${ctx.attempt}`, ctx.config);
       await this.held;
       return inner(records, ctx);
     };
@@ -191,6 +194,26 @@ describe('driver and executors (in-memory servers)', () => {
     release(); // the zombie attempt goes on, and must not commit
     await sleep(100);
     expect(scenario.output()).toEqual(['=a', '=b', '=c']);
+  });
+
+  it('runs a moved task with the config map its batch was planned with, on an executor started after the config changed', async () => {
+    scenario = new Scenario();
+    const config = jobConfig({ config: { greeting: 'planned' } });
+    await scenario.start(config, 1);
+    await scenario.produce(0, ['a']);
+    const release = scenario.processors.hold();
+    const doomed = await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started on e-0');
+    await scenario.operator.publish({ ...config, config: { greeting: 'changed' } });
+    await scenario.executor('e-1'); // has only ever seen the changed configuration
+    scenario.processors.held = undefined;
+    await doomed.session.close(); // its node goes: dead
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '1', 'batch committed by the retry');
+    release();
+    const [task] = await scenario.ledger().readTasks(scenario.job);
+    expect(task).toBeUndefined(); // cleaned up after the commit
+    expect(scenario.processors.configs.get('0000000000-00000#2')).toEqual({ greeting: 'planned' });
   });
 
   it('aborts the attempt of an executor whose session expired while the task moved on, and keeps it registered', async () => {
