@@ -33,6 +33,8 @@ export class ReconcilePass {
   credential: string | undefined;
   /** Executors asked to drain that still hold tasks. */
   draining = 0;
+  /** In how many ms a pod whose registration is missing is due to be judged unresponsive. */
+  unresponsiveDueInMs: number | undefined;
   readonly errors: ErrorView[] = [];
   /** Events about what this pass did (pods created, deleted, drained); sent whatever the status write does. */
   readonly actionEvents: JobEvent[] = [];

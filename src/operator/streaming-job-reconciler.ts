@@ -27,7 +27,7 @@ import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from '
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
 import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
 import { computeStatus, startupGraceMs, statusChanged } from './reconciler/status.js';
-import { podsWithoutRegistration, registrationLossGraceMs, unresponsivePods } from './reconciler/unresponsive-pods.js';
+import { nextJudgementInMs, podsWithoutRegistration, registrationLossGraceMs, unresponsivePods } from './reconciler/unresponsive-pods.js';
 import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
 
 export interface StreamingJobReconcilerOptions {
@@ -64,6 +64,9 @@ interface SpecView {
  * pods), while a Running job's 30 s requeue still looks about twice a minute.
  */
 export const credentialCheckIntervalMs = 10_000;
+
+/** The grace period a pod judged unresponsive is deleted with (see `deletePod`). */
+export const unresponsivePodGraceSeconds = 1;
 
 /** Rollout reasons with changes in flight (as opposed to waiting for pods to start). */
 const activeRollouts = new Set(['CreatingPods', 'ReplacingPods', 'RollingUpdate', 'ScalingDown', 'Suspending', 'WaitingForCoordination']);
@@ -309,7 +312,9 @@ export class StreamingJobReconciler implements Reconciler {
     const missingSince = new Map([...podsWithoutRegistration(facts)].map((uid) => [uid, before?.get(uid) ?? pass.now]));
     if (missingSince.size === 0) this.registrationMissing.delete(key);
     else this.registrationMissing.set(key, missingSince);
-    return unresponsivePods({ ...facts, missingSince, lossGraceMs: registrationLossGraceMs });
+    const judged = { ...facts, missingSince, lossGraceMs: registrationLossGraceMs };
+    pass.unresponsiveDueInMs = nextJudgementInMs(judged);
+    return unresponsivePods(judged);
   }
 
   private async stopPod(pass: ReconcilePass, action: Exclude<PodAction, { kind: 'create' }>, policy: TaskPolicy): Promise<void> {
@@ -367,10 +372,14 @@ export class StreamingJobReconciler implements Reconciler {
     }
   }
 
-  /** Deletes one incarnation of a pod: gone already, or replaced meanwhile, is fine. */
+  /**
+   * Deletes one incarnation of a pod: gone already, or replaced meanwhile, is fine. A hung pod gets
+   * a short grace period: its process cannot act on SIGTERM, and its work is fenced already (its
+   * session is gone), so the pod's usual grace would only hold its replacement back.
+   */
   private async deletePod(pass: ReconcilePass, name: string, uid: string, component: 'driver' | 'executor' | undefined, reason: DeleteReason): Promise<void> {
     try {
-      await this.kube.delete('Pod', { namespace: pass.identity.namespace, name }, { uid });
+      await this.kube.delete('Pod', { namespace: pass.identity.namespace, name }, reason === 'unresponsive' ? { uid, gracePeriodSeconds: unresponsivePodGraceSeconds } : { uid });
       podsDeletedTotal.inc({ component: component ?? 'executor', reason });
     } catch (err) {
       if (isStreamkeeperError(err, 'SK_KUBE_NOT_FOUND') || isStreamkeeperError(err, 'SK_KUBE_CONFLICT')) return;
@@ -466,6 +475,7 @@ export class StreamingJobReconciler implements Reconciler {
       progressing: activeRollouts.has(pass.plan?.rollout.reason ?? ''),
       draining: pass.draining,
       awaitingProgress: status.lastCommittedBatch === undefined || status.totalLag === undefined,
+      unresponsiveDueInMs: pass.unresponsiveDueInMs,
     }, this.progressRefreshMs);
     return requeueAfter === undefined ? {} : { requeueAfterMs: requeueAfter };
   }

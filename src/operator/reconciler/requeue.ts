@@ -2,7 +2,8 @@
  * How soon a job is looked at again when no event arrives, decided in this one place. Pod and
  * ZooKeeper membership changes trigger passes by themselves; polling covers what nothing
  * announces: drains finishing (task completions are not watched), the driver registering,
- * batch progress for the status (every progress refresh period: --progress-refresh-period).
+ * batch progress for the status (every progress refresh period: --progress-refresh-period),
+ * and the moment a pod whose registration went missing is due to be judged unresponsive.
  */
 import type { JobPhase } from '../../api/v1alpha1/index.js';
 
@@ -22,6 +23,12 @@ export interface RequeueFacts {
    * empty until the next pass, so a running job is looked at soon instead of at the next refresh.
    */
   readonly awaitingProgress?: boolean;
+  /**
+   * A pod's ZooKeeper registration is missing: in how many ms it has been missing for long enough
+   * to be judged unresponsive (unresponsive-pods.ts). Nothing announces that moment, and a hung
+   * driver holds the whole job back until it is replaced.
+   */
+  readonly unresponsiveDueInMs?: number;
 }
 
 /** The default --progress-refresh-period: how often a Running job's status picks up its progress. */
@@ -43,6 +50,18 @@ export const requeueIntervals = {
  */
 export function requeueAfterMs(facts: RequeueFacts, progressRefreshMs: number = defaultProgressRefreshMs): number | undefined {
   if (facts.invalidSpec) return undefined;
+  const interval = intervalOf(facts, progressRefreshMs);
+  const due = facts.unresponsiveDueInMs;
+  if (due === undefined) return interval;
+  // A little after the moment, so the pass finds the grace over on its own clock.
+  const judge = Math.max(0, due) + unresponsiveJudgeSlackMs;
+  return interval === undefined ? judge : Math.min(interval, judge);
+}
+
+/** How long after its due moment a missing registration is looked at again. */
+export const unresponsiveJudgeSlackMs = 100;
+
+function intervalOf(facts: RequeueFacts, progressRefreshMs: number): number | undefined {
   if (facts.draining > 0) return requeueIntervals.draining;
   if (facts.progressing) return requeueIntervals.progressing;
   switch (facts.phase) {

@@ -48,6 +48,21 @@ function judged(pod: ObservedPod, facts: Pick<UnresponsiveFacts, 'now' | 'startu
   return pod.lifecycle === 'running' && !pod.terminating && facts.now - pod.createdAtMs >= facts.startupGraceMs;
 }
 
+/**
+ * In how many ms the next pod still within the grace is due to be judged; undefined when no
+ * registration is missing (the reconciler looks again then: nothing else announces the moment).
+ */
+export function nextJudgementInMs(facts: UnresponsiveFacts): number | undefined {
+  const candidates = podsWithoutRegistration(facts);
+  let next: number | undefined;
+  for (const [uid, since] of facts.missingSince) {
+    if (!candidates.has(uid)) continue;
+    const due = since + facts.lossGraceMs - facts.now;
+    if (due > 0) next = next === undefined ? due : Math.min(next, due);
+  }
+  return next;
+}
+
 /** Names of the pods to replace because their process lost its registration for long enough. */
 export function unresponsivePods(facts: UnresponsiveFacts): Set<string> {
   const candidates = podsWithoutRegistration(facts);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
-import { unresponsivePods, type UnresponsiveFacts } from '../../../../src/operator/reconciler/unresponsive-pods.js';
+import { nextJudgementInMs, unresponsivePods, type UnresponsiveFacts } from '../../../../src/operator/reconciler/unresponsive-pods.js';
 
 const grace = 120_000;
 const now = 10 * grace;
@@ -37,5 +37,19 @@ describe('which running pods have stopped taking part', () => {
   it('leaves pods that ended, are going, or are beyond the wanted replicas to the rest of the plan', () => {
     const pods = [pod('job-driver', { lifecycle: 'terminated' }), pod('job-executor-0', { terminating: true }), pod('job-executor-1', { lifecycle: 'pending' }), pod('job-executor-2')];
     expect(unresponsivePods(facts(pods, { driverRegistered: false, registrations: new Map() }))).toEqual(new Set());
+  });
+});
+
+describe('when the next pod is due to be judged', () => {
+  const all = [pod('job-driver'), pod('job-executor-0'), pod('job-executor-1')];
+
+  it('is the soonest end of a grace still running, so a hung driver is not left to the next resync', () => {
+    const missingSince = new Map([['uid-job-driver', now - 5_000], ['uid-job-executor-1', now - 12_000]]);
+    expect(nextJudgementInMs(facts(all, { driverRegistered: false, registrations: new Map([['job-executor-0', 'active']]), missingSince }))).toBe(8_000);
+  });
+
+  it('is nothing when no registration is missing, or every missing one is judged already', () => {
+    expect(nextJudgementInMs(facts(all))).toBeUndefined();
+    expect(nextJudgementInMs(facts(all, { driverRegistered: false }))).toBeUndefined();
   });
 });
