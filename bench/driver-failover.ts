@@ -7,7 +7,11 @@
  * next version (the driver settles a batch there only once all its tasks committed). Between kills
  * the job is left to settle: every pod Running and registered, two more batches committed.
  *
- *   node bench/run.mjs bench/driver-failover.ts [--rounds 8] [--batch-interval 500ms] [--rate 400]
+ *   node bench/run.mjs bench/driver-failover.ts [--rounds 8] [--batch-interval 500ms] [--rate 400] [--signal SIGKILL|SIGSTOP]
+ *
+ * With --signal SIGSTOP the process hangs instead (its pod still looks alive): the figures are
+ * then how long until its ZooKeeper registration goes (detection), its pod is deleted for a
+ * replacement, and the offsets advance again.
  *
  * Pods run dist/ (rebuilt first if a source is newer); the cluster lives in a scratch directory and
  * is stopped at the end.
@@ -36,8 +40,11 @@ import { parseCredentialFile } from '../src/operator/production-runtime.js';
 import { createKafkajsClient } from '../src/runtime/kafka/index.js';
 import { ensureBuilt } from './support/built.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' }, signal: { type: 'string', default: 'SIGKILL' } } });
 const rounds = Number(values.rounds);
+/** SIGKILL: a process that died. SIGSTOP: one that hangs while its pod looks alive (resumed after the round). */
+const signal = values.signal;
+if (signal !== 'SIGKILL' && signal !== 'SIGSTOP') throw new Error(`--signal must be SIGKILL or SIGSTOP (got ${signal})`);
 const linesPerSecond = Number(values.rate);
 const partitions = 4;
 const executors = 2;
@@ -149,8 +156,9 @@ try {
       await until(`${batches} batches committed`, async () => ((await offsetsVersion()) >= from + batches ? true : undefined), 20, 120_000);
     };
 
-    console.log(`job running: ${executors} executors, batchInterval ${values['batch-interval']}, ~${linesPerSecond} lines/s into ${partitions} partitions; ${rounds} kills of each kind`);
+    console.log(`job running: ${executors} executors, batchInterval ${values['batch-interval']}, ~${linesPerSecond} lines/s into ${partitions} partitions; ${rounds} × ${signal} of each kind`);
     const figures: Record<'driver' | 'executor', number[]> = { driver: [], executor: [] };
+    const stepFigures: Record<'driver' | 'executor', Map<string, number[]>> = { driver: new Map(), executor: new Map() };
     for (let round = 0; round < rounds * 2; round++) {
       const target = round % 2 === 0 ? 'driver' : 'executor';
       await settled(2);
@@ -167,7 +175,7 @@ try {
       }, 5);
       const registration = target === 'driver' ? layout.driver(ref) : layout.executor(ref, victim.name);
       const session0 = (await session.getIfExists(registration))?.stat.ephemeralOwner;
-      process.kill(victim.pid, 'SIGKILL');
+      process.kill(victim.pid, signal);
       const killedAt = Date.now();
       const from = await offsetsVersion();
       // Each step of the repair, first seen at (ms from the kill).
@@ -178,22 +186,40 @@ try {
       await until('the committed offsets advancing and the replacement registered after the kill', async () => {
         const [offsets, node, pod] = await Promise.all([offsetsVersion(), session.getIfExists(registration), pods().then((all) => all.find((p) => p.metadata.name === victim.name))]);
         if (node?.stat.ephemeralOwner !== session0) seen('registration gone');
+        if (pod?.metadata.uid !== victim.uid || pod.metadata.deletionTimestamp !== undefined) seen('pod retired');
         if (pod?.metadata.uid !== victim.uid) seen('old pod deleted');
         if (pod !== undefined && pod.metadata.uid !== victim.uid) seen('new pod created');
         if (pod !== undefined && pod.metadata.uid !== victim.uid && podPid(pod) !== undefined) seen('new pod running');
         if (node !== null && node.stat.ephemeralOwner !== session0) seen('new process registered');
         if (offsets > from) seen('offsets advance');
         return steps.has('offsets advance') && steps.has('new process registered') ? true : undefined;
-      }, 10, 120_000);
+      }, 10, 240_000);
+      if (signal === 'SIGSTOP') await until('the hung process replaced', async () => (steps.has('old pod deleted') || (await pods()).every((p) => p.metadata.uid !== victim.uid) ? true : undefined), 50, 180_000);
+      if (signal === 'SIGSTOP') {
+        seen('old pod deleted');
+        try {
+          process.kill(victim.pid, 'SIGCONT');
+        } catch {
+          // already ended
+        }
+      }
       const ms = steps.get('offsets advance') ?? NaN;
       figures[target].push(ms);
+      for (const step of ['registration gone', 'pod retired', 'old pod deleted']) {
+        const at = steps.get(step);
+        if (at !== undefined) stepFigures[target].set(step, [...(stepFigures[target].get(step) ?? []), at]);
+      }
       const timeline = [...steps].sort((a, b) => a[1] - b[1]).map(([step, at]) => `${step} +${(at / 1000).toFixed(2)}`).join(', ');
       console.log(`  kill ${String(round + 1).padStart(2)}: ${target.padEnd(8)} ${victim.name.padEnd(20)} offsets advance again after ${(ms / 1000).toFixed(2)} s  (${timeline})`);
     }
     stopFeed = true;
     await feed;
 
-    console.log('\nfrom the SIGKILL to the committed offsets advancing again:');
+    console.log(`\nfrom the ${signal}:`);
+    for (const target of ['executor', 'driver'] as const) {
+      for (const [step, samples] of stepFigures[target]) console.log(`  ${target.padEnd(8)} ${step.padEnd(18)} ${describe(samples)}`);
+    }
+    console.log(`from the ${signal} to the committed offsets advancing again:`);
     console.log(`  executor (baseline) ${describe(figures.executor)}`);
     console.log(`  driver              ${describe(figures.driver)}`);
     const ratio = (p: number): string => (percentile([...figures.driver].sort((a, b) => a - b), p) / percentile([...figures.executor].sort((a, b) => a - b), p)).toFixed(2);
