@@ -27,7 +27,7 @@ import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from '
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
 import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
 import { computeStatus, startupGraceMs, statusChanged } from './reconciler/status.js';
-import { nextJudgementInMs, podsWithoutRegistration, registrationLossGraceMs, unresponsivePods } from './reconciler/unresponsive-pods.js';
+import { nextJudgementInMs, podsWithoutRegistration, registeredPods, registrationLossGraceMs, unresponsivePods } from './reconciler/unresponsive-pods.js';
 import { transitionEvents, type JobEvent } from './reconciler/transition-events.js';
 
 export interface StreamingJobReconcilerOptions {
@@ -86,6 +86,8 @@ export class StreamingJobReconciler implements Reconciler {
    * only delays a judgement: a restarted operator starts counting again.
    */
   private readonly registrationMissing = new Map<string, ReadonlyMap<string, number>>();
+  /** Per job, the pods (by uid) this operator has seen registered: their start-up is over. */
+  private readonly registeredOnce = new Map<string, ReadonlySet<string>>();
   /** When each job's credential Secret was last seen to exist (by this replica), per incarnation. */
   private readonly secretsSeen = new Map<string, { readonly uid: string; readonly atMs: number }>();
   private readonly expectations: CreateExpectations | undefined;
@@ -299,7 +301,8 @@ export class StreamingJobReconciler implements Reconciler {
   /** Pods whose registration has been missing for longer than a re-registration takes. */
   private unresponsive(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): ReadonlySet<string> {
     if (pass.coordination.state !== 'synced') return new Set();
-    const facts = {
+    const key = `${pass.identity.namespace}/${pass.identity.name}`;
+    const base = {
       pods: pass.pods,
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
       driverRegistered: pass.coordination.progress.driverRegistered,
@@ -307,7 +310,14 @@ export class StreamingJobReconciler implements Reconciler {
       now: pass.now,
       startupGraceMs,
     };
-    const key = `${pass.identity.namespace}/${pass.identity.name}`;
+    // Remembered in memory only: after an operator restart the start-up grace covers them again.
+    const uids = new Set(allPods(pass.pods).map((pod) => pod.uid));
+    const registeredBefore = new Set([...(this.registeredOnce.get(key) ?? [])].filter((uid) => uids.has(uid)));
+    const startedAt = pass.coordination.progress.driverStartedAt === undefined ? undefined : Date.parse(pass.coordination.progress.driverStartedAt);
+    for (const uid of registeredPods(base, startedAt === undefined || Number.isNaN(startedAt) ? undefined : startedAt)) registeredBefore.add(uid);
+    if (registeredBefore.size === 0) this.registeredOnce.delete(key);
+    else this.registeredOnce.set(key, registeredBefore);
+    const facts = { ...base, registeredBefore };
     const before = this.registrationMissing.get(key);
     const missingSince = new Map([...podsWithoutRegistration(facts)].map((uid) => [uid, before?.get(uid) ?? pass.now]));
     if (missingSince.size === 0) this.registrationMissing.delete(key);

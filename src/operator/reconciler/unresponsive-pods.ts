@@ -12,7 +12,7 @@
  * session timeout) on the operator's own clock, counted from the first pass that missed it.
  */
 import type { ExecutorRegistrationState } from '../job-coordination.js';
-import type { JobPods, ObservedPod } from './observed-pods.js';
+import { registrationSkewMs, type JobPods, type ObservedPod } from './observed-pods.js';
 
 export interface UnresponsiveFacts {
   readonly pods: JobPods;
@@ -24,6 +24,11 @@ export interface UnresponsiveFacts {
   readonly now: number;
   /** How long a new pod may take to register (the status' start-up grace). */
   readonly startupGraceMs: number;
+  /**
+   * Pods (by uid) seen registered before: their start-up is over, so a lost registration counts
+   * at once, however young the pod (a process that hangs a few seconds after it started).
+   */
+  readonly registeredBefore?: ReadonlySet<string>;
   /** When a pass first found each pod (by uid) without its registration. */
   readonly missingSince: ReadonlyMap<string, number>;
   /** How long a registration may stay missing before its pod is judged. */
@@ -44,8 +49,21 @@ export function podsWithoutRegistration(facts: Omit<UnresponsiveFacts, 'missingS
   return uids;
 }
 
-function judged(pod: ObservedPod, facts: Pick<UnresponsiveFacts, 'now' | 'startupGraceMs'>): boolean {
-  return pod.lifecycle === 'running' && !pod.terminating && facts.now - pod.createdAtMs >= facts.startupGraceMs;
+function judged(pod: ObservedPod, facts: Pick<UnresponsiveFacts, 'now' | 'startupGraceMs' | 'registeredBefore'>): boolean {
+  const started = facts.now - pod.createdAtMs >= facts.startupGraceMs || facts.registeredBefore?.has(pod.uid) === true;
+  return pod.lifecycle === 'running' && !pod.terminating && started;
+}
+
+/**
+ * Pods (by uid) whose process holds its registration now. The driver's counts only if it was made
+ * by this incarnation of the pod (`driverStartedAtMs`, from the registration).
+ */
+export function registeredPods(facts: Pick<UnresponsiveFacts, 'pods' | 'registrations' | 'driverRegistered'>, driverStartedAtMs: number | undefined): Set<string> {
+  const uids = new Set<string>();
+  const driver = facts.pods.driver;
+  if (driver !== undefined && facts.driverRegistered && driverStartedAtMs !== undefined && driverStartedAtMs >= driver.createdAtMs - registrationSkewMs) uids.add(driver.uid);
+  for (const pod of facts.pods.executors.values()) if (facts.registrations.has(pod.name)) uids.add(pod.uid);
+  return uids;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { sortJobPods, type ObservedPod } from '../../../../src/operator/reconciler/observed-pods.js';
-import { nextJudgementInMs, unresponsivePods, type UnresponsiveFacts } from '../../../../src/operator/reconciler/unresponsive-pods.js';
+import { nextJudgementInMs, registeredPods, unresponsivePods, type UnresponsiveFacts } from '../../../../src/operator/reconciler/unresponsive-pods.js';
 
 const grace = 120_000;
 const now = 10 * grace;
@@ -32,6 +32,21 @@ describe('which running pods have stopped taking part', () => {
 
   it('gives a new pod the start-up grace to register', () => {
     expect(unresponsivePods(facts([pod('job-driver', { createdAtMs: now - 1000 }), pod('job-executor-0', { createdAtMs: now - 1000 })], { driverRegistered: false, registrations: new Map() }))).toEqual(new Set());
+  });
+
+  it('judges a young pod at once once it had registered: a process that hangs soon after it started', () => {
+    const young = [pod('job-driver', { createdAtMs: now - 1000 }), pod('job-executor-0', { createdAtMs: now - 1000 }), pod('job-executor-1', { createdAtMs: now - 1000 })];
+    const lost = { driverRegistered: false, registrations: new Map([['job-executor-0', 'active' as const]]) };
+    expect(unresponsivePods(facts(young, { ...lost, registeredBefore: new Set(['uid-job-driver', 'uid-job-executor-1']) }))).toEqual(new Set(['job-driver', 'job-executor-1']));
+    expect(unresponsivePods(facts(young, lost))).toEqual(new Set());
+  });
+
+  it('counts a driver registration only when this incarnation of the pod made it', () => {
+    const pods = [pod('job-driver', { createdAtMs: now - 1000 }), pod('job-executor-0')];
+    const seen = facts(pods, { registrations: new Map([['job-executor-0', 'active']]) });
+    expect(registeredPods(seen, now - 500)).toEqual(new Set(['uid-job-driver', 'uid-job-executor-0']));
+    expect(registeredPods(seen, now - 60_000)).toEqual(new Set(['uid-job-executor-0']));
+    expect(registeredPods(seen, undefined)).toEqual(new Set(['uid-job-executor-0']));
   });
 
   it('leaves pods that ended, are going, or are beyond the wanted replicas to the rest of the plan', () => {
