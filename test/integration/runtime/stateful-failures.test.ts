@@ -194,3 +194,134 @@ describe('running totals exactly once with processes killed', () => {
     }
   }, 300_000);
 });
+
+/**
+ * Page views per url in 5-second event-time windows, emit final, from input out of order within
+ * and across partitions. No record is behind the watermark (allowedLateness covers a batch's span
+ * and the disorder), so every view belongs in its window: the sink must hold each (url, window)
+ * exactly once, with the count computed here.
+ */
+const windowMs = 5000;
+const windowedAggregation = {
+  groupBy: 'url',
+  aggregates: [{ name: 'views', function: 'count' }],
+  statePartitions,
+  stateMemoryBytes: 64 * 1024 * 1024,
+  window: { type: 'tumbling', sizeMs: windowMs, advanceMs: windowMs, eventTimeField: 'time', allowedLatenessMs: 20_000, emit: 'final', lateRecords: 'drop', idleTimeoutMs: 1000 },
+} as const;
+const viewsStart = Date.parse('2026-12-07T15:00:00Z');
+
+/** Views 5 ms apart in event time, each moved by up to ±1 s: out of order. */
+function views(seed: number, count: number): { url: string; time: number }[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: count }, (_v, i) => ({ url: `/page-${Math.floor(random() * random() * 40)}`, time: viewsStart + i * 5 + Math.floor((random() - 0.5) * 2000) }));
+}
+
+function windowKey(url: string, time: number): string {
+  const start = Math.floor(time / windowMs) * windowMs;
+  return `${url}@${new Date(start).toISOString()}/${new Date(start + windowMs).toISOString()}`;
+}
+
+async function produceViews(world: StatefulWorld, partition: number, input: readonly { url: string; time: number }[], expected: Map<string, number>): Promise<void> {
+  for (const v of input) expected.set(windowKey(v.url, v.time), (expected.get(windowKey(v.url, v.time)) ?? 0) + 1);
+  await world.produce(partition, input.map((v) => JSON.stringify(v)));
+}
+
+/** Waits until the sink holds as many window results as expected (closing needs the idle timeout), then compares them, duplicates included. */
+async function expectExactWindows(world: StatefulWorld, expected: Map<string, number>): Promise<void> {
+  await eventually(async () => (await world.readRecords(world.sink)).length, (n) => n >= expected.size, `${expected.size} final windows in the sink`, 120_000);
+  // Time for a duplicate, if any, to show.
+  await sleep(2000);
+  const seen = new Map<string, number[]>();
+  for (const record of await world.readRecords(world.sink)) {
+    const key = record.key?.toString() ?? '';
+    seen.set(key, [...(seen.get(key) ?? []), (JSON.parse(record.value?.toString() ?? '{}') as { views: number }).views]);
+  }
+  const wrong = [...expected].filter(([key, n]) => seen.get(key)?.length !== 1 || seen.get(key)?.[0] !== n).map(([key, n]) => `${key}: ${JSON.stringify(seen.get(key) ?? 'missing')} != [${n}]`);
+  const extra = [...seen.keys()].filter((key) => !expected.has(key));
+  expect({ windows: seen.size, wrong: wrong.slice(0, 10), extra: extra.slice(0, 10) }).toEqual({ windows: expected.size, wrong: [], extra: [] });
+}
+
+describe('final event-time windows exactly once with processes killed', () => {
+  let world: StatefulWorld;
+
+  afterEach(async () => {
+    await world.close();
+  });
+
+  it('writes each window once while executors are SIGKILLed at random and the driver mid-batch', async () => {
+    const seed = Number(process.env.SK_KILL_SEED ?? Date.now() % 1_000_000);
+    const random = seededRandom(seed);
+    world = new StatefulWorld();
+    try {
+      const partitions = 3;
+      await world.start(world.config({ processor: { name: 'passthrough', params: {} }, aggregation: windowedAggregation, maxRecordsPerPartition: 300, maxTaskAttempts: 50 }), { source: partitions, sink: 2 });
+      const expected = new Map<string, number>();
+      for (let p = 0; p < partitions; p++) await produceViews(world, p, views(seed + p, 3000), expected);
+      let next = 0;
+      const live: PodProcess[] = [];
+      for (; next < 3; next++) live.push(world.executor(`executor-${next}`));
+      let driver = world.driver('driver-0');
+      const ledger = world.ledger();
+      let kills = 0;
+      // Each window must be written once however the work moved.
+      let finished = false;
+      const isFinished = (): boolean => finished;
+      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, 3000])), 240_000).finally(() => (finished = true));
+      let driverKilled = false;
+      while (!isFinished()) {
+        await sleep(400 + random() * 1200);
+        if (isFinished()) break;
+        const tasks = (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned');
+        if (!driverKilled && tasks.length > 0) {
+          // Mid-batch: its tasks are out; the next driver finishes the recorded batch.
+          driverKilled = true;
+          await world.kill(driver);
+          driver = world.driver('driver-1');
+          continue;
+        }
+        // Only executors holding a task: one still starting (slow on a loaded machine) holds no state to lose.
+        const holders = new Set(tasks.map((t) => t.record.owner));
+        const busy = live.filter((p) => holders.has(p.name));
+        const victim = busy[Math.floor(random() * busy.length)];
+        if (victim === undefined) continue;
+        live.splice(live.indexOf(victim), 1);
+        await world.kill(victim);
+        kills += 1;
+        live.push(world.executor(`executor-${next++}`));
+      }
+      await done;
+      await expectExactWindows(world, expected);
+      expect({ kills: kills > 0, driverKilled }).toEqual({ kills: true, driverKilled: true });
+      expect(world.operator.errors).toEqual([]);
+    } catch (err) {
+      world.markFailed();
+      process.stderr.write(`windowed kill test seed: ${seed} (replay with SK_KILL_SEED=${seed})\n`);
+      throw err;
+    }
+  }, 300_000);
+
+  it('fences an executor SIGSTOPped past its ZooKeeper session while holding windows, and writes each window once after it resumes', async () => {
+    world = new StatefulWorld();
+    try {
+      await world.start(world.config({ processor: { name: 'passthrough', params: {} }, aggregation: windowedAggregation, maxRecordsPerPartition: 300, maxTaskAttempts: 20 }), { source: 2, sink: 2 });
+      const expected = new Map<string, number>();
+      for (let p = 0; p < 2; p++) await produceViews(world, p, views(500 + p, 3000), expected);
+      const zombie = world.executor('executor-0');
+      world.executor('executor-1');
+      world.driver();
+      const ledger = world.ledger();
+      const repartition = repartitionTopic(world.job);
+      await eventually(async () => (await ledger.readTasks(world.job)).some((t) => t.record.state === 'assigned' && t.record.owner === zombie.name && t.record.range.topic === repartition), (held) => held, 'the executor holding an aggregate task', 60_000);
+      zombie.kill('SIGSTOP');
+      await eventually(async () => (await world.operator.operator.children(world.operator.layout.executors(world.job))).includes(zombie.name), (registered) => !registered, 'the frozen executor\'s session expiring', 60_000);
+      await sleep(3000);
+      zombie.kill('SIGCONT');
+      await world.waitUntilAggregated({ 0: 3000, 1: 3000 });
+      await expectExactWindows(world, expected);
+    } catch (err) {
+      world.markFailed();
+      throw err;
+    }
+  }, 300_000);
+});
