@@ -85,3 +85,66 @@ export function planReschedule(tasks: readonly TaskRecord[], view: RescheduleVie
   }
   return steps;
 }
+
+export interface MovedTask {
+  readonly taskId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly attempt: number;
+  readonly reason: RescheduleReason;
+}
+
+/** How one planned step ended: the task as written, or as found when nothing was written; `gone` when it was deleted meanwhile. */
+export type StepResult = { readonly outcome: 'written' | 'noop' | 'stale'; readonly task: TaskRecord } | { readonly outcome: 'gone' };
+
+/** What a reschedule pass did, told from its steps and how each ended. */
+export interface RescheduleOutcome {
+  readonly moved: readonly MovedTask[];
+  /** Tasks this pass exhausted. */
+  readonly exhausted: readonly string[];
+  /** Tasks that still need a new owner: no live executor could take them. */
+  readonly waiting: readonly string[];
+  /** Steps another writer made first (the task changed, and nothing is left to do). */
+  readonly lostRaces: number;
+  /** Writes by reason and outcome, for the metrics. */
+  readonly writes: readonly { readonly reason: RescheduleReason; readonly outcome: 'assigned' | 'exhausted'; readonly count: number }[];
+  /** The job's tasks after the pass, in the order read. */
+  readonly tasks: readonly TaskRecord[];
+  /** Batches with an exhausted task (found now or earlier), sorted. */
+  readonly failedBatches: readonly string[];
+}
+
+/** Tells what a pass did from the tasks it read, its steps and how each step ended (`results[i]` for `steps[i]`). */
+export function rescheduleOutcome(read: readonly TaskRecord[], steps: readonly RescheduleStep[], results: readonly StepResult[], isLive: (pod: string) => boolean): RescheduleOutcome {
+  const final = new Map<string, TaskRecord>(read.map((t) => [t.id, t]));
+  const moved: MovedTask[] = [];
+  const exhausted: string[] = [];
+  const waiting: string[] = [];
+  const writes = new Map<string, { reason: RescheduleReason; outcome: 'assigned' | 'exhausted'; count: number }>();
+  let lostRaces = 0;
+  results.forEach((result, i) => {
+    const step = steps[i];
+    if (step === undefined) return;
+    if (result.outcome === 'gone') {
+      final.delete(step.task.id);
+      return;
+    }
+    const task = result.task;
+    final.set(task.id, task);
+    if (result.outcome === 'written') {
+      const outcome = task.state === 'exhausted' ? 'exhausted' : 'assigned';
+      const key = `${step.reason}|${outcome}`;
+      const counted = writes.get(key) ?? { reason: step.reason, outcome, count: 0 };
+      writes.set(key, { ...counted, count: counted.count + 1 });
+      if (outcome === 'exhausted') exhausted.push(task.id);
+      else moved.push({ taskId: task.id, from: step.task.owner, to: task.owner, attempt: task.attempt, reason: step.reason });
+    } else if (rescheduleReason(task, isLive) !== undefined) {
+      waiting.push(task.id);
+    } else if (task !== step.task) {
+      lostRaces += 1;
+    }
+  });
+  const tasks = [...final.values()];
+  const failedBatches = [...new Set(tasks.filter((t) => t.state === 'exhausted').map((t) => t.batch))].sort();
+  return { moved, exhausted, waiting, lostRaces, writes: [...writes.values()], tasks, failedBatches };
+}

@@ -7,28 +7,22 @@
  * a new leader) never assign a task twice: the loser re-reads and finds nothing left to do.
  */
 import { silentLogger, type Logger } from '../logging/logger.js';
-import { currentLoad, decideReschedule, planReschedule, type RescheduleStep, type RescheduleView } from './assignment.js';
+import { currentLoad, decideReschedule, planReschedule, rescheduleOutcome, type MovedTask, type RescheduleStep, type RescheduleView, type StepResult } from './assignment.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 import { ExecutorDeaths } from './executor-deaths.js';
 import { jobKey, type CoordinationLayout, type JobRef } from './layout.js';
 import { ExecutorMembership, activeExecutors, removeDeadRegistration, type DrainRequestOutcome } from './membership.js';
-import { noopObserver, type CoordinationObserver, type ExecutorGoneReason, type RescheduleReason } from './observer.js';
+import { noopObserver, type CoordinationObserver, type ExecutorGoneReason } from './observer.js';
 import type { ZooKeeperSession } from './session.js';
 import { TaskLedger, type TransitionResult, type VersionedTask } from './task-ledger.js';
-import { rescheduleReason, type TaskRecord } from './task-state.js';
+import type { TaskRecord } from './task-state.js';
 
 export interface ReschedulePolicy {
   /** The job's `executors.maxTaskAttempts`. */
   readonly maxTaskAttempts: number;
 }
 
-export interface MovedTask {
-  readonly taskId: string;
-  readonly from: string;
-  readonly to: string;
-  readonly attempt: number;
-  readonly reason: RescheduleReason;
-}
+export type { MovedTask } from './assignment.js';
 
 export interface RescheduleReport {
   readonly moved: readonly MovedTask[];
@@ -146,45 +140,19 @@ export class Rescheduler {
       view,
     );
     const results = await Promise.all(steps.map((step) => this.apply(job, step, view, known)));
-
-    const final = new Map<string, TaskRecord>(read.map((t) => [t.record.id, t.record]));
-    const moved: MovedTask[] = [];
-    const exhausted: string[] = [];
-    const waiting: string[] = [];
-    const counts = new Map<string, number>();
-    let lostRaces = 0;
-    results.forEach((result, i) => {
-      const step = steps[i];
-      if (step === undefined) return;
-      if (result.outcome === 'gone') {
-        final.delete(step.task.id);
-        return;
-      }
-      const task = result.task.record;
-      final.set(task.id, task);
-      if (result.outcome === 'written') {
-        const outcome = task.state === 'exhausted' ? 'exhausted' : 'assigned';
-        const key = `${step.reason}|${outcome}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-        if (outcome === 'exhausted') exhausted.push(task.id);
-        else moved.push({ taskId: task.id, from: step.task.owner, to: task.owner, attempt: task.attempt, reason: step.reason });
-      } else if (rescheduleReason(task, isLive) !== undefined) {
-        waiting.push(task.id);
-      } else if (task !== step.task) {
-        lostRaces += 1;
-      }
-    });
-    for (const [key, n] of counts) {
-      const [reason, outcome] = key.split('|') as [RescheduleReason, 'assigned' | 'exhausted'];
-      this.observer.tasksRescheduled?.(reason, outcome, n);
-    }
-    const tasks = [...final.values()];
-    this.measureDeaths(job, tasks, isLive);
-    const failedBatches = [...new Set(tasks.filter((t) => t.state === 'exhausted').map((t) => t.batch))].sort();
+    const outcome = rescheduleOutcome(
+      read.map((t) => t.record),
+      steps,
+      results.map((r): StepResult => (r.outcome === 'gone' ? r : { outcome: r.outcome, task: r.task.record })),
+      isLive,
+    );
+    for (const { reason, outcome: to, count } of outcome.writes) this.observer.tasksRescheduled?.(reason, to, count);
+    this.measureDeaths(job, outcome.tasks, isLive);
+    const { moved, exhausted, failedBatches, waiting, lostRaces } = outcome;
     if (moved.length + exhausted.length > 0 || waiting.length > 0) {
       this.logger.info({ job: jobKey(job), moved: moved.length, exhausted: exhausted.length, waiting: waiting.length, failedBatches, lostRaces }, 'tasks rescheduled');
     }
-    return { report: { moved, exhausted, failedBatches, waiting, lostRaces }, tasks };
+    return { report: { moved, exhausted, failedBatches, waiting, lostRaces }, tasks: [...outcome.tasks] };
   }
 
   /** One step: the planned write first; after a conflict, decide again on the task as re-read. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { assignTasks, currentLoad, leastLoaded, planReschedule } from '../../../src/coordination/assignment.js';
+import { assignTasks, currentLoad, leastLoaded, planReschedule, rescheduleOutcome, type RescheduleStep, type StepResult } from '../../../src/coordination/assignment.js';
 import { newTask, type TaskRecord } from '../../../src/coordination/task-state.js';
 
 const range = { topic: 'in', partition: 0, from: '0', to: '1' };
@@ -48,5 +48,36 @@ describe('who gets which task', () => {
   it('leaves tasks of live executors and finished tasks alone', () => {
     const tasks = [task(0), task(1, { owner: 'gone', state: 'succeeded' }), task(2, { owner: 'gone', state: 'exhausted' })];
     expect(planReschedule(tasks, { isLive: (p) => p === 'a', load: new Map([['a', 1]]), maxTaskAttempts: 3 })).toEqual([]);
+  });
+});
+
+describe('what a reschedule pass did', () => {
+  const isLive = (pod: string): boolean => pod === 'a' || pod === 'b';
+  const moving = task(0, { owner: 'dead' });
+  const step = (t: TaskRecord, reason: RescheduleStep['reason'] = 'owner-dead'): RescheduleStep => ({ task: t, reason, transition: { kind: 'noop', reason: '' } });
+
+  it.each<[string, TaskRecord, StepResult, { moved: number; exhausted: number; waiting: number; lostRaces: number; tasks: number }]>([
+    ['a move it wrote', moving, { outcome: 'written', task: { ...moving, owner: 'a', attempt: 2, failures: 1 } }, { moved: 1, exhausted: 0, waiting: 0, lostRaces: 0, tasks: 1 }],
+    ['a task it exhausted', moving, { outcome: 'written', task: { ...moving, state: 'exhausted', failures: 3 } }, { moved: 0, exhausted: 1, waiting: 0, lostRaces: 0, tasks: 1 }],
+    ['a task left waiting: no live executor could take it', moving, { outcome: 'noop', task: moving }, { moved: 0, exhausted: 0, waiting: 1, lostRaces: 0, tasks: 1 }],
+    ['a race lost: another writer moved the task first', moving, { outcome: 'noop', task: { ...moving, owner: 'b', attempt: 2 } }, { moved: 0, exhausted: 0, waiting: 0, lostRaces: 1, tasks: 1 }],
+    ['a task deleted meanwhile (its batch committed)', moving, { outcome: 'gone' }, { moved: 0, exhausted: 0, waiting: 0, lostRaces: 0, tasks: 0 }],
+  ])('tells %s', (_what, read, result, expected) => {
+    const outcome = rescheduleOutcome([read], [step(read)], [result], isLive);
+    expect({ moved: outcome.moved.length, exhausted: outcome.exhausted.length, waiting: outcome.waiting.length, lostRaces: outcome.lostRaces, tasks: outcome.tasks.length }).toEqual(expected);
+  });
+
+  it('names each move, counts writes by reason and outcome, and lists every batch with an exhausted task', () => {
+    const earlier = task(9, { batch: '0000000001', id: '0000000001-00000', state: 'exhausted' });
+    const failed = task(1, { owner: 'a', state: 'failed' });
+    const outcome = rescheduleOutcome(
+      [moving, failed, earlier],
+      [step(moving), step(failed, 'failed')],
+      [{ outcome: 'written', task: { ...moving, owner: 'a', attempt: 2 } }, { outcome: 'written', task: { ...failed, state: 'exhausted' } }],
+      isLive,
+    );
+    expect(outcome.moved).toEqual([{ taskId: moving.id, from: 'dead', to: 'a', attempt: 2, reason: 'owner-dead' }]);
+    expect(outcome.writes).toEqual([{ reason: 'owner-dead', outcome: 'assigned', count: 1 }, { reason: 'failed', outcome: 'exhausted', count: 1 }]);
+    expect(outcome.failedBatches).toEqual(['0000000000', '0000000001']);
   });
 });
