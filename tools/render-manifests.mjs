@@ -83,7 +83,8 @@ function header(version) {
 
 /** Renders the install manifest from the chart in `chart` (whose crds/ must be in place). */
 export function renderInstallYaml(chart = chartDir, helm = helmBinary()) {
-  const args = ['template', releaseName, chart, '--namespace', namespace, '--include-crds'];
+  // No hooks: kubectl does not run them (docs/install.md gives the uninstall order instead).
+  const args = ['template', releaseName, chart, '--namespace', namespace, '--include-crds', '--no-hooks'];
   for (const value of valueOverrides) args.push('--set', value);
   const result = spawnSync(helm, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (result.status !== 0) throw new Error(`helm ${args.join(' ')} failed:\n${result.stderr}`);

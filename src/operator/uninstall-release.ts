@@ -62,3 +62,37 @@ export async function releaseIfUninstalled(options: UninstallReleaseOptions): Pr
   options.logger.info({ released }, 'the operator Deployment is gone: uninstalling — jobs released from the cleanup finalizer, Lease deleted; their ZooKeeper data stays');
   return { verdict, released };
 }
+
+export interface StopForUninstallOptions {
+  readonly kube: KubeClient;
+  readonly namespace: string;
+  readonly deployment: string;
+  /** How long the operator's pods may take to stop (they release the jobs as they go). */
+  readonly timeoutMs: number;
+  readonly pollMs?: number;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly now: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * What helm's pre-delete hook runs (`streamkeeper uninstall`): deletes the operator's Deployment
+ * in the foreground and waits until it is gone — that is, until its pods have stopped. Helm
+ * deletes the operator's RBAC in the same breath as its Deployment, so an operator stopped by
+ * helm itself would be refused the job updates of `releaseIfUninstalled`; stopped here, first,
+ * it still has them. Resolves with whether the Deployment is gone within the timeout.
+ */
+export async function stopOperatorForUninstall(options: StopForUninstallOptions): Promise<boolean> {
+  const ref = { namespace: options.namespace, name: options.deployment };
+  await ignoreNotFound(options.kube.delete('Deployment', ref, { propagationPolicy: 'Foreground' }));
+  options.logger.info({ deployment: options.deployment, namespace: options.namespace }, 'deleting the operator Deployment; its pods release their jobs as they stop');
+  const deadline = options.now() + options.timeoutMs;
+  for (;;) {
+    if ((await ignoreNotFound(options.kube.get('Deployment', ref))) === undefined) {
+      options.logger.info({ deployment: options.deployment }, 'the operator Deployment and its pods are gone');
+      return true;
+    }
+    if (options.now() >= deadline) return false;
+    await options.sleep(options.pollMs ?? 500);
+  }
+}

@@ -11,6 +11,7 @@ import { executorCommand } from './executor.js';
 import { localCommand } from './local.js';
 import { operatorCommand } from './operator.js';
 import { sleepCommand } from './sleep.js';
+import { uninstallCommand } from './uninstall.js';
 import { versionCommand } from './version.js';
 
-export const commands: readonly Command[] = [operatorCommand, driverCommand, executorCommand, localCommand, demoCommand, versionCommand, sleepCommand];
+export const commands: readonly Command[] = [operatorCommand, driverCommand, executorCommand, localCommand, demoCommand, uninstallCommand, versionCommand, sleepCommand];

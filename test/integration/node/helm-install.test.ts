@@ -252,13 +252,10 @@ describe('helm install on a real node: the operator and a job as containers of t
     expect(await job.get()).toBeDefined();
   }, 2 * waitMs);
 
-  // Known to fail: helm uninstall deletes the operator's ClusterRoleBinding and ServiceAccount in
-  // the same breath as its Deployment, so when the pod gets SIGTERM its release of the jobs is
-  // refused (SK_KUBE_FORBIDDEN on the Lease, then "cannot read the operator Deployment; stopping
-  // without releasing jobs"). The job keeps streamkeeper.io/cleanup and `kubectl delete sj`
-  // hangs. A fix must keep the operator's rights until its pods are gone (e.g. a pre-delete
-  // hook that deletes the Deployment and waits); then this becomes a plain `it`.
-  it.failing('the stopping operator releases the job and deletes its Lease, so that deleting the job does not hang', async () => {
+  // helm uninstall deletes the operator's ClusterRoleBinding and ServiceAccount in the same breath
+  // as its Deployment; the chart's pre-delete hook stops the operator first, so it still has the
+  // rights to release the job and delete its Lease.
+  it('the stopping operator releases the job and deletes its Lease, so that deleting the job does not hang', async () => {
     if (job === undefined) throw new Error('the job did not start');
     const running = job;
     report(`the operator's log as it stopped:\n${operatorLog.split('\n').slice(-8).join('\n')}`);

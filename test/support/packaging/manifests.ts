@@ -122,7 +122,7 @@ export function containerOf(workload: Workload, name: string): Container {
 }
 
 export function workloads(objects: readonly KubeObject[]): Workload[] {
-  return objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet') as Workload[];
+  return objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet' || o.kind === 'Job') as Workload[];
 }
 
 /** The operator's rights in each namespace where it manages jobs: exactly these, nothing more. */
@@ -139,7 +139,7 @@ export const operatorRules: readonly PolicyRule[] = [
 
 /** Leader election, and a look at its own Deployment (uninstall or restart?), in the operator's own namespace only. */
 export const leaderElectionRules: readonly PolicyRule[] = [
-  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'delete'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update', 'delete'] },
 ];
 
