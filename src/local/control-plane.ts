@@ -26,6 +26,7 @@ export const defaultControllers: readonly string[] = [
   'root-ca-certificate-publisher-controller',
   'deployment-controller',
   'replicaset-controller',
+  'job-controller',
 ];
 
 export interface ControlPlaneOptions {
