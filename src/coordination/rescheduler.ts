@@ -30,7 +30,7 @@ export interface RescheduleReport {
   readonly exhausted: readonly string[];
   /**
    * Batches with an exhausted task (found now or earlier). The driver records them as failed; the
-   * operator sets the job Failed or Degraded (see `phaseOnExhaustion`).
+   * operator's status sets the job Failed or Degraded, as failurePolicy.onTaskExhausted says.
    */
   readonly failedBatches: readonly string[];
   /** Tasks that need a new owner but found no live executor; they move when one registers. */
