@@ -167,6 +167,20 @@ describe('what kstatus and Flux report for a StreamingJob as the API server serv
     expectVerdict(fresh, 'InProgress');
   });
 
+  it("a windowed job's status keeps its watermark beside the lag through the API server, and reads Current", async () => {
+    await rest.call('POST', `/apis/streamkeeper.io/v1alpha1/namespaces/${namespace}/streamingjobs`, { body: { ...sample, metadata: { name: 'windowed', namespace } } });
+    const created = (await rest.call('GET', path('windowed'))) as Job;
+    const watermark = '2026-01-01T11:58:30.000Z';
+    const status = statusOf({}, [driver, ...executors(2)], {
+      generation: Number(created.metadata.generation ?? 1),
+      coordination: synced(['wordcount-executor-0', 'wordcount-executor-1'], { totalLag: 12, watermark }),
+    });
+    await rest.call('PUT', `${path('windowed')}/status`, { body: { ...created, status } });
+    const read = (await rest.call('GET', path('windowed'))) as Job;
+    expect(read.status).toMatchObject({ watermark, totalLag: 12 });
+    expectVerdict(read, 'Current');
+  });
+
   it('a job being deleted is Terminating, and the documented expressions still evaluate', async () => {
     await rest.call('POST', `/apis/streamkeeper.io/v1alpha1/namespaces/${namespace}/streamingjobs`, {
       body: { ...sample, metadata: { name: 'leaving', namespace, finalizers: ['streamkeeper.io/cleanup'] } },
