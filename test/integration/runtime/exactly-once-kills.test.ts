@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../../../src/machinery/random.js';
-import { RuntimeWorld, eventually, type PodProcess } from './support/runtime-world.js';
+import { ExecutorChurn, RuntimeWorld, eventually } from './support/runtime-world.js';
 
 
 function values(partition: number, from: number, count: number): string[] {
@@ -30,9 +30,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       const perPartition = 25_000;
       await world.start(world.config({ maxRecordsPerPartition: 2500, maxTaskAttempts: 50 }), { source: partitions, sink: 3 });
       for (let p = 0; p < partitions; p++) await world.produce(p, values(p, 0, perPartition / 2));
-      let next = 0;
-      const live: PodProcess[] = [];
-      for (; next < 3; next++) live.push(world.executor(`executor-${next}`));
+      const churn = new ExecutorChurn(world, random, 3);
       world.driver();
       // The second half arrives only after a few kills, so the job cannot finish before the test
       // has killed anyone however fast the runtime is: every run exercises rescheduling.
@@ -44,17 +42,6 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
         for (let p = 0; p < partitions; p++) await world.produce(p, values(p, perPartition / 2, perPartition / 2));
       })();
 
-      const ledger = world.ledger();
-      /** Mostly the holder of a running task (killed mid-task), sometimes any executor. */
-      const pickVictim = async (): Promise<PodProcess | undefined> => {
-        const holders = new Set((await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned').map((t) => t.record.owner));
-        const busy = live.filter((p) => holders.has(p.name));
-        const pool = busy.length > 0 && random() < 0.8 ? busy : live;
-        const victim = pool[Math.floor(random() * pool.length)];
-        if (victim !== undefined) live.splice(live.indexOf(victim), 1);
-        return victim;
-      };
-      let kills = 0;
       const target = Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition]));
       const done = world.waitForPositions(target, 100_000).then(() => true);
       let finished = false;
@@ -63,13 +50,11 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       while (!isFinished()) {
         await sleep(300 + random() * 1200);
         if (isFinished()) break;
-        const victim = await pickVictim();
+        // Mostly the holder of a running task (killed mid-task), sometimes any executor.
+        const victim = await churn.pickVictim(0.8);
         if (victim === undefined) continue;
-        await world.kill(victim);
-        kills += 1;
-        if (kills === killsBeforeLateHalf) lateHalfDue();
-        await sleep(random() * 400);
-        live.push(world.executor(`executor-${next++}`));
+        await churn.killAndReplace(victim, random() * 400);
+        if (churn.kills === killsBeforeLateHalf) lateHalfDue();
       }
       await done;
       await late;
@@ -80,7 +65,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       for (const v of seen) counts.set(v, (counts.get(v) ?? 0) + 1);
       const duplicates = [...counts].filter(([, n]) => n > 1).map(([v]) => v);
       const missing = expected.filter((v) => !counts.has(v));
-      expect({ seed, kills: kills >= killsBeforeLateHalf, total: seen.length, duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) }).toEqual({ seed, kills: true, total: expected.length, duplicates: [], missing: [] });
+      expect({ seed, kills: churn.kills >= killsBeforeLateHalf, total: seen.length, duplicates: duplicates.slice(0, 10), missing: missing.slice(0, 10) }).toEqual({ seed, kills: true, total: expected.length, duplicates: [], missing: [] });
       expect(world.operator.errors).toEqual([]);
     } catch (err) {
       world.markFailed();

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../../../src/machinery/random.js';
 import { changelogTopic, repartitionTopic } from '../../../src/runtime/kafka-names.js';
-import { RuntimeWorld, eventually, type PodProcess } from './support/runtime-world.js';
+import { ExecutorChurn, RuntimeWorld, eventually } from './support/runtime-world.js';
 
 const vocabulary = Array.from({ length: 300 }, (_v, i) => `w${i.toString(36)}`);
 
@@ -99,30 +99,20 @@ describe('running totals exactly once with processes killed', () => {
         countWords(input, expected);
         await world.produce(p, input);
       }
-      let next = 0;
-      const live: PodProcess[] = [];
-      for (; next < 3; next++) live.push(world.executor(`executor-${next}`));
+      const churn = new ExecutorChurn(world, random, 3);
       world.driver();
-      const ledger = world.ledger();
-      let kills = 0;
       let finished = false;
       const isFinished = (): boolean => finished;
       const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition])), 240_000).finally(() => (finished = true));
       while (!isFinished()) {
         await sleep(400 + random() * 1200);
         if (isFinished()) break;
-        const holders = new Set((await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned').map((t) => t.record.owner));
-        const busy = live.filter((p) => holders.has(p.name));
-        const pool = busy.length > 0 && random() < 0.8 ? busy : live;
-        const victim = pool[Math.floor(random() * pool.length)];
+        const victim = await churn.pickVictim(0.8);
         if (victim === undefined) continue;
-        live.splice(live.indexOf(victim), 1);
-        await world.kill(victim);
-        kills += 1;
-        live.push(world.executor(`executor-${next++}`));
+        await churn.killAndReplace(victim);
       }
       await done;
-      expect(kills).toBeGreaterThan(2);
+      expect(churn.kills).toBeGreaterThan(2);
       await expectExactTotals(world, expected);
       expect(world.operator.errors).toEqual([]);
     } catch (err) {
@@ -258,12 +248,9 @@ describe('final event-time windows exactly once with processes killed', () => {
       await world.start(world.config({ processor: { name: 'passthrough', params: {} }, aggregation: windowedAggregation, maxRecordsPerPartition: 300, maxTaskAttempts: 50 }), { source: partitions, sink: 2 });
       const expected = new Map<string, number>();
       for (let p = 0; p < partitions; p++) await produceViews(world, p, views(seed + p, 3000), expected);
-      let next = 0;
-      const live: PodProcess[] = [];
-      for (; next < 3; next++) live.push(world.executor(`executor-${next}`));
+      const churn = new ExecutorChurn(world, random, 3);
       let driver = world.driver('driver-0');
       const ledger = world.ledger();
-      let kills = 0;
       // Each window must be written once however the work moved.
       let finished = false;
       const isFinished = (): boolean => finished;
@@ -281,18 +268,13 @@ describe('final event-time windows exactly once with processes killed', () => {
           continue;
         }
         // Only executors holding a task: one still starting (slow on a loaded machine) holds no state to lose.
-        const holders = new Set(tasks.map((t) => t.record.owner));
-        const busy = live.filter((p) => holders.has(p.name));
-        const victim = busy[Math.floor(random() * busy.length)];
+        const victim = await churn.pickVictim(1);
         if (victim === undefined) continue;
-        live.splice(live.indexOf(victim), 1);
-        await world.kill(victim);
-        kills += 1;
-        live.push(world.executor(`executor-${next++}`));
+        await churn.killAndReplace(victim);
       }
       await done;
       await expectExactWindows(world, expected);
-      expect({ kills: kills > 0, driverKilled }).toEqual({ kills: true, driverKilled: true });
+      expect({ kills: churn.kills > 0, driverKilled }).toEqual({ kills: true, driverKilled: true });
       expect(world.operator.errors).toEqual([]);
     } catch (err) {
       world.markFailed();

@@ -44,6 +44,8 @@ export interface SeenRegistration {
 export interface SeenCommit {
   readonly batch: string;
   readonly at: number;
+  /** The committed positions it held, `topic/partition` → next offset. */
+  readonly positions: ReadonlyMap<string, number>;
 }
 
 function sameRanges(a: readonly OffsetRange[], b: readonly OffsetRange[]): boolean {
@@ -144,7 +146,8 @@ export class LedgerRecorder {
   private sawOffsets(node: NodeData | null): void {
     if (node !== null) {
       const record = JSON.parse(node.data.toString('utf8')) as OffsetsRecord;
-      if (record.batch !== null && this.commits.at(-1)?.batch !== record.batch) this.commits.push({ batch: record.batch, at: Date.now() });
+      const positions = new Map(record.partitions.map((p) => [`${p.topic}/${p.partition}`, Number(p.next)]));
+      if (record.batch !== null && this.commits.at(-1)?.batch !== record.batch) this.commits.push({ batch: record.batch, at: Date.now(), positions });
     }
     this.changed('offsets');
   }
@@ -205,7 +208,8 @@ export class LedgerRecorder {
    */
   continuityProblems(final: OffsetsRecord, startAt?: ReadonlyMap<number, number>): string[] {
     const problems: string[] = [...this.errors.map((e) => `watch error: ${e}`)];
-    const ids = [...this.batches.keys()].sort();
+    const batches = new Map([...this.batches, ...this.batchesSeenOnlyCommitted()]);
+    const ids = [...batches.keys()].sort();
     const sequences = ids.map(batchSequence);
     for (let i = 1; i < sequences.length; i++) {
       const [previous, current] = [sequences[i - 1] ?? 0, sequences[i] ?? 0];
@@ -216,7 +220,7 @@ export class LedgerRecorder {
       if (batchSequence(committed[i] ?? '') !== batchSequence(committed[i - 1] ?? '') + 1) problems.push(`the committed batch went from ${committed[i - 1] ?? ''} to ${committed[i] ?? ''}`);
     }
     if (final.batch !== null && committed.at(-1) !== final.batch) problems.push(`the offsets name batch ${final.batch} committed, the watch saw ${committed.at(-1) ?? 'none'} last`);
-    for (const batch of this.batches.values()) {
+    for (const batch of batches.values()) {
       if (batch.replanned.length > 0) problems.push(`batch ${batch.id} was planned again with other ranges: ${batch.replanned.map((r) => r.map(describeRange).join(', ')).join(' / ')}`);
       const lastState = batch.states.at(-1);
       const settled = lastState === 'committed' || (final.batch !== null && batch.id <= final.batch && lastState === 'planned');
@@ -225,7 +229,7 @@ export class LedgerRecorder {
     }
     const byPartition = new Map<string, { batch: string; range: OffsetRange }[]>();
     for (const id of ids) {
-      for (const range of this.batches.get(id)?.ranges ?? []) {
+      for (const range of batches.get(id)?.ranges ?? []) {
         const key = `${range.topic}/${range.partition}`;
         byPartition.set(key, [...(byPartition.get(key) ?? []), { batch: id, range }]);
       }
@@ -241,6 +245,28 @@ export class LedgerRecorder {
       if (next !== Number(position.next)) problems.push(`${key}: the batches seen end at ${next}, the committed position is ${position.next}`);
     }
     return problems;
+  }
+
+  /**
+   * Batches the batches watch never delivered (planned, run and deleted between two of its reads,
+   * as a starved test process may take) but whose commit the offsets watch saw right after the
+   * previous one: their ranges are what the committed positions moved by.
+   */
+  private batchesSeenOnlyCommitted(): Map<string, SeenBatch> {
+    const found = new Map<string, SeenBatch>();
+    for (let i = 1; i < this.commits.length; i++) {
+      const [previous, commit] = [this.commits[i - 1], this.commits[i]];
+      if (previous === undefined || commit === undefined || this.batches.has(commit.batch)) continue;
+      if (batchSequence(commit.batch) !== batchSequence(previous.batch) + 1) continue;
+      const ranges: OffsetRange[] = [];
+      for (const [key, next] of commit.positions) {
+        const from = previous.positions.get(key) ?? next;
+        const split = key.lastIndexOf('/');
+        if (next !== from) ranges.push({ topic: key.slice(0, split), partition: Number(key.slice(split + 1)), from: String(from), to: String(next) });
+      }
+      found.set(commit.batch, { id: commit.batch, ranges, states: ['committed'], replanned: [], firstSeenAt: commit.at });
+    }
+    return found;
   }
 
   /** Stops watching. */

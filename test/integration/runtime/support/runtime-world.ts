@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { JobConfigContent } from '../../../../src/coordination/config-mirror.js';
 import { TaskLedger } from '../../../../src/coordination/task-ledger.js';
@@ -203,5 +204,44 @@ export class RuntimeWorld {
     await this.kafka.close();
     if (process.env.SK_KEEP_LOGS === undefined) rmSync(this.logs, { recursive: true, force: true });
     else process.stderr.write(`runtime logs kept in ${this.logs}\n`);
+  }
+}
+
+/**
+ * Executors SIGKILLed at random moments and each replaced by a new one: the failure the
+ * exactly-once tests run under. The test decides when to kill; this keeps the live set and picks
+ * victims, mostly an executor that holds an assigned task (killed mid-task).
+ */
+export class ExecutorChurn {
+  readonly live: PodProcess[] = [];
+  kills = 0;
+  private next = 0;
+
+  constructor(
+    private readonly world: RuntimeWorld,
+    private readonly random: () => number,
+    executors: number,
+  ) {
+    for (; this.next < executors; this.next++) this.live.push(world.executor(`executor-${this.next}`));
+  }
+
+  /**
+   * An executor holding an assigned task, with probability `busyShare` (1: only those), else
+   * any live one; undefined when none qualifies.
+   */
+  async pickVictim(busyShare: number): Promise<PodProcess | undefined> {
+    const holders = new Set((await this.world.ledger().readTasks(this.world.job)).filter((t) => t.record.state === 'assigned').map((t) => t.record.owner));
+    const busy = this.live.filter((p) => holders.has(p.name));
+    const pool = busyShare >= 1 || (busy.length > 0 && this.random() < busyShare) ? busy : this.live;
+    return pool[Math.floor(this.random() * pool.length)];
+  }
+
+  /** SIGKILLs `victim` (the operator learns it ended) and, `pauseMs` later, starts its replacement. */
+  async killAndReplace(victim: PodProcess, pauseMs = 0): Promise<void> {
+    this.live.splice(this.live.indexOf(victim), 1);
+    await this.world.kill(victim);
+    this.kills += 1;
+    if (pauseMs > 0) await sleep(pauseMs);
+    this.live.push(this.world.executor(`executor-${this.next++}`));
   }
 }
