@@ -262,7 +262,10 @@ export class LeaderElector {
     const raw = JSON.stringify(record);
     if (raw !== this.observedRecord) {
       this.observedRecord = raw;
-      this.observedAt = now;
+      // Dated when the read returned, not when it was sent: a renewal the server applied while
+      // the request was in flight is newer than `now`, and counting its lease from `now` would
+      // take over a few milliseconds before it expired (client-go dates it the same way).
+      this.observedAt = this.clock.now();
       this.observedLease = current;
       this.reportLeader(record.holderIdentity ?? '');
     }
