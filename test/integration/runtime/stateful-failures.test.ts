@@ -94,11 +94,15 @@ describe('running totals exactly once with processes killed', () => {
       const perPartition = 3000;
       await world.start(world.config({ processor: { name: 'wordcount', params: {} }, aggregation, maxRecordsPerPartition: 600, maxTaskAttempts: 50 }), { source: partitions, sink: 3 });
       const expected = new Map<string, number>();
-      for (let p = 0; p < partitions; p++) {
-        const input = lines(seed + p, perPartition);
-        countWords(input, expected);
-        await world.produce(p, input);
-      }
+      const inputs = Array.from({ length: partitions }, (_v, p) => lines(seed + p, perPartition));
+      for (const input of inputs) countWords(input, expected);
+      for (const [p, input] of inputs.entries()) await world.produce(p, input.slice(0, perPartition / 2));
+      // The second half arrives only after three kills, so the job cannot finish before the test
+      // has killed anyone, however fast the runtime is.
+      let secondHalf: Promise<void> | undefined;
+      const releaseSecondHalf = (): Promise<void> => (secondHalf ??= (async () => {
+        for (const [p, input] of inputs.entries()) await world.produce(p, input.slice(perPartition / 2));
+      })());
       const churn = new ExecutorChurn(world, random, 3);
       world.driver();
       let finished = false;
@@ -110,8 +114,10 @@ describe('running totals exactly once with processes killed', () => {
         const victim = await churn.pickVictim(0.8);
         if (victim === undefined) continue;
         await churn.killAndReplace(victim);
+        if (churn.kills >= 3) void releaseSecondHalf();
       }
       await done;
+      await secondHalf;
       expect(churn.kills).toBeGreaterThan(2);
       await expectExactTotals(world, expected);
       expect(world.operator.errors).toEqual([]);
@@ -247,7 +253,14 @@ describe('final event-time windows exactly once with processes killed', () => {
       const partitions = 3;
       await world.start(world.config({ processor: { name: 'passthrough', params: {} }, aggregation: windowedAggregation, maxRecordsPerPartition: 300, maxTaskAttempts: 50 }), { source: partitions, sink: 2 });
       const expected = new Map<string, number>();
-      for (let p = 0; p < partitions; p++) await produceViews(world, p, views(seed + p, 3000), expected);
+      const inputs = Array.from({ length: partitions }, (_v, p) => views(seed + p, 3000));
+      for (const [p, input] of inputs.entries()) await produceViews(world, p, input.slice(0, 1500), expected);
+      // The later half of the views arrives only once the driver and an executor were killed, so
+      // the job cannot finish before the test has killed both, however fast the runtime is.
+      let secondHalf: Promise<void> | undefined;
+      const releaseSecondHalf = (): Promise<void> => (secondHalf ??= (async () => {
+        for (const [p, input] of inputs.entries()) await produceViews(world, p, input.slice(1500), expected);
+      })());
       const churn = new ExecutorChurn(world, random, 3);
       let driver = world.driver('driver-0');
       const ledger = world.ledger();
@@ -256,23 +269,29 @@ describe('final event-time windows exactly once with processes killed', () => {
       const isFinished = (): boolean => finished;
       const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, 3000])), 240_000).finally(() => (finished = true));
       let driverKilled = false;
+      let idleRounds = 0;
       while (!isFinished()) {
         await sleep(400 + random() * 1200);
         if (isFinished()) break;
         const tasks = (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned');
-        if (!driverKilled && tasks.length > 0) {
-          // Mid-batch: its tasks are out; the next driver finishes the recorded batch.
+        idleRounds = tasks.length === 0 ? idleRounds + 1 : 0;
+        // Mid-batch: its tasks are out; the next driver finishes the recorded batch. (Between
+        // batches if the first half went by without one in flight at a look.)
+        if (!driverKilled && (tasks.length > 0 || idleRounds >= 3)) {
           driverKilled = true;
           await world.kill(driver);
           driver = world.driver('driver-1');
           continue;
         }
-        // Only executors holding a task: one still starting (slow on a loaded machine) holds no state to lose.
-        const victim = await churn.pickVictim(1);
+        // Executors holding a task: one still starting (slow on a loaded machine) holds no state to
+        // lose. Any live one while the later half waits for a kill (the first half may be done).
+        const victim = (await churn.pickVictim(1)) ?? (secondHalf === undefined ? churn.live[0] : undefined);
         if (victim === undefined) continue;
         await churn.killAndReplace(victim);
+        if (driverKilled) void releaseSecondHalf();
       }
       await done;
+      await secondHalf;
       await expectExactWindows(world, expected);
       expect({ kills: churn.kills > 0, driverKilled }).toEqual({ kills: true, driverKilled: true });
       expect(world.operator.errors).toEqual([]);
