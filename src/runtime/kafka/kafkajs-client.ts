@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, Partitioners, type Admin, type IHeaders, type KafkaConfig, type Message, type Producer, type SASLOptions, type Transaction } from 'kafkajs';
 import { StreamkeeperError } from '../../errors/index.js';
 import { silentLogger, type LogLevel, type Logger } from '../../logging/logger.js';
+import { ClientResources, closedClient } from './client-resources.js';
 import { checkConnectionSettings, describeConnection, type KafkaConnectionSettings } from './connection-settings.js';
 import {
   defaultLeaderWaitMs,
@@ -107,10 +108,6 @@ class Deadline {
   get passed(): boolean {
     return Date.now() >= this.end;
   }
-}
-
-function closedClient(): StreamkeeperError {
-  return new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the Kafka client is closed');
 }
 
 class KafkajsAdmin implements KafkaAdmin {
@@ -393,8 +390,7 @@ class KafkajsClient implements KafkaClient {
   private readonly kafka: Kafka;
   private readonly config: KafkaConfig;
   private readonly sockets = new KafkajsSockets();
-  private readonly open = new Set<{ close(): Promise<void> }>();
-  private closed = false;
+  private readonly resources = new ClientResources();
 
   constructor(
     config: KafkaConfig,
@@ -403,20 +399,11 @@ class KafkajsClient implements KafkaClient {
   ) {
     this.config = { ...config, socketFactory: this.sockets.factory };
     this.kafka = new Kafka(this.config);
-    this.admin = new KafkajsAdmin(this.kafka, logger, () => !this.closed);
-  }
-
-  private ensureOpen(): void {
-    if (this.closed) throw closedClient();
-  }
-
-  private track<T extends { close(): Promise<void> }>(resource: T): T {
-    this.open.add(resource);
-    return resource;
+    this.admin = new KafkajsAdmin(this.kafka, logger, () => this.resources.isOpen);
   }
 
   async producer(): Promise<RecordProducer> {
-    this.ensureOpen();
+    this.resources.ensureOpen();
     const connect = async (): Promise<Producer> => {
       const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
       try {
@@ -429,12 +416,12 @@ class KafkajsClient implements KafkaClient {
     };
     const connection = new ReplaceableConnection(connect, (producer) => producer.disconnect());
     await connection.run(() => Promise.resolve()); // connect now, so that failing to is the caller's to see
-    const handle: RecordProducer = new KafkajsRecordProducer(connection, () => this.open.delete(handle));
-    return this.track(handle);
+    const handle: RecordProducer = new KafkajsRecordProducer(connection, () => { this.resources.forget(handle); });
+    return this.resources.track(handle);
   }
 
   async transactionalProducer(transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
-    this.ensureOpen();
+    this.resources.ensureOpen();
     if (transactionalId === '') throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'transactional id must not be empty');
     checkTransactionTimeout(options.transactionTimeoutMs);
     const producer = this.kafka.producer({
@@ -448,7 +435,7 @@ class KafkajsClient implements KafkaClient {
       // written the previous one's markers, typically a few milliseconds: retry soon, and often.
       retry: { initialRetryTime: 20, retries: 10, maxRetryTime: 5000 },
     });
-    const handle: KafkajsTransactionalProducer = new KafkajsTransactionalProducer(transactionalId, producer, this.logger.child({ transactionalId }), () => this.open.delete(handle));
+    const handle: KafkajsTransactionalProducer = new KafkajsTransactionalProducer(transactionalId, producer, this.logger.child({ transactionalId }), () => { this.resources.forget(handle); });
     try {
       await handle.fence();
     } catch (err) {
@@ -456,11 +443,11 @@ class KafkajsClient implements KafkaClient {
       throw err;
     }
     this.logger.debug({ transactionalId }, 'opened transactional producer');
-    return this.track(handle);
+    return this.resources.track(handle);
   }
 
   async rangeReader(): Promise<RangeReader> {
-    this.ensureOpen();
+    this.resources.ensureOpen();
     const cluster = createInternalCluster(this.kafka, this.config);
     try {
       await cluster.connect();
@@ -472,11 +459,11 @@ class KafkajsClient implements KafkaClient {
     const handle: RangeReader = {
       readRange: (...args) => reader.readRange(...args),
       close: async () => {
-        this.open.delete(handle);
+        this.resources.forget(handle);
         await reader.close();
       },
     };
-    return this.track(handle);
+    return this.resources.track(handle);
   }
 
   /**
@@ -484,12 +471,7 @@ class KafkajsClient implements KafkaClient {
    * those kafkajs lost track of — so that nothing of this client keeps the process alive.
    */
   async close(): Promise<void> {
-    this.closed = true;
-    const resources = [...this.open, this.admin];
-    this.open.clear();
-    const results = await Promise.allSettled(resources.map((r) => r.close()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) this.logger.warn({ error: String(failed.reason) }, 'a Kafka connection did not close cleanly');
+    await this.resources.closeAll(this.logger, [this.admin]);
     const forgotten = await this.sockets.close();
     if (forgotten > 0) this.logger.debug({ sockets: forgotten }, 'destroyed Kafka connections kafkajs had left open');
   }

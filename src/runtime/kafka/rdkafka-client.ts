@@ -32,6 +32,7 @@ import {
   type TransactionalProducerOptions,
   type WaitOptions,
 } from './kafka-client.js';
+import { ClientResources, closedClient } from './client-resources.js';
 import { createKafkajsAdmin } from './kafkajs-client.js';
 import { checkGroupOffsets, checkRange, checkSend, checkTimeout, checkTransactionTimeout } from './request-checks.js';
 import { TransactionLifecycle } from './transaction-lifecycle.js';
@@ -145,10 +146,6 @@ function fromRdkafkaHeaders(headers: Rdkafka.MessageHeader[] | undefined): Recor
     }
   }
   return result;
-}
-
-function closedClient(): StreamkeeperError {
-  return new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'the Kafka client is closed');
 }
 
 function callback<T = void>(what: string, start: (done: (err: unknown, value?: T) => void) => void): Promise<T> {
@@ -554,39 +551,29 @@ class RdkafkaRangeReader implements RangeReader {
 class RdkafkaClient implements KafkaClient {
   readonly admin: KafkaAdmin;
   private readonly closeAdmin: () => Promise<void>;
-  private readonly open = new Set<{ close(): Promise<void> }>();
+  private readonly resources = new ClientResources();
   private readonly requestTimeoutMs: number;
-  private closed = false;
 
   constructor(
     private readonly config: Config,
     settings: KafkaConnectionSettings,
     private readonly logger: Logger,
   ) {
-    const kafkajsAdmin = createKafkajsAdmin(settings, logger, () => !this.closed);
+    const kafkajsAdmin = createKafkajsAdmin(settings, logger, () => this.resources.isOpen);
     this.admin = kafkajsAdmin.admin;
     this.closeAdmin = () => kafkajsAdmin.close();
     this.requestTimeoutMs = settings.requestTimeoutMs ?? 30_000;
   }
 
-  private ensureOpen(): void {
-    if (this.closed) throw closedClient();
-  }
-
-  private track<T extends { close(): Promise<void> }>(resource: T): T {
-    this.open.add(resource);
-    return resource;
-  }
-
   async producer(): Promise<RecordProducer> {
-    this.ensureOpen();
+    this.resources.ensureOpen();
     const delivering = await DeliveringProducer.connect({ ...this.config, ...producerConfig }, 'connecting a producer');
-    const handle: RecordProducer = new RdkafkaRecordProducer(delivering, () => this.open.delete(handle));
-    return this.track(handle);
+    const handle: RecordProducer = new RdkafkaRecordProducer(delivering, () => { this.resources.forget(handle); });
+    return this.resources.track(handle);
   }
 
   async transactionalProducer(transactionalId: string, options: TransactionalProducerOptions = {}): Promise<TransactionalProducer> {
-    this.ensureOpen();
+    this.resources.ensureOpen();
     if (transactionalId === '') throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'transactional id must not be empty');
     checkTransactionTimeout(options.transactionTimeoutMs);
     const what = `opening transactional id ${transactionalId}`;
@@ -601,9 +588,9 @@ class RdkafkaClient implements KafkaClient {
       await delivering.close();
       throw err;
     }
-    const handle: RdkafkaTransactionalProducer = new RdkafkaTransactionalProducer(transactionalId, delivering, this.config, this.requestTimeoutMs, () => this.open.delete(handle));
+    const handle: RdkafkaTransactionalProducer = new RdkafkaTransactionalProducer(transactionalId, delivering, this.config, this.requestTimeoutMs, () => { this.resources.forget(handle); });
     this.logger.debug({ transactionalId }, 'opened transactional producer');
-    return this.track(handle);
+    return this.resources.track(handle);
   }
 
   /** The coordinator may still be loading, or settling the previous owner's transaction: retry that. */
@@ -621,18 +608,13 @@ class RdkafkaClient implements KafkaClient {
   }
 
   rangeReader(): Promise<RangeReader> {
-    if (this.closed) return Promise.reject(closedClient());
-    const handle: RangeReader = new RdkafkaRangeReader(this.config, () => this.open.delete(handle));
-    return Promise.resolve(this.track(handle));
+    if (!this.resources.isOpen) return Promise.reject(closedClient());
+    const handle: RangeReader = new RdkafkaRangeReader(this.config, () => { this.resources.forget(handle); });
+    return Promise.resolve(this.resources.track(handle));
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    const resources = [...this.open];
-    this.open.clear();
-    const results = await Promise.allSettled([...resources.map((r) => r.close()), this.closeAdmin()]);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) this.logger.warn({ error: String(failed.reason) }, 'a Kafka connection did not close cleanly');
+    await this.resources.closeAll(this.logger, [{ close: this.closeAdmin }]);
   }
 }
 
