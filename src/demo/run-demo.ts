@@ -13,7 +13,7 @@ import { labelKeys } from '../api/v1alpha1/index.js';
 import type { StreamingJobStatus } from '../api/v1alpha1/index.js';
 import { CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ZooKeeperSession } from '../coordination/session.js';
-import { TaskLedger } from '../coordination/task-ledger.js';
+import { TaskLedger, type PartitionOffset } from '../coordination/task-ledger.js';
 import { digestAuth } from '../coordination/zookeeper/digest.js';
 import { NativeZooKeeperClient } from '../coordination/zookeeper/native-client.js';
 import { StreamkeeperError } from '../errors/index.js';
@@ -347,22 +347,22 @@ export class Demo {
    * Committed positions and the last committed batch, read from the driver's offsets znode (the
    * status has them too, but the operator refreshes it every 30 s), and the source's end offsets.
    */
-  private async positions(world: DemoWorld, ref: JobRef, job: DemoJob): Promise<{ committed: number; end: number; lastBatch: number | undefined }> {
+  private async positions(world: DemoWorld, ref: JobRef, job: DemoJob): Promise<{ committed: number; end: number; lastBatch: number | undefined; partitions: readonly PartitionOffset[] }> {
     const [offsets, watermarks] = await Promise.all([world.ledger.readOffsets(ref), world.kafka.admin.topicOffsets(job.source)]);
     // The source's positions only: an aggregating job's offsets also hold its repartition topic's.
     const committed = (offsets?.record.partitions ?? []).filter((p) => p.topic === job.source).reduce((sum, p) => sum + Number(p.next), 0);
     const end = watermarks.reduce((sum, w) => sum + w.high, 0);
     const batch = offsets?.record.batch;
-    return { committed, end, lastBatch: batch === undefined || batch === null ? undefined : Number(batch) };
+    return { committed, end, lastBatch: batch === undefined || batch === null ? undefined : Number(batch), partitions: offsets?.record.partitions ?? [] };
   }
 
   /**
    * Whether the job has also consumed its internal topics to their ends: an aggregating job folds
    * a batch's partial counts into the totals in a later batch, through its repartition topic.
+   * `committed`: the positions `positions()` just read.
    */
-  private async internalTopicsCaughtUp(world: DemoWorld, ref: JobRef, job: DemoJob): Promise<boolean> {
-    const offsets = await world.ledger.readOffsets(ref);
-    const internal = (offsets?.record.partitions ?? []).filter((p) => p.topic !== job.source);
+  private async internalTopicsCaughtUp(world: DemoWorld, job: DemoJob, committed: readonly PartitionOffset[]): Promise<boolean> {
+    const internal = committed.filter((p) => p.topic !== job.source);
     for (const topic of new Set(internal.map((p) => p.topic))) {
       const ends = new Map((await world.kafka.admin.topicOffsets(topic)).map((w) => [w.partition, w.high]));
       if (internal.some((p) => p.topic === topic && Number(p.next) !== ends.get(p.partition))) return false;
@@ -538,7 +538,7 @@ export class Demo {
       async () => {
         const positions = await this.positions(world, ref, job);
         const sourceDone = feed.produced === feed.lines.length && positions.end === feed.lines.length && positions.committed === positions.end;
-        return sourceDone && (await this.internalTopicsCaughtUp(world, ref, job)) ? true : undefined;
+        return sourceDone && (await this.internalTopicsCaughtUp(world, job, positions.partitions)) ? true : undefined;
       },
       () => `produced ${formatCount(feed.produced)} of ${formatCount(feed.lines.length)}, last batch ${String(this.lastBatch ?? 'none')}`,
       250,
