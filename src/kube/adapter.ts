@@ -1,5 +1,5 @@
 /**
- * KubeClient over a real API server, through @kubernetes/client-node 1.x: its KubeConfig for
+ * KubeClient over a real API server, through @kubernetes/client-node: its KubeConfig for
  * authentication and TLS, its HTTP library for requests and its Watch for streams. Requests go
  * through one generic path built from the resource table instead of the generated per-kind
  * APIs (CoreV1Api, CustomObjectsApi, ...): those deserialise timestamps into Dates on get but
@@ -53,6 +53,16 @@ function retryAfterSeconds(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   const seconds = Number(header);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+}
+
+/**
+ * client-node's Watch aborts a stream that has carried no bytes for 30 s. For a quiet kind that is
+ * not a broken connection, only silence: ending the watch normally lets the caller watch again
+ * from the last resourceVersion it saw, where an error would make an informer list everything
+ * again. A connection that really died ends the same way and is replaced by that new watch.
+ */
+function isIdleTimeout(err: unknown): boolean {
+  return err instanceof DOMException && err.name === 'TimeoutError';
 }
 
 function transportError(operation: string, err: unknown): StreamkeeperError {
@@ -207,7 +217,7 @@ export class ClientNodeKubeClient implements KubeClient {
     };
     const onDone = (err: unknown): void => {
       if (stopped) return;
-      if (err === null || err === undefined) channel.end();
+      if (err === null || err === undefined || isIdleTimeout(err)) channel.end();
       else channel.fail(transportError(operation, err));
     };
     new Watch(this.config).watch(path, query, onEvent, onDone).then(
