@@ -1,7 +1,9 @@
 /**
  * A real Apache Kafka broker in KRaft mode (one node acting as broker and controller) as a local
  * process on loopback, for tests and `streamkeeper local`. Configured for transactions on a
- * single node: every internal topic has replication factor 1.
+ * single node: every internal topic has replication factor 1. It can be stopped (or killed) and
+ * started again on the same ports and data directory, which is how tests simulate a broker outage:
+ * topics, committed transactions and offsets survive it, as they would a real broker's restart.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -90,6 +92,7 @@ export class KafkaServer {
     private readonly ownsBaseDir: boolean,
     readonly build: 'kafka' | 'kafka4',
     private readonly podListener: ExtraListener | undefined,
+    private readonly detached: boolean,
   ) {}
 
   static async start(options: KafkaServerOptions = {}): Promise<KafkaServer> {
@@ -97,10 +100,10 @@ export class KafkaServer {
     if (port === undefined || controllerPort === undefined || podPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-kafka-'));
     const podListener = options.podListenerAddress === undefined ? undefined : { name: 'PODS', address: options.podListenerAddress, port: podPort };
-    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener);
+    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener, options.detached ?? false);
     try {
       await server.format();
-      await server.startProcess(options.detached ?? false);
+      await server.startProcess();
     } catch (err) {
       await server.destroy(); // never leave a half-started server behind
       throw err;
@@ -123,6 +126,11 @@ export class KafkaServer {
     return this.process?.pid;
   }
 
+  /** Whether the broker process is running (false between `stop()`/`kill()` and `restart()`). */
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
   get logFile(): string {
     return join(this.baseDir, 'kafka.log');
   }
@@ -142,21 +150,42 @@ export class KafkaServer {
     }
   }
 
-  private async startProcess(detached: boolean): Promise<void> {
+  private async startProcess(): Promise<void> {
     const spec = serverLaunchSpec(this.build);
     this.process = SupervisedProcess.start({
       name: 'kafka',
       command: javaCommand(),
       args: [...spec.jvmFlags, `-Dkafka.logs.dir=${this.baseDir}`, '-cp', javaClasspath(this.build), spec.mainClass, this.configFile],
       logFile: this.logFile,
-      detached,
+      detached: this.detached,
     });
     await this.process.waitUntilReady(async () => (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)), 120_000, 'serving clients');
   }
 
+  /** Stops the broker (SIGTERM: a controlled shutdown), keeping its data. */
   async stop(): Promise<void> {
     await this.process?.stop(15_000);
     this.process = undefined;
+  }
+
+  /** SIGKILLs the broker, as a crash or a lost machine would; its data stays. */
+  async kill(): Promise<void> {
+    await this.process?.kill();
+    this.process = undefined;
+  }
+
+  /**
+   * Starts the broker again on the same ports and data directory (stopping it first if it runs).
+   * A broker that does not come back is stopped again, never left half-started.
+   */
+  async restart(): Promise<void> {
+    await this.stop();
+    try {
+      await this.startProcess();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   async destroy(): Promise<void> {

@@ -90,16 +90,36 @@ export class ZooKeeperServer {
     await this.process.waitUntilReady(async () => (await fourLetterWord(this.port, 'srvr')).includes('Mode: standalone'), 60_000, 'serving clients');
   }
 
+  /** Whether the server process is running (false between `stop()`/`kill()` and `restart()`). */
+  get running(): boolean {
+    return this.process?.running ?? false;
+  }
+
   /** Stops the server process, keeping its data, as a crash-free restart would. */
   async stop(): Promise<void> {
     await this.process?.stop();
     this.process = undefined;
   }
 
-  /** Starts the server again on the same port and data directory. */
+  /** SIGKILLs the server, as a crash would; its data stays. */
+  async kill(): Promise<void> {
+    await this.process?.kill();
+    this.process = undefined;
+  }
+
+  /**
+   * Starts the server again on the same port and data directory (stopping it first if it runs),
+   * so sessions that have not expired meanwhile reconnect. One that does not come back is
+   * stopped again, never left half-started.
+   */
   async restart(): Promise<void> {
     await this.stop();
-    await this.startProcess();
+    try {
+      await this.startProcess();
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
   }
 
   /** Stops the server and removes its data, if this instance created the directory. */

@@ -2,7 +2,8 @@
  * The world of one end-to-end test file: a namespace of its own, a node agent that runs that
  * namespace's pods as real `streamkeeper driver|executor` processes, one or more operator
  * replicas as real child processes (own ZooKeeper root, credential and Lease), and the harness's
- * Kafka for input and output. Nothing is played by the test; files run in parallel without
+ * Kafka for input and output — or, for scenarios that stop and restart them, a ZooKeeper and a
+ * Kafka broker of the world's own. Nothing is played by the test; files run in parallel without
  * seeing each other. `close()` tears everything down even after a failure, and `diagnose()`
  * prints what is needed to understand one (status, pods, Events, operator and pod logs).
  */
@@ -17,7 +18,10 @@ import { digestAuth, generateCredential, type DigestCredential } from '../../../
 import { NativeZooKeeperClient } from '../../../../src/coordination/zookeeper/native-client.js';
 import { ignoreNotFound, type KubeClient } from '../../../../src/kube/client.js';
 import type { Event, Lease, Stored } from '../../../../src/kube/objects.js';
+import type { KafkaServer } from '../../../../src/local/kafka-server.js';
+import { ServerSet } from '../../../../src/local/server-set.js';
 import { logTail } from '../../../../src/local/supervised-process.js';
+import type { ZooKeeperServer } from '../../../../src/local/zookeeper-server.js';
 import { createKafkajsClient, type KafkaClient } from '../../../../src/runtime/kafka/index.js';
 import { adminKubeClient, createNamespace, deleteNamespace, startTestNodeAgent, uniqueSuffix, type TestNodeAgent } from '../../../harness/kube.js';
 import { kafkaBrokers, zkConnect } from '../../../harness/servers.js';
@@ -31,6 +35,18 @@ export interface E2eWorldOptions {
   readonly name: string;
   /** Operator replicas started with the world (default 1). All share one Lease. */
   readonly operators?: number;
+  /**
+   * `shared` (default): the harness's ZooKeeper and Kafka. `own`: a ZooKeeper server and a Kafka
+   * broker started for this world alone (`servers`), which its scenarios may stop and restart
+   * without disturbing the files running beside it.
+   */
+  readonly servers?: 'shared' | 'own';
+}
+
+/** The ZooKeeper and Kafka a world's operators, jobs and checks talk to. */
+interface Endpoints {
+  readonly zkConnect: string;
+  readonly kafkaBrokers: readonly string[];
 }
 
 const logLines = { operator: 80, pod: 40 } as const;
@@ -65,22 +81,37 @@ export class E2eWorld implements JobWorld {
   private session: Promise<ZooKeeperSession> | undefined;
   private replicas = 0;
 
+  readonly zkConnect: string;
+  readonly kafkaBrokers: readonly string[];
+
   private constructor(
     readonly name: string,
     readonly namespace: string,
+    endpoints: Endpoints,
+    private readonly ownServers: ServerSet | undefined,
   ) {
     const suffix = uniqueSuffix();
     this.zkRoot = `/sk-e2e-${name}-${suffix}`;
     this.layout = new CoordinationLayout(this.zkRoot);
     this.leaseName = `sk-e2e-${name}-${suffix}`;
-    this.kafka = createKafkajsClient({ brokers: kafkaBrokers(), clientId: `e2e-${name}` });
+    this.zkConnect = endpoints.zkConnect;
+    this.kafkaBrokers = endpoints.kafkaBrokers;
+    this.kafka = createKafkajsClient({ brokers: [...this.kafkaBrokers], clientId: `e2e-${name}` });
     this.scratch = mkdtempSync(join(tmpdir(), `sk-e2e-${name}-`));
     this.credentialsFile = writeCredentialsFile(join(this.scratch, 'zookeeper-credentials'), this.operatorCredential);
   }
 
   /** Namespace, node agent and operator replicas; on failure, whatever started is torn down. */
   static async start(options: E2eWorldOptions): Promise<E2eWorld> {
-    const world = new E2eWorld(options.name, await createNamespace(`e2e-${options.name}`));
+    const own = options.servers === 'own' ? await ServerSet.start({}) : undefined;
+    let world: E2eWorld;
+    try {
+      const endpoints = own === undefined ? { zkConnect: zkConnect(), kafkaBrokers: kafkaBrokers() } : { zkConnect: own.zkConnect, kafkaBrokers: own.kafkaBrokers.split(',') };
+      world = new E2eWorld(options.name, await createNamespace(`e2e-${options.name}`), endpoints, own);
+    } catch (err) {
+      await own?.destroy();
+      throw err;
+    }
     try {
       world.nodeAgentHandle = await startTestNodeAgent([world.namespace]);
       for (let i = 0; i < (options.operators ?? 1); i++) await world.startOperator();
@@ -90,6 +121,14 @@ export class E2eWorld implements JobWorld {
       throw err;
     }
     return world;
+  }
+
+  /** The world's own ZooKeeper server and Kafka broker, to stop and restart (`servers: 'own'`). */
+  get servers(): { readonly zookeeper: ZooKeeperServer; readonly kafka: KafkaServer } {
+    const zookeeper = this.ownServers?.zookeeper;
+    const kafka = this.ownServers?.kafka;
+    if (zookeeper === undefined || kafka === undefined) throw new Error(`the e2e world ${this.name} uses the shared servers; start it with servers: 'own' to stop them`);
+    return { zookeeper, kafka };
   }
 
   get nodeAgent(): TestNodeAgent {
@@ -111,6 +150,7 @@ export class E2eWorld implements JobWorld {
       identity,
       namespaces: [this.namespace],
       zkRoot: this.zkRoot,
+      zkConnect: this.zkConnect,
       credentialsFile: this.credentialsFile,
       leaseName: this.leaseName,
       progressRefreshPeriod,
@@ -153,7 +193,7 @@ export class E2eWorld implements JobWorld {
   zookeeper(): Promise<ZooKeeperSession> {
     this.session ??= ZooKeeperSession.open({
       connector: (options) => NativeZooKeeperClient.connect(options),
-      connectString: zkConnect(),
+      connectString: this.zkConnect,
       sessionTimeoutMs: 10_000,
       auth: [digestAuth(this.operatorCredential)],
     });
@@ -256,24 +296,34 @@ export class E2eWorld implements JobWorld {
     });
     await step('deleting the namespace', () => deleteNamespace(this.namespace));
     await step('deleting the Lease', () => ignoreNotFound(this.admin.delete('Lease', { namespace: leaseNamespace, name: this.leaseName })));
-    await step('deleting the ZooKeeper root', async () => {
-      const session = this.session;
-      this.session = undefined;
-      const zk = await (session ?? this.zookeeper());
-      try {
-        await deleteTree(zk, this.zkRoot);
-      } finally {
-        await zk.close();
+    if (this.ownServers === undefined) {
+      await step('deleting the ZooKeeper root', async () => {
+        const session = this.session;
         this.session = undefined;
-      }
-    });
-    await step('deleting the topics', async () => {
-      for (const job of this.jobs) {
-        await this.kafka.admin.deleteTopic(job.sourceTopic);
-        await this.kafka.admin.deleteTopic(job.sinkTopic);
-      }
-    });
+        const zk = await (session ?? this.zookeeper());
+        try {
+          await deleteTree(zk, this.zkRoot);
+        } finally {
+          await zk.close();
+          this.session = undefined;
+        }
+      });
+      await step('deleting the topics', async () => {
+        for (const job of this.jobs) {
+          await this.kafka.admin.deleteTopic(job.sourceTopic);
+          await this.kafka.admin.deleteTopic(job.sinkTopic);
+        }
+      });
+    } else {
+      // The root and the topics go with the world's own servers.
+      await step('closing the ZooKeeper session', async () => {
+        const session = this.session;
+        this.session = undefined;
+        await (await session)?.close();
+      });
+    }
     await step('closing Kafka', () => this.kafka.close());
+    await step('stopping the world\'s own servers', async () => this.ownServers?.destroy());
     if (process.env.SK_KEEP_LOGS === undefined) rmSync(this.scratch, { recursive: true, force: true });
     else process.stderr.write(`e2e ${this.name}: operator logs kept in ${this.scratch}\n`);
     if (problems.length > 0) process.stderr.write(`e2e ${this.name}: teardown problems (the tests' results stand):\n  ${problems.join('\n  ')}\n`);

@@ -34,6 +34,8 @@ export interface OperatorProcessOptions {
   /** Namespaces it watches. */
   readonly namespaces: readonly string[];
   readonly zkRoot: string;
+  /** Default: the harness's shared ZooKeeper. */
+  readonly zkConnect?: string;
   /** File holding the operator's ZooKeeper digest credential (see `writeCredentialsFile`). */
   readonly credentialsFile: string;
   /** Replicas sharing a Lease name compete for leadership. */
@@ -85,7 +87,7 @@ export class OperatorProcess {
       '--log-format=json',
       `--kubeconfig=${operatorKubeconfig()}`,
       `--namespaces=${options.namespaces.join(',')}`,
-      `--zk-connect=${zkConnect()}`,
+      `--zk-connect=${options.zkConnect ?? zkConnect()}`,
       `--zk-root=${options.zkRoot}`,
       `--zk-credentials-file=${options.credentialsFile}`,
       `--leader-election-namespace=${leaseNamespace}`,

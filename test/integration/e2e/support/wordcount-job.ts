@@ -27,6 +27,8 @@ export interface JobWorld {
   readonly admin: KubeClient;
   readonly kubectl: Kubectl;
   readonly kafka: KafkaClient;
+  /** The brokers a job's spec names (default: the harness's shared Kafka). */
+  readonly kafkaBrokers?: readonly string[];
   readonly layout: CoordinationLayout;
   /** A ZooKeeper session with the operator's credential (reads every job's subtree). */
   zookeeper(): Promise<ZooKeeperSession>;
@@ -154,7 +156,7 @@ export class WordcountJob {
     const spec: StreamingJobSpec = {
       image: 'streamkeeper/streamkeeper:0.1.0',
       batchInterval: options.batchInterval ?? '1s',
-      source: { kafka: { bootstrapServers: kafkaBrokers(), topics: [this.sourceTopic], startingOffsets: 'earliest' } },
+      source: { kafka: { bootstrapServers: [...(world.kafkaBrokers ?? kafkaBrokers())], topics: [this.sourceTopic], startingOffsets: 'earliest' } },
       sink: { kafka: { topic: this.sinkTopic, delivery: 'exactlyOnce' } },
       processor: { builtin: 'wordcount' },
       executors: { replicas: options.executors ?? 2 },
