@@ -45,7 +45,7 @@ fi
 STAGE=$(mktemp -d "$VERSION_DIR/bin.build.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
 log "building $NAME with $("$GO" env GOVERSION) (modules from the Go proxy; first build takes minutes)"
-(cd "$HERE" && GOWORK=off CGO_ENABLED=0 "$GO" build -mod=readonly -trimpath -ldflags '-s -w' -o "$STAGE/$NAME" .) >&2 ||
+(cd "$HERE" && GOWORK=off CGO_ENABLED=0 with_heartbeat "$NAME" "$GO" build -mod=readonly -trimpath -ldflags '-s -w' -o "$STAGE/$NAME" .) >&2 ||
   die "go build failed (see above)"
 swap_into_place "$STAGE" "$VERSION_DIR/bin"
 trap - EXIT

@@ -36,6 +36,8 @@ NODE="${STREAMKEEPER_NODE:-node}"
 
 log() { printf 'kafka-client: %s\n' "$*" >&2; }
 die() { printf 'kafka-client: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=../lib/install.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/install.sh"
 
 command -v "$NODE" >/dev/null || die "no node at '$NODE'"
 NODE=$(command -v "$NODE")
@@ -92,7 +94,7 @@ node_gyp() {
 
 build() {
   ensure_apt_packages
-  local pkg nan work started last=0 status
+  local pkg nan work started build_log status
   pkg=$(tarball @confluentinc/kafka-javascript "$VERSION")
   nan=$(tarball nan "$NAN_VERSION")
   work=$(mktemp -d "${TMPDIR:-/tmp}/kafka-javascript-build.XXXXXX")
@@ -102,18 +104,12 @@ build() {
   mkdir -p "$work/src/node_modules" && tar -xzf "$nan" -C "$work/src/node_modules" && mv "$work/src/node_modules/package" "$work/src/node_modules/nan"
   log "building librdkafka and the addon for Node ABI $ABI (about 7 minutes on 2 cores; log: $work/build.log)"
   started=$(date +%s)
+  build_log=$work/build.log
+  last_compile_step() { grep -E '^ *(CC|CXX|SOLINK|LINK|ACTION|gcc|g\+\+)' "$build_log" | tail -n1 | cut -c1-100; }
+  # with_heartbeat runs this in the background, so its cd stays in that subshell.
   # The outer make runs serially: its parallel mode races librdkafka's configure step.
-  (cd "$work/src" && PATH="$(dirname "$NODE"):$PATH" CKJS_LINKING=dynamic nice "$NODE" "$(node_gyp)" rebuild --nodedir="$(node_dir)" >"$work/build.log" 2>&1) &
-  local pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 5
-    local now=$(($(date +%s) - started))
-    if [ $((now - last)) -ge 30 ]; then
-      last=$now
-      log "  ${now}s: $(grep -E '^ *(CC|CXX|SOLINK|LINK|ACTION|gcc|g\+\+)' "$work/build.log" | tail -n1 | cut -c1-100)"
-    fi
-  done
-  wait "$pid" && status=0 || status=$?
+  compile_addon() { cd "$work/src" && PATH="$(dirname "$NODE"):$PATH" CKJS_LINKING=dynamic nice "$NODE" "$(node_gyp)" rebuild --nodedir="$(node_dir)" >"$build_log" 2>&1; }
+  HEARTBEAT_DETAIL=last_compile_step with_heartbeat "librdkafka and the addon" compile_addon && status=0 || status=$?
   if [ "$status" -ne 0 ]; then
     tail -n 30 "$work/build.log" >&2
     die "the build failed (exit $status)"

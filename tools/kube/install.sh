@@ -165,7 +165,8 @@ total=$(( ${#KUBE_COMPONENTS[@]} + 1 )); n=0
 for component in "${KUBE_COMPONENTS[@]}"; do
   n=$((n + 1)); t0=$(date +%s)
   log "[$n/$total] $component ..."
-  "$GO" build "${kube_build_flags[@]}" -ldflags "$kube_ldflags" -o "$STAGE/$component" \
+  with_heartbeat "$component" \
+    "$GO" build "${kube_build_flags[@]}" -ldflags "$kube_ldflags" -o "$STAGE/$component" \
     "k8s.io/kubernetes/cmd/$component" >&2 ||
     die "go build of $component failed (see above)"
   log "[$n/$total] $component built in $(( $(date +%s) - t0 ))s (elapsed $(( $(date +%s) - start ))s)"
@@ -173,7 +174,7 @@ done
 n=$((n + 1)); t0=$(date +%s)
 log "[$n/$total] etcd $ETCD_VERSION ..."
 cd "$HERE/etcd"
-"$GO" build "${etcd_build_flags[@]}" -ldflags "$etcd_ldflags" -o "$STAGE/etcd" \
+with_heartbeat "etcd" "$GO" build "${etcd_build_flags[@]}" -ldflags "$etcd_ldflags" -o "$STAGE/etcd" \
   go.etcd.io/etcd/server/v3 >&2 ||
   die "go build of etcd failed (see above)"
 log "[$n/$total] etcd built in $(( $(date +%s) - t0 ))s"

@@ -37,3 +37,23 @@ swap_into_place() {
     mv "$1" "$2"
   fi
 }
+
+# Runs "$@" in the background and logs "$1: still running, Ns" every 30 s until it ends (then
+# returns its status), so a build of minutes is never silent. $1 names the step; the command
+# follows it. While it runs, $HEARTBEAT_DETAIL (a function name, optional) may print one more
+# line of detail, e.g. the last compile step from a build log.
+with_heartbeat() {
+  local label=$1; shift
+  local started=$SECONDS last=0 pid status
+  "$@" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    if (( SECONDS - started - last >= 30 )); then
+      last=$(( SECONDS - started ))
+      log "  $label: still running, ${last}s${HEARTBEAT_DETAIL:+ — $("$HEARTBEAT_DETAIL")}"
+    fi
+  done
+  wait "$pid" && status=0 || status=$?
+  return "$status"
+}
