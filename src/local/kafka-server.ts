@@ -6,8 +6,8 @@
  * topics, committed transactions and offsets survive it, as they would a real broker's restart.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createKafkajsClient } from '../runtime/kafka/index.js';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createKafkajsClient, type KafkaSaslSettings, type KafkaTlsSettings } from '../runtime/kafka/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { StreamkeeperError } from '../errors/index.js';
 import { canConnect, freePorts } from './free-port.js';
 import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec, type JavaServer } from './java-servers.js';
+import { createServingPki, type ServingPki } from './pki.js';
 import { SupervisedProcess } from './supervised-process.js';
 
 const run = promisify(execFile);
@@ -30,6 +31,12 @@ export interface KafkaServerOptions {
    * on its main listener.
    */
   readonly podListenerAddress?: string;
+  /**
+   * Adds a `SECURE` listener on loopback as managed Kafka services and Strimzi serve clients:
+   * SASL_SSL with SCRAM-SHA-512, a certificate from a CA made for this broker, and one SCRAM
+   * user. Brokers and the controller keep talking PLAINTEXT among themselves.
+   */
+  readonly secureListener?: boolean;
 }
 
 /** A listener added beside PLAINTEXT: bound to `address:port` and advertised there. */
@@ -37,16 +44,47 @@ export interface ExtraListener {
   readonly name: string;
   readonly address: string;
   readonly port: number;
+  /** Kafka's security protocol of the listener; PLAINTEXT when omitted. */
+  readonly protocol?: 'PLAINTEXT' | 'SASL_SSL';
+}
+
+/** How a client reaches the SASL_SSL listener: everything it needs, credentials included. */
+export interface SecureListenerAccess {
+  /** `127.0.0.1:<port>` */
+  readonly bootstrapServers: string;
+  /** The CA that signed the broker's certificate, as a file and as PEM text. */
+  readonly caFile: string;
+  readonly tls: Required<Pick<KafkaTlsSettings, 'ca'>>;
+  readonly sasl: KafkaSaslSettings & { readonly mechanism: 'scram-sha-512' };
+}
+
+/** The SCRAM user the SECURE listener knows; its password is random per broker. */
+const secureUsername = 'streamkeeper';
+
+/**
+ * The settings of the SECURE listener beyond its entry in `listeners`: which SASL mechanism it
+ * takes, the JAAS module that checks SCRAM credentials against the cluster metadata (no user in
+ * the file), and the PEM keystore with the broker's key and certificate.
+ */
+export function secureListenerProperties(listener: string, keystore: string): string {
+  const prefix = `listener.name.${listener.toLowerCase()}`;
+  return [
+    `${prefix}.sasl.enabled.mechanisms=SCRAM-SHA-512`,
+    `${prefix}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `${prefix}.ssl.keystore.type=PEM`,
+    `${prefix}.ssl.keystore.location=${keystore}`,
+    '',
+  ].join('\n');
 }
 
 /**
- * Adds a plaintext listener to a rendered server.properties: one more entry in `listeners`,
+ * Adds a listener to a rendered server.properties: one more entry in `listeners`,
  * `advertised.listeners` and `listener.security.protocol.map`. Clients get the metadata of the
  * listener they connected to, so each side of the network sees addresses it can reach.
  */
 export function withListener(properties: string, listener: ExtraListener): string {
   const endpoint = `${listener.name}://${listener.address}:${listener.port}`;
-  const extend: Record<string, string> = { listeners: endpoint, 'advertised.listeners': endpoint, 'listener.security.protocol.map': `${listener.name}:PLAINTEXT` };
+  const extend: Record<string, string> = { listeners: endpoint, 'advertised.listeners': endpoint, 'listener.security.protocol.map': `${listener.name}:${listener.protocol ?? 'PLAINTEXT'}` };
   const seen = new Set<string>();
   const lines = properties.split('\n').map((line) => {
     const key = line.split('=', 1)[0]?.trim() ?? '';
@@ -61,8 +99,8 @@ export function withListener(properties: string, listener: ExtraListener): strin
 }
 
 /** True once the broker answers a metadata request (it does only once it is unfenced). */
-async function brokerAnswersMetadata(bootstrap: string): Promise<boolean> {
-  const client = createKafkajsClient({ brokers: [bootstrap], clientId: 'streamkeeper-local-probe', connectionTimeoutMs: 1000, requestTimeoutMs: 2000 });
+async function brokerAnswersMetadata(bootstrap: string, secure?: Pick<SecureListenerAccess, 'tls' | 'sasl'>): Promise<boolean> {
+  const client = createKafkajsClient({ brokers: [bootstrap], clientId: 'streamkeeper-local-probe', connectionTimeoutMs: 1000, requestTimeoutMs: 2000, ...secure });
   try {
     await client.admin.listTopics();
     return true;
@@ -82,8 +120,14 @@ function newClusterId(): string {
   }
 }
 
+interface SecureListener {
+  readonly listener: ExtraListener;
+  readonly password: string;
+}
+
 export class KafkaServer {
   private process: SupervisedProcess | undefined;
+  private pki: ServingPki | undefined;
 
   private constructor(
     readonly port: number,
@@ -93,15 +137,19 @@ export class KafkaServer {
     readonly build: 'kafka' | 'kafka4',
     private readonly podListener: ExtraListener | undefined,
     private readonly detached: boolean,
+    private readonly secureListener: SecureListener | undefined,
   ) {}
 
   static async start(options: KafkaServerOptions = {}): Promise<KafkaServer> {
-    const [port, controllerPort, podPort] = await freePorts(3);
-    if (port === undefined || controllerPort === undefined || podPort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
+    const [port, controllerPort, podPort, securePort] = await freePorts(4);
+    if (port === undefined || controllerPort === undefined || podPort === undefined || securePort === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'no free ports');
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-kafka-'));
     const podListener = options.podListenerAddress === undefined ? undefined : { name: 'PODS', address: options.podListenerAddress, port: podPort };
-    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener, options.detached ?? false);
+    const secureListener: SecureListener | undefined =
+      options.secureListener === true ? { listener: { name: 'SECURE', address: '127.0.0.1', port: securePort, protocol: 'SASL_SSL' }, password: randomBytes(18).toString('base64url') } : undefined;
+    const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener, options.detached ?? false, secureListener);
     try {
+      if (secureListener !== undefined) server.pki = await createServingPki(join(baseDir, 'tls'), 'streamkeeper-local-kafka');
       await server.format();
       await server.startProcess();
     } catch (err) {
@@ -120,6 +168,18 @@ export class KafkaServer {
   get podBootstrapServers(): string {
     if (this.podListener === undefined) throw new Error('this broker was started without podListenerAddress');
     return `${this.podListener.address}:${this.podListener.port}`;
+  }
+
+  /** The SASL_SSL listener, when the broker was started with `secureListener`. */
+  get secure(): SecureListenerAccess | undefined {
+    const secure = this.secureListener;
+    if (secure === undefined || this.pki === undefined) return undefined;
+    return {
+      bootstrapServers: `${secure.listener.address}:${secure.listener.port}`,
+      caFile: this.pki.ca.cert,
+      tls: { ca: readFileSync(this.pki.ca.cert, 'utf8') },
+      sasl: { mechanism: 'scram-sha-512', username: secureUsername, password: secure.password },
+    };
   }
 
   get pid(): number | undefined {
@@ -142,9 +202,14 @@ export class KafkaServer {
   private async format(): Promise<void> {
     const spec = serverLaunchSpec(this.build);
     const properties = renderConfigTemplate(spec.configTemplate, { LOG_DIR: join(this.baseDir, 'data'), BROKER_PORT: this.port, CONTROLLER_PORT: this.controllerPort });
-    writeFileSync(this.configFile, this.podListener === undefined ? properties : withListener(properties, this.podListener));
+    let config = this.podListener === undefined ? properties : withListener(properties, this.podListener);
+    const secure = this.secureListener;
+    if (secure !== undefined && this.pki !== undefined) config = `${withListener(config, secure.listener)}\n${secureListenerProperties(secure.listener.name, this.pki.keystore)}`;
+    writeFileSync(this.configFile, config, { mode: 0o600 });
+    // KRaft keeps SCRAM credentials in the cluster metadata; formatting is when they can be seeded.
+    const scram = secure === undefined ? [] : ['--add-scram', `SCRAM-SHA-512=[name=${secureUsername},password=${secure.password}]`];
     try {
-      await run(javaCommand(), [...spec.toolJvmFlags, '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted'], { timeout: 120_000 });
+      await run(javaCommand(), [...spec.toolJvmFlags, '-cp', javaClasspath(this.build), 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', this.configFile, '--ignore-formatted', ...scram], { timeout: 120_000 });
     } catch (err) {
       throw new StreamkeeperError('SK_SERVER_START_FAILED', `could not format Kafka storage in ${this.baseDir}: ${(err as { stderr?: string }).stderr ?? String(err)}`, { cause: err });
     }
@@ -159,7 +224,12 @@ export class KafkaServer {
       logFile: this.logFile,
       detached: this.detached,
     });
-    await this.process.waitUntilReady(async () => (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)), 120_000, 'serving clients');
+    const secure = this.secure;
+    await this.process.waitUntilReady(
+      async () => (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)) && (secure === undefined || (await brokerAnswersMetadata(secure.bootstrapServers, secure))),
+      120_000,
+      'serving clients',
+    );
   }
 
   /** Stops the broker (SIGTERM: a controlled shutdown), keeping its data. */

@@ -229,3 +229,39 @@ export function writeKubeconfig(file: string, spec: KubeconfigSpec): void {
   writeFileSync(file, renderKubeconfig(spec), { mode: 0o600 });
   chmodSync(file, 0o600);
 }
+
+/** A CA of its own and one serving certificate signed by it, for a local server's TLS listener. */
+export interface ServingPki {
+  readonly dir: string;
+  readonly ca: CertificateFiles;
+  readonly server: CertificateFiles;
+  /** The server's key followed by its certificate: the PEM keystore file Java servers read. */
+  readonly keystore: string;
+}
+
+/**
+ * Makes a throwaway CA and a serving certificate for loopback (`IP:127.0.0.1`, `DNS:localhost`)
+ * plus `extraNames` (openssl subjectAltName entries such as `IP:10.244.0.1`) into `dir`.
+ */
+export async function createServingPki(dir: string, commonName: string, extraNames: readonly string[] = []): Promise<ServingPki> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const config = join(dir, 'openssl.cnf');
+  // Only the CA and [serving] sections are used; [server] names the kube-apiserver's Service.
+  writeFileSync(config, `${opensslConfig}[serving]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+subjectAltName = ${['IP:127.0.0.1', 'DNS:localhost', ...extraNames].join(', ')}
+`);
+  const files = (name: string): CertificateFiles => ({ cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
+  const pki: ServingPki = { dir, ca: files('ca'), server: files('server'), keystore: join(dir, 'keystore.pem') };
+  await Promise.all([ecKey(pki.ca.key), ecKey(pki.server.key)]);
+  const days = ['-days', '3650', '-sha256', '-config', config];
+  await openssl(['req', '-x509', '-new', '-key', pki.ca.key, '-subj', `/CN=${commonName} CA`, '-set_serial', serial(), ...days, '-extensions', 'ca', '-out', pki.ca.cert], `the ${commonName} CA`);
+  await openssl(['req', '-x509', '-new', '-key', pki.server.key, '-subj', `/CN=${commonName}`, '-CA', pki.ca.cert, '-CAkey', pki.ca.key, '-set_serial', serial(), ...days, '-extensions', 'serving', '-out', pki.server.cert], commonName);
+  writeFileSync(pki.keystore, `${readFileSync(pki.server.key, 'utf8')}${readFileSync(pki.server.cert, 'utf8')}`, { mode: 0o600 });
+  return pki;
+}

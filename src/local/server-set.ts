@@ -19,6 +19,8 @@ export interface ServerSetOptions {
   readonly zkConnect?: string | undefined;
   /** Start Kafka unless bootstrap servers are already given. */
   readonly kafkaBrokers?: string | undefined;
+  /** Give the Kafka started here a SASL_SSL listener too (see KafkaServerOptions.secureListener). */
+  readonly kafkaSecureListener?: boolean;
   /** Start a control plane with these options; omitted, none is started. */
   readonly controlPlane?: Omit<ControlPlaneOptions, 'baseDir' | 'detached'> | undefined;
   /** Each server gets a subdirectory here (kept by destroy); default: temporary directories. */
@@ -53,7 +55,7 @@ export class ServerSet {
           })
         : Promise.resolve(undefined),
       options.kafkaBrokers === undefined
-        ? KafkaServer.start({ detached, ...dirFor('kafka') }).then((instance) => {
+        ? KafkaServer.start({ detached, secureListener: options.kafkaSecureListener ?? false, ...dirFor('kafka') }).then((instance) => {
             options.onReady?.({ server: 'kafka', instance });
             return instance;
           })

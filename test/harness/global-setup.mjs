@@ -5,6 +5,8 @@
 // test workers through the environment, which they inherit:
 //
 //   ZK_CONNECT, KAFKA_BROKERS
+//   KAFKA_SECURE_BROKERS, KAFKA_SECURE_CA_FILE, KAFKA_SECURE_SASL_MECHANISM, KAFKA_SECURE_USERNAME,
+//   KAFKA_SECURE_PASSWORD   the same broker's SASL_SSL listener (SCRAM-SHA-512, a CA made per run)
 //   KUBECONFIG_ADMIN     system:masters (bypasses RBAC)
 //   KUBECONFIG_OPERATOR  the operator's ServiceAccount with exactly the RBAC of manifests/install.yaml
 //   KUBECTL              a kubectl matching the API server
@@ -28,12 +30,21 @@ export default async function globalSetup() {
   const servers = await ServerSet.start({
     zkConnect: process.env.ZK_CONNECT,
     kafkaBrokers: process.env.KAFKA_BROKERS,
+    kafkaSecureListener: true,
     controlPlane: externalCluster ? undefined : { crds: [streamingJobCrd] },
   });
   globalThis.__streamkeeperServers = servers;
   try {
     process.env.ZK_CONNECT = servers.zkConnect;
     process.env.KAFKA_BROKERS = servers.kafkaBrokers;
+    const secure = servers.kafka?.secure;
+    if (secure !== undefined) {
+      process.env.KAFKA_SECURE_BROKERS = secure.bootstrapServers;
+      process.env.KAFKA_SECURE_CA_FILE = secure.caFile;
+      process.env.KAFKA_SECURE_SASL_MECHANISM = secure.sasl.mechanism;
+      process.env.KAFKA_SECURE_USERNAME = secure.sasl.username;
+      process.env.KAFKA_SECURE_PASSWORD = secure.sasl.password;
+    }
     const plane = servers.controlPlane;
     if (plane !== undefined) {
       process.env.KUBECONFIG_ADMIN = plane.adminKubeconfig;
@@ -48,7 +59,8 @@ export default async function globalSetup() {
     await servers.destroy();
     throw err;
   }
-  process.stderr.write(`\nharness: ZooKeeper ${servers.zkConnect}, Kafka ${servers.kafkaBrokers}, kube-apiserver ${process.env.KUBE_API_SERVER}\n`);
+  const secureBrokers = process.env.KAFKA_SECURE_BROKERS ?? 'none';
+  process.stderr.write(`\nharness: ZooKeeper ${servers.zkConnect}, Kafka ${servers.kafkaBrokers} (SASL_SSL ${secureBrokers}), kube-apiserver ${process.env.KUBE_API_SERVER}\n`);
 }
 
 /** A cluster given by KUBECONFIG_ADMIN: install the CRD and the operator's access there. */

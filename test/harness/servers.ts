@@ -2,6 +2,8 @@
  * What integration tests call to reach the shared real servers. A missing server is an error
  * with instructions, never a skipped test.
  */
+import { readFileSync } from 'node:fs';
+
 function required(name: string, what: string): string {
   const value = process.env[name];
   if (value === undefined || value === '') {
@@ -16,6 +18,31 @@ export function zkConnect(): string {
 
 export function kafkaBrokers(): string[] {
   return required('KAFKA_BROKERS', 'a real Kafka broker').split(',');
+}
+
+/**
+ * The SASL_SSL listener of the same broker (SCRAM-SHA-512, a certificate from a CA the harness
+ * made for this run): what a client needs to reach it, credentials included.
+ */
+export interface SecureKafka {
+  readonly brokers: string[];
+  readonly caPem: string;
+  readonly mechanism: 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+export function kafkaSecure(): SecureKafka {
+  const brokers = required('KAFKA_SECURE_BROKERS', "a real Kafka broker's SASL_SSL listener").split(',');
+  const mechanism = required('KAFKA_SECURE_SASL_MECHANISM', "the SASL mechanism of Kafka's SASL_SSL listener");
+  if (mechanism !== 'scram-sha-512') throw new Error(`KAFKA_SECURE_SASL_MECHANISM must be scram-sha-512 (got ${mechanism})`);
+  return {
+    brokers,
+    caPem: readFileSync(required('KAFKA_SECURE_CA_FILE', "the CA of Kafka's SASL_SSL listener (a PEM file)"), 'utf8'),
+    mechanism,
+    username: required('KAFKA_SECURE_USERNAME', "a SCRAM user of Kafka's SASL_SSL listener"),
+    password: required('KAFKA_SECURE_PASSWORD', "that SCRAM user's password"),
+  };
 }
 
 /** A kubeconfig with cluster-admin rights (group system:masters) on the real kube-apiserver. */
