@@ -19,8 +19,6 @@ export interface DemoJob {
   readonly source: string;
   readonly sink: string;
   readonly lowercase: boolean;
-  /** Whether the job aggregates per word: the sink then holds running totals, not per-task counts. */
-  readonly runningTotals: boolean;
   /** The manifest to apply. */
   readonly yaml: string;
   /** What changed from the sample, for the demo to say. */
@@ -59,5 +57,5 @@ export function demoJob(sampleYaml: string, settings: DemoJobSettings): DemoJob 
   document.setIn(['spec', 'source', 'kafka', 'bootstrapServers'], [...settings.bootstrapServers]);
   document.setIn(['spec', 'batchInterval'], settings.batchInterval);
   document.setIn(['spec', 'executors', 'replicas'], settings.executors);
-  return { name, source: sourceTopic, sink: sinkTopic, lowercase: processor.params?.lowercase === 'true', runningTotals: spec.aggregation !== undefined && spec.aggregation !== null, yaml: document.toString(), changes };
+  return { name, source: sourceTopic, sink: sinkTopic, lowercase: processor.params?.lowercase === 'true', yaml: document.toString(), changes };
 }

@@ -30,11 +30,6 @@ export interface SinkTotals {
   readonly unreadable: number;
 }
 
-/** Sums the per-task counts the sink holds (value: the count as a decimal integer). */
-export function sumSinkRecords(records: Iterable<Pick<ConsumedRecord, 'key' | 'value'>>): SinkTotals {
-  return readSinkCounts(records, (text) => Number(text), (counts, word, count) => counts.set(word, (counts.get(word) ?? 0) + count));
-}
-
 /**
  * The running totals a keyed aggregation writes: one record per word that changed in a batch,
  * value `{"count": total so far}`. A word's records all sit in one partition, in commit order, so

@@ -4,7 +4,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { isPlainObject } from './kube-schema.js';
-import { StreamingJobSpecSchema } from './schema.js';
+import { defaultStateMemory, defaultStatePartitions, StreamingJobSpecSchema } from './schema.js';
 import type { DefaultedStreamingJobSpec, KafkaSasl, KafkaTls, StreamingJobSpec } from './types.js';
 
 interface SchemaShape {
@@ -68,4 +68,26 @@ export function sinkCluster(spec: DefaultedStreamingJobSpec): SinkCluster {
     return { bootstrapServers: sink.bootstrapServers, tls: sink.tls, sasl: sink.sasl };
   }
   return { bootstrapServers: source.bootstrapServers, tls: sink.tls ?? source.tls, sasl: sink.sasl ?? source.sasl };
+}
+
+/** A job's keyed aggregation with the CRD's defaults filled in. */
+export type DefaultedAggregation = NonNullable<DefaultedStreamingJobSpec['aggregation']>;
+
+/**
+ * What the builtin wordcount runs after its per-task counts when the spec declares no
+ * aggregation: their sum per word (the record key), so the sink holds one running total per word
+ * across every partition and batch. Its state partitions are `defaultStatePartitions`, a value
+ * that can never change for such a job (see the spec-level transition rule in schema.ts).
+ */
+export const impliedWordcountAggregation: DefaultedAggregation = {
+  groupBy: {},
+  aggregates: [{ name: 'count', function: 'sum' }],
+  statePartitions: defaultStatePartitions,
+  stateMemory: defaultStateMemory,
+};
+
+/** The aggregation a job runs: spec.aggregation, or the builtin wordcount's implied running totals. */
+export function effectiveAggregation(spec: DefaultedStreamingJobSpec): DefaultedAggregation | undefined {
+  if (spec.aggregation !== undefined) return spec.aggregation;
+  return spec.processor.builtin === 'wordcount' ? impliedWordcountAggregation : undefined;
 }

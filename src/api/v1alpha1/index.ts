@@ -5,8 +5,8 @@
 export * from './constants.js';
 export * from './schema.js';
 export type * from './types.js';
-export { applyDefaults, applySchemaDefaults, sinkCluster } from './defaults.js';
-export type { SinkCluster } from './defaults.js';
+export { applyDefaults, applySchemaDefaults, effectiveAggregation, impliedWordcountAggregation, sinkCluster } from './defaults.js';
+export type { DefaultedAggregation, SinkCluster } from './defaults.js';
 export * from './validation.js';
 export * from './processor-params.js';
 export { parseDuration, parseQuantity } from './quantities.js';

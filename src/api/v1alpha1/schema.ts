@@ -104,6 +104,13 @@ function whenPresent(paths: readonly string[], expression: string): string {
 
 const celStringList = (values: readonly string[]): string => `[${values.map((v) => `'${v}'`).join(', ')}]`;
 
+/** CEL for the builtin wordcount without spec.aggregation, which runs the implied running totals. */
+const impliesWordcountTotals = (s: string): string => `(!has(${s}.aggregation) && has(${s}.processor.builtin) && ${s}.processor.builtin == 'wordcount')`;
+
+/** CEL for the state partitions `s` runs with: spec.aggregation's, the builtin wordcount's implied ones, or 0 (stateless). */
+const celStatePartitions = (s: string): string =>
+  `(has(${s}.aggregation) && has(${s}.aggregation.statePartitions) ? ${s}.aggregation.statePartitions : (${impliesWordcountTotals(s)} ? ${defaultStatePartitions} : 0))`;
+
 function Topic(description: string) {
   return Type.String({ description, minLength: 1, maxLength: 249, pattern: patterns.topic });
 }
@@ -629,6 +636,18 @@ export const StreamingJobSpecSchema = Type.Object(
         ),
         message: 'failurePolicy.deadLetterTopic is required when poisonRecords or aggregation.window.lateRecords is deadLetter, and not allowed otherwise',
         fieldPath: '.failurePolicy.deadLetterTopic',
+      },
+      {
+        rule: whenPresent(['sink.kafka.delivery'], `!${impliesWordcountTotals('self')} || self.sink.kafka.delivery == 'exactlyOnce'`),
+        message: 'the builtin wordcount keeps running totals per word, which needs sink.kafka.delivery exactlyOnce: its running state is only correct when each batch commits once',
+        fieldPath: '.sink.kafka.delivery',
+      },
+      {
+        // The builtin wordcount's implied aggregation has state partitions too: adding or removing
+        // spec.aggregation on a running job must not move its keys to another partition count.
+        rule: whenPresent(['processor'], `${celStatePartitions('oldSelf')} == 0 || ${celStatePartitions('self')} == 0 || ${celStatePartitions('oldSelf')} == ${celStatePartitions('self')}`),
+        message: `the state partitions are fixed when the job is created (the builtin wordcount without aggregation has ${defaultStatePartitions}): another count would separate keys from their state; keep aggregation.statePartitions as it was, or create a new job`,
+        fieldPath: '.aggregation',
       },
       {
         rule: whenPresent(['aggregation', 'sink.kafka.delivery'], "self.sink.kafka.delivery == 'exactlyOnce'"),

@@ -11,7 +11,7 @@ import type { ValueError } from '@sinclair/typebox/value';
 import { invalidSpec } from '../../errors/index.js';
 import type { StreamkeeperError } from '../../errors/index.js';
 import { maxJobNameLength, reservedEnvPrefix, reservedLabelKeys, secretLookingKeyPattern } from './constants.js';
-import { applySchemaDefaults } from './defaults.js';
+import { applySchemaDefaults, effectiveAggregation } from './defaults.js';
 import { isPlainObject } from './kube-schema.js';
 import { parseBuiltinParams, parseFieldPath } from './processor-params.js';
 import { parseDuration, parseQuantity } from './quantities.js';
@@ -276,7 +276,10 @@ function windowFindings(window: NonNullable<NonNullable<DefaultedStreamingJobSpe
 
 const aggregationRules: Rule = (spec) => {
   const aggregation = spec.aggregation;
-  if (aggregation === undefined) return [];
+  if (aggregation === undefined) {
+    if (effectiveAggregation(spec) === undefined || spec.sink.kafka.delivery === 'exactlyOnce') return [];
+    return [{ field: 'spec.sink.kafka.delivery', message: 'the builtin wordcount keeps running totals per word, which needs exactlyOnce: its running state is only correct when each batch commits once' }];
+  }
   const findings: SpecFinding[] = [];
   const field = 'spec.aggregation';
   if ((aggregation.aggregates === undefined) === (aggregation.module === undefined)) findings.push({ field, message: 'set exactly one of aggregates or module' });

@@ -2,7 +2,7 @@
  * The part of a job's spec that is mirrored to ZooKeeper's `config` znode: what the driver and
  * executors re-read at a batch boundary without a restart. Secrets appear only by name.
  */
-import { parseDuration, parseQuantity, sinkCluster, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
+import { effectiveAggregation, parseDuration, parseQuantity, sinkCluster, type DefaultedAggregation, type DefaultedStreamingJobSpec } from '../../api/v1alpha1/index.js';
 import type { AggregationConfig, JobConfigContent, WindowConfig } from '../job-coordination.js';
 
 export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigContent {
@@ -10,6 +10,8 @@ export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigCont
   const sink = spec.sink.kafka;
   const sinkSide = sinkCluster(spec);
   const policy = spec.failurePolicy;
+  // The builtin wordcount alone runs its implied running totals: the runtime sees them as any aggregation.
+  const aggregation = effectiveAggregation(spec);
   return {
     config: { ...(spec.config ?? {}) },
     processor: { name: spec.processor.builtin ?? spec.processor.module ?? '', params: { ...(spec.processor.params ?? {}) } },
@@ -33,11 +35,11 @@ export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigCont
       poisonRecords: policy.poisonRecords,
       ...(policy.deadLetterTopic === undefined ? {} : { deadLetterTopic: policy.deadLetterTopic }),
     },
-    ...(spec.aggregation === undefined ? {} : { aggregation: aggregationConfig(spec.aggregation) }),
+    ...(aggregation === undefined ? {} : { aggregation: aggregationConfig(aggregation) }),
   };
 }
 
-function aggregationConfig(aggregation: NonNullable<DefaultedStreamingJobSpec['aggregation']>): AggregationConfig {
+function aggregationConfig(aggregation: DefaultedAggregation): AggregationConfig {
   return {
     ...(aggregation.groupBy.field === undefined ? {} : { groupBy: aggregation.groupBy.field }),
     ...(aggregation.aggregates === undefined ? {} : { aggregates: aggregation.aggregates.map((a) => ({ name: a.name, function: a.function, ...(a.field === undefined ? {} : { field: a.field }) })) }),
@@ -49,7 +51,7 @@ function aggregationConfig(aggregation: NonNullable<DefaultedStreamingJobSpec['a
   };
 }
 
-function windowConfig(window: NonNullable<NonNullable<DefaultedStreamingJobSpec['aggregation']>['window']>): WindowConfig {
+function windowConfig(window: NonNullable<DefaultedAggregation['window']>): WindowConfig {
   // Validation refused unreadable durations before the config is derived.
   const sizeMs = parseDuration(window.size) ?? 0;
   return {

@@ -1,6 +1,7 @@
 /**
  * The API server's own admission of spec.aggregation, from the generated CRD: defaults, the
- * exactly-once requirement, and the CEL transition rule that keeps statePartitions fixed.
+ * exactly-once requirement, and the CEL transition rules that keep the state partitions fixed
+ * (declared, or implied by the builtin wordcount).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeClient } from '../../../src/kube/client.js';
@@ -52,6 +53,18 @@ describe('spec.aggregation on the API server', () => {
     expect(message).toContain('statePartitions is fixed when the job is created');
     const patched = await admin.patch('StreamingJob', { namespace, name: 'fixed' }, { spec: { aggregation: { stateMemory: '512Mi' } } });
     expect(patched.spec?.aggregation).toMatchObject({ statePartitions: 4, stateMemory: '512Mi' });
+  });
+
+  it('keeps the builtin wordcount\'s implied 8 state partitions when an aggregation is added, and refuses it at-least-once', async () => {
+    const wordcount = { ...jobSpec({}), processor: { builtin: 'wordcount' } } as Record<string, unknown>;
+    delete wordcount.aggregation;
+    await admin.create('StreamingJob', { metadata: { namespace, name: 'words' }, spec: wordcount });
+    const message = await rejection(admin.patch('StreamingJob', { namespace, name: 'words' }, { spec: { aggregation: { aggregates: [{ name: 'count', function: 'sum' }], statePartitions: 4 } } }));
+    expect(message).toContain('spec.aggregation');
+    expect(message).toContain('the builtin wordcount without aggregation has 8');
+    const added = await admin.patch('StreamingJob', { namespace, name: 'words' }, { spec: { aggregation: { aggregates: [{ name: 'count', function: 'sum' }] } } });
+    expect(added.spec?.aggregation).toMatchObject({ statePartitions: 8 });
+    expect(await rejection(admin.create('StreamingJob', { metadata: { namespace, name: 'words-twice' }, spec: { ...wordcount, sink: { kafka: { topic: 'counts', delivery: 'atLeastOnce' } } } }))).toContain('the builtin wordcount keeps running totals per word');
   });
 
   it('refuses an aggregation without exactly-once delivery, and one with both aggregates and a module', async () => {

@@ -1,33 +1,73 @@
+/**
+ * The builtin wordcount as the operator configures it (no spec.aggregation): running totals per
+ * word across every source partition and batch, on real driver and executor processes.
+ */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RuntimeWorld } from './support/runtime-world.js';
+import { applyDefaults } from '../../../src/api/v1alpha1/index.js';
+import { jobConfigContent } from '../../../src/operator/reconciler/job-config.js';
+import { changelogTopic, repartitionTopic } from '../../../src/runtime/kafka-names.js';
+import { sampleSpec } from '../../support/sample-spec.js';
+import { RuntimeWorld, eventually } from './support/runtime-world.js';
 
 describe('wordcount on real processes, ZooKeeper and Kafka', () => {
   let world: RuntimeWorld;
 
+  /** Waits until the source partitions reach `target` and every partial in the repartition topic is aggregated. */
+  async function waitUntilAggregated(target: Record<number, number>): Promise<void> {
+    const repartition = repartitionTopic(world.job);
+    await eventually(
+      async () => {
+        const positions = new Map(((await world.ledger().readOffsets(world.job))?.record.partitions ?? []).map((p) => [`${p.topic}/${p.partition}`, Number(p.next)]));
+        if (!Object.entries(target).every(([p, next]) => positions.get(`${world.source}/${p}`) === next)) return false;
+        return (await world.kafka.admin.topicOffsets(repartition)).every(({ partition, high }) => (positions.get(`${repartition}/${partition}`) ?? 0) >= high);
+      },
+      (done) => done,
+      'every line counted and every partial aggregated',
+      90_000,
+    );
+  }
+
+  /** Each word's last total in the sink, and the sink partitions its records went to. */
+  async function sinkTotals(): Promise<{ totals: Record<string, number>; split: string[] }> {
+    const totals: Record<string, number> = {};
+    const partitions = new Map<string, Set<number>>();
+    for (const record of await world.readRecords(world.sink)) {
+      const word = record.key?.toString() ?? '';
+      totals[word] = (JSON.parse(record.value?.toString() ?? '{}') as { count: number }).count;
+      partitions.set(word, (partitions.get(word) ?? new Set<number>()).add(record.partition));
+    }
+    return { totals, split: [...partitions].filter(([, p]) => p.size > 1).map(([word]) => word) };
+  }
+
   beforeAll(async () => {
     world = new RuntimeWorld();
-    await world.start(world.config({ processor: { name: 'wordcount', params: {} } }));
+    // What the operator mirrors for a wordcount job that declares no aggregation.
+    const implied = jobConfigContent(applyDefaults(sampleSpec())).aggregation;
+    await world.start(world.config({ processor: { name: 'wordcount', params: {} }, ...(implied === undefined ? {} : { aggregation: implied }) }));
   });
 
   afterAll(async () => {
     await world.close();
+    for (const topic of [repartitionTopic(world.job), changelogTopic(world.job)]) await world.kafka.admin.deleteTopic(topic).catch(() => undefined);
   });
 
-  it('counts the words of each task once, exactly once into the sink', async () => {
+  it('writes one running total per word across partitions and batches, exactly once', async () => {
     try {
-      const lines = ['the quick brown fox', 'jumps over the lazy dog', 'The dog sleeps'];
-      await world.produce(0, lines);
+      await world.produce(0, ['the quick brown fox', 'jumps over the lazy dog', 'The dog sleeps']);
       await world.produce(1, ['a fox and a dog']);
       world.executor('executor-0');
       world.executor('executor-1');
       world.driver();
-      await world.waitForPositions({ 0: 3, 1: 1 });
-      const counts = new Map<string, number>();
-      for (const entry of await world.readCommitted(world.sink)) {
-        const [word = '', count = '0'] = entry.split('=');
-        counts.set(word, (counts.get(word) ?? 0) + Number(count));
-      }
-      expect(Object.fromEntries([...counts].sort())).toEqual({ a: 2, and: 1, brown: 1, dog: 3, fox: 2, jumps: 1, lazy: 1, over: 1, quick: 1, sleeps: 1, the: 3 });
+      await waitUntilAggregated({ 0: 3, 1: 1 });
+      expect(await sinkTotals()).toEqual({ totals: { a: 2, and: 1, brown: 1, dog: 3, fox: 2, jumps: 1, lazy: 1, over: 1, quick: 1, sleeps: 1, the: 3 }, split: [] });
+
+      // A later batch continues each word's total rather than counting it afresh.
+      await world.produce(1, ['the fox again']);
+      await world.produce(0, ['a dog']);
+      await waitUntilAggregated({ 0: 4, 1: 2 });
+      const { totals, split } = await sinkTotals();
+      expect(split).toEqual([]);
+      expect(totals).toMatchObject({ the: 4, fox: 3, again: 1, a: 3, dog: 4, sleeps: 1 });
       const offsets = (await world.ledger().readOffsets(world.job))?.record;
       expect(offsets?.progress).toMatchObject({ totalLag: 0 });
       expect(offsets?.batch).toMatch(/^\d{10}$/);

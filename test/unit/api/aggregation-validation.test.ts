@@ -64,3 +64,37 @@ describe('spec.aggregation', () => {
     expect('aggregation' in jobConfigContent(applyDefaults(stateless as StreamingJobSpec))).toBe(false);
   });
 });
+
+describe('the builtin wordcount without spec.aggregation', () => {
+  const wordcount = (sink: Json = { topic: 'out' }, aggregation?: Json): Json => {
+    const job = spec(aggregation ?? {}, sink);
+    job.processor = { builtin: 'wordcount' };
+    if (aggregation === undefined) delete job.aggregation;
+    return job;
+  };
+
+  it('runs running totals per word: a sum of its per-task counts grouped by word, in the default state partitions', () => {
+    expect(validateSpec(wordcount())).toEqual([]);
+    expect(jobConfigContent(applyDefaults(wordcount() as StreamingJobSpec)).aggregation).toEqual({
+      aggregates: [{ name: 'count', function: 'sum' }],
+      statePartitions: 8,
+      stateMemoryBytes: 256 * 1024 * 1024,
+    });
+  });
+
+  it('runs the spec\'s aggregation instead when it declares one', () => {
+    const content = jobConfigContent(applyDefaults(wordcount({ topic: 'out' }, { aggregates: [{ name: 'total', function: 'sum' }], statePartitions: 2 }) as StreamingJobSpec));
+    expect(content.aggregation).toEqual({ aggregates: [{ name: 'total', function: 'sum' }], statePartitions: 2, stateMemoryBytes: 256 * 1024 * 1024 });
+  });
+
+  it('refuses at-least-once delivery, naming the field and saying why', () => {
+    expect(validateSpec(wordcount({ topic: 'out', delivery: 'atLeastOnce' }))).toContainEqual({ field: 'spec.sink.kafka.delivery', message: expect.stringContaining('running totals per word, which needs exactlyOnce') as unknown });
+  });
+
+  it('keeps its implied state partitions when an aggregation is added or removed later (CEL transition rule on the spec)', () => {
+    const rules = ((StreamingJobSpecSchema as unknown as Json)['x-kubernetes-validations'] ?? []) as { rule: string; message: string; fieldPath?: string }[];
+    const transition = rules.find((r) => r.rule.includes('oldSelf'));
+    expect(transition).toMatchObject({ fieldPath: '.aggregation', message: expect.stringContaining('the builtin wordcount without aggregation has 8') as unknown });
+    expect(transition?.rule).toContain("self.processor.builtin == 'wordcount') ? 8 : 0)");
+  });
+});

@@ -11,7 +11,7 @@ import { ExecutorMembership, type ExecutorSet } from '../../../../src/coordinati
 import type { ZooKeeperSession } from '../../../../src/coordination/session.js';
 import { TaskLedger, type OffsetsRecord } from '../../../../src/coordination/task-ledger.js';
 import { sampleLines } from '../../../../src/demo/sample-text.js';
-import { compareCounts, countWords, describeDifferences, readCommittedTopic, sumSinkRecords, type CountComparison } from '../../../../src/demo/word-counts.js';
+import { compareCounts, countWords, describeDifferences, latestSinkTotals, readCommittedTopic, type CountComparison } from '../../../../src/demo/word-counts.js';
 import { ignoreNotFound, type KubeClient } from '../../../../src/kube/client.js';
 import type { CustomObject, Pod, Stored } from '../../../../src/kube/objects.js';
 import { processOfContainer } from '../../../../src/local/pod-status.js';
@@ -395,8 +395,8 @@ export class WordcountJob {
   }
 
   /**
-   * Compares the sink's counts (summed over every committed record) with the words of every line
-   * produced; fails naming the words that were lost or doubled. Call it after
+   * Compares the sink's running totals (each word's last committed record) with the words of every
+   * line produced; fails naming the words that were lost or doubled. Call it after
    * `waitForAllInputCommitted`. A read may briefly miss a transaction whose commit markers are
    * still being written, so a shortfall is read again for a few seconds before it counts.
    *
@@ -409,7 +409,7 @@ export class WordcountJob {
     const expected = countWords(this.produced, { lowercase: fold || (options.lowercase ?? true) });
     const deadline = Date.now() + (options.settleMs ?? 10_000);
     for (;;) {
-      const totals = sumSinkRecords(await readCommittedTopic(this.world.kafka, this.sinkTopic));
+      const totals = latestSinkTotals(await readCommittedTopic(this.world.kafka, this.sinkTopic));
       const comparison = compareCounts(expected, fold ? foldCase(totals.counts) : totals.counts);
       if (comparison.matches && totals.unreadable === 0) return comparison;
       const surplus = comparison.actualTotal > comparison.expectedTotal;
@@ -426,9 +426,9 @@ export class WordcountJob {
     }
   }
 
-  /** The sink's totals per word (summed over tasks and batches), as they stand. */
+  /** The sink's running total per word (its last committed record), as they stand. */
   async sinkCounts(): Promise<Map<string, number>> {
-    return sumSinkRecords(await readCommittedTopic(this.world.kafka, this.sinkTopic)).counts;
+    return latestSinkTotals(await readCommittedTopic(this.world.kafka, this.sinkTopic)).counts;
   }
 
   /** Marks the input and the sink as they stand (stop continuous inputs and let the sink complete first). */
@@ -447,7 +447,7 @@ export class WordcountJob {
     const expected = countWords(since, { lowercase: options.lowercase ?? true });
     const deadline = Date.now() + (options.settleMs ?? 10_000);
     for (;;) {
-      const totals = sumSinkRecords(await readCommittedTopic(this.world.kafka, this.sinkTopic));
+      const totals = latestSinkTotals(await readCommittedTopic(this.world.kafka, this.sinkTopic));
       const added = new Map<string, number>();
       for (const [word, count] of totals.counts) {
         const grown = count - (mark.counts.get(word) ?? 0);
