@@ -415,16 +415,21 @@ export class ZooKeeperSession {
     this.subscriptions.delete(loop);
   }
 
-  /** Resolves when the node changes (any watch event) or after `maxMs`, whichever is first. */
-  async waitForChange(path: string, maxMs: number): Promise<void> {
+  /**
+   * Resolves when the node changes (any watch event), after `maxMs` or when `signal` aborts,
+   * whichever is first; to whether the node existed when the watch was set.
+   */
+  async waitForChange(path: string, maxMs: number, signal?: AbortSignal): Promise<boolean> {
     const fired = deferred();
     const wake = new AbortController();
     const watcher: Watcher = () => {
       fired.resolve();
     };
-    await this.run((zk) => zk.exists(path, watcher));
-    await Promise.race([fired.promise, sleep(this.clock, maxMs, wake.signal), this.closedSignal.promise]);
+    const stat = await this.run((zk) => zk.exists(path, watcher));
+    const stop = signal === undefined ? wake.signal : AbortSignal.any([wake.signal, signal]);
+    await Promise.race([fired.promise, sleep(this.clock, maxMs, stop), this.closedSignal.promise]);
     wake.abort();
+    return stat !== null;
   }
 
   async close(): Promise<void> {
@@ -480,16 +485,23 @@ export class EphemeralNode {
     this.currentData = data;
   }
 
-  /** Deletes the node and stops re-creating it. */
+  /**
+   * Deletes the node and stops re-creating it. Only a node this session owns: after an expiry the
+   * path may already be another process's (a standby driver that took over), which stays.
+   */
   async remove(): Promise<void> {
     this.removed = true;
     this.session.forgetEphemeral(this);
     if (this.session.isClosed) return;
-    try {
-      await this.session.delete(this.path, anyVersion);
-    } catch (err) {
-      if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE')) throw err;
-    }
+    await this.session.run(async (zk) => {
+      const stat = await zk.exists(this.path);
+      if (stat === null || stat.ephemeralOwner !== zk.sessionId) return;
+      try {
+        await zk.delete(this.path, stat.version);
+      } catch (err) {
+        if (!isStreamkeeperError(err, 'SK_ZK_NO_NODE') && !isStreamkeeperError(err, 'SK_ZK_BAD_VERSION')) throw err;
+      }
+    });
   }
 
   /** Creates the node on the current session, or adopts it when this session already owns it. */

@@ -172,6 +172,7 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     return {
       executors: registered,
       driverRegistered: driver !== null,
+      driverPod: report === undefined || report.pod === '' ? undefined : report.pod,
       driverStartedAt: report === undefined || report.startedAt === '' ? undefined : report.startedAt,
       blocked: report?.blocked,
       lastError: report?.lastError,
@@ -184,10 +185,11 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     await this.rescheduler.executorGone(toRef(job), pod, 'pod-terminated', policy);
   }
 
-  async driverGone(job: CoordinatedJob): Promise<void> {
+  async driverGone(job: CoordinatedJob, pod: string): Promise<void> {
     const path = this.layout.driver(toRef(job));
     const node = await this.session.getIfExists(path);
-    if (node !== null) await removeDeadRegistration(this.session, path, node.stat.version);
+    // Versioned: a standby that takes the node in between is not removed with the dead driver's.
+    if (node !== null && decodeDriverRegistration(node.data).pod === pod) await removeDeadRegistration(this.session, path, node.stat.version);
   }
 
   async drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult> {

@@ -47,6 +47,7 @@ interface JobEntry {
   /** Tasks whose owner died with no live executor to take them. */
   waiting: number;
   driverRegistered: boolean;
+  driverPod: string | undefined;
   driverStartedAt: string | undefined;
   blocked: ProgressBlocker | undefined;
   lastError: string | undefined;
@@ -136,9 +137,11 @@ export class InMemoryJobCoordination implements JobCoordination {
     return this.jobs.get(keyOf(job))?.executors.get(pod)?.state;
   }
 
-  setDriverRegistered(job: JobName, registered: boolean, startedAt?: string): void {
+  /** The driver in `pod` (by default `<job>-driver`) holds the `driver` node, or nobody does. */
+  setDriverRegistered(job: JobName, registered: boolean, startedAt?: string, pod = `${job.name}-driver`): void {
     const entry = this.entry(job);
     entry.driverRegistered = registered;
+    entry.driverPod = registered ? pod : undefined;
     entry.driverStartedAt = registered ? startedAt : undefined;
     if (!registered) {
       entry.blocked = undefined;
@@ -191,6 +194,7 @@ export class InMemoryJobCoordination implements JobCoordination {
       executors: new Map(),
       waiting: 0,
       driverRegistered: false,
+      driverPod: undefined,
       driverStartedAt: undefined,
       blocked: undefined,
       lastError: undefined,
@@ -226,6 +230,7 @@ export class InMemoryJobCoordination implements JobCoordination {
     return {
       executors: new Map([...entry.executors].map(([pod, executor]) => [pod, { state: executor.state, registeredAtMs: executor.registeredAtMs }])),
       driverRegistered: entry.driverRegistered,
+      driverPod: entry.driverPod,
       driverStartedAt: entry.driverStartedAt,
       blocked: entry.blocked === undefined ? undefined : { ...entry.blocked },
       lastError: entry.lastError,
@@ -246,11 +251,12 @@ export class InMemoryJobCoordination implements JobCoordination {
     this.moveWaiting(entry);
   }
 
-  async driverGone(job: CoordinatedJob): Promise<void> {
-    await this.enter('driverGone', job);
+  async driverGone(job: CoordinatedJob, pod: string): Promise<void> {
+    await this.enter('driverGone', job, pod);
     const entry = this.jobs.get(keyOf(job));
-    if (entry !== undefined) {
+    if (entry !== undefined && entry.driverPod === pod) {
       entry.driverRegistered = false;
+      entry.driverPod = undefined;
       entry.driverStartedAt = undefined;
       entry.blocked = undefined;
       entry.lastError = undefined;

@@ -77,6 +77,11 @@ export interface JobProgress {
   /** Registered executors (live ZooKeeper sessions) by pod name. */
   readonly executors: ReadonlyMap<string, ExecutorRegistration>;
   readonly driverRegistered: boolean;
+  /**
+   * The pod the registered driver runs in, if known: of a job's two driver pods (with a standby),
+   * the active one.
+   */
+  readonly driverPod?: string | undefined;
   /** When the registered driver started (its own clock), if known. */
   readonly driverStartedAt: string | undefined;
   /** Why the registered driver says the job cannot move data; undefined when it names no cause. */
@@ -136,10 +141,11 @@ export interface JobCoordination {
   /** The pod of an executor terminated: its tasks move to live executors (a second signal is a no-op). */
   executorGone(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<void>;
   /**
-   * The driver's pod terminated: its registration goes now rather than when its session times
-   * out, so the replacement driver registers at once. Call before creating the replacement.
+   * The driver pod `pod` terminated: its registration goes now rather than when its session times
+   * out, so the standby or the replacement driver registers at once. Call before creating the
+   * replacement. A registration naming another pod (a standby that took over) is left alone.
    */
-  driverGone(job: CoordinatedJob): Promise<void>;
+  driverGone(job: CoordinatedJob, pod: string): Promise<void>;
   /** Asks an executor to hand back its tasks; call on every pass until `drained`. */
   drain(job: CoordinatedJob, pod: string, policy: TaskPolicy): Promise<DrainResult>;
   /** Level-based: moves every task whose owner is dead or draining, and retries failed ones. */

@@ -272,6 +272,9 @@ export class StreamingJobReconciler implements Reconciler {
   private async reconcilePods(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
     const hashes = this.specView(pass).hashes;
     if (pass.coordination.state !== 'synced' || hashes === undefined) return;
+    // Of two driver pods, the one holding the `driver` node is the driver, the other its standby.
+    const progress = pass.coordination.progress;
+    pass.pods = sortJobPods(pass.identity.name, allPods(pass.pods), progress.driverRegistered ? progress.driverPod : undefined);
     const planInput: PodPlanInput = {
       job: pass.identity.name,
       suspended: spec.suspend,
@@ -282,6 +285,8 @@ export class StreamingJobReconciler implements Reconciler {
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
       credential: pass.credential,
       unresponsive: this.unresponsive(pass, spec),
+      standby: spec.driver.standby,
+      driverRegistered: progress.driverRegistered && progress.driverPod === pass.pods.driver?.name,
     };
     pass.plan = planPods(planInput);
     const policy: TaskPolicy = { maxTaskAttempts: spec.executors.maxTaskAttempts };
@@ -293,7 +298,7 @@ export class StreamingJobReconciler implements Reconciler {
     const created = await this.createPods(pass, spec, creates, hashes);
     if (created.length > 0 && created.length === creates.length) {
       // The status describes the job after this pass: the pods just created now exist (pending).
-      pass.pods = sortJobPods(pass.identity.name, [...allPods(pass.pods), ...created.map((pod) => observePod(pod))]);
+      pass.pods = sortJobPods(pass.identity.name, [...allPods(pass.pods), ...created.map((pod) => observePod(pod))], progress.driverRegistered ? progress.driverPod : undefined);
       pass.plan = { ...planPods({ ...planInput, pods: pass.pods }), actions: pass.plan.actions };
     }
   }
@@ -341,13 +346,16 @@ export class StreamingJobReconciler implements Reconciler {
                 ? { type: 'Warning', reason: 'ExecutorUnresponsive', action: 'Reschedule', note: `executor pod ${action.name} runs but its process lost its ZooKeeper registration (hung or cut off from ZooKeeper); its tasks move to live executors and the pod is replaced` }
                 : { type: 'Normal', reason: 'DeletedPod', action: 'DeletePod', note: `deleted executor pod ${action.name} (${describeReason(action.reason)}); its tasks move to live executors and the pod is replaced` },
             );
+          } else if (action.standby === true) {
+            // It held no node and no batch: nothing to fence or count; the next pass recreates it.
+            pass.actionEvents.push({ type: 'Warning', reason: 'StandbyDriverFailed', action: 'RecreateStandby', note: `standby driver pod ${action.name} ${action.reason === 'terminated' ? `terminated${exitText(action.exit)}` : `is replaced (${describeReason(action.reason)})`}; a new standby is created` });
           } else if (action.reason === 'unresponsive') {
             // Its registration is gone already; the replacement waits for the pod to go, and
             // finishes the recorded batch.
             pass.actionEvents.push({ type: 'Warning', reason: 'DriverUnresponsive', action: 'RecreateDriver', note: `driver pod ${action.name} runs but its process lost its ZooKeeper registration (hung or cut off from ZooKeeper); it is replaced` });
           } else if (action.reason === 'terminated') {
-            await this.coordination.driverGone(pass.identity);
-            pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; it is replaced and finishes the recorded batch` });
+            await this.coordination.driverGone(pass.identity, action.name);
+            pass.actionEvents.push({ type: 'Warning', reason: 'DriverFailed', action: 'RecreateDriver', note: `driver pod ${action.name} terminated${exitText(action.exit)}; ${pass.spec?.driver.standby === true ? 'its standby takes over and finishes the recorded batch, and a new standby is created' : 'it is replaced and finishes the recorded batch'}` });
             // The failed pod is the evidence of the restart: it goes once the stored status counts it.
             if (!pass.driverRestarts().failureRecorded) {
               pass.afterStatus.push({ doing: `pod ${action.name}`, run: () => this.deletePod(pass, action.name, action.uid, 'driver', 'terminated') });

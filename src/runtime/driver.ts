@@ -1,9 +1,13 @@
 /**
- * The driver process: one per job (its ephemeral `driver` node keeps a second one waiting). Every
- * batch interval it plans a batch from the source partitions' offsets, records it write-ahead,
- * splits it into one task per partition for the live executors, waits until every task is final
- * and then settles the batch in the `offsets` znode. A restarted driver finishes the recorded
- * batch instead of planning a new one. Config changes apply between batches.
+ * The driver process: one active per job (its ephemeral `driver` node keeps a second one waiting).
+ * Every batch interval it plans a batch from the source partitions' offsets, records it
+ * write-ahead, splits it into one task per partition for the live executors, waits until every
+ * task is final and then settles the batch in the `offsets` znode. A restarted driver finishes the
+ * recorded batch instead of planning a new one. Config changes apply between batches.
+ *
+ * A driver that finds the node taken stands by, warm: it reads the configuration, follows the
+ * executors and opens its Kafka clients, but writes nothing into the job's subtree until it holds
+ * the node — then it goes on from the recorded batch, without a process start in between.
  */
 import { readJobAcl } from '../coordination/acl.js';
 import { assignTasks, currentLoad } from '../coordination/assignment.js';
@@ -11,7 +15,7 @@ import { sleep, systemClock, type Clock, type Timer } from '../machinery/clock.j
 import { watchConfig, type JobConfigDocument } from '../coordination/config-mirror.js';
 import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordination/layout.js';
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
-import { encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
+import { decodeDriverRegistration, encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
 import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
 import { TaskLedger, nextBatchId, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
@@ -117,6 +121,8 @@ export class Driver {
   private failedAtStart: Set<string> | undefined;
   private idleReason: string | undefined;
   private registered = false;
+  /** Warm and waiting for the active driver's node to go (`spec.driver.standby`). */
+  private standingBy = false;
   private registration: EphemeralNode | undefined;
   private startedAt = '';
   private readonly blockers = new Map<BlockerSource, ProgressBlocker>();
@@ -132,6 +138,8 @@ export class Driver {
   private readonly presence: JobPresence;
   /** Aborted when the job's ZooKeeper data is found gone (the job was deleted). */
   private readonly gone = new AbortController();
+  /** Aborted when another driver holds the `driver` node: this one was replaced while it hung. */
+  private readonly fenced = new AbortController();
 
   constructor(private readonly options: DriverOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ job: jobKey(options.job) });
@@ -149,21 +157,22 @@ export class Driver {
     return this.registered;
   }
 
+  /** Ready for its part: it drives, or it stands by warm, able to take over at once. */
+  get isReady(): boolean {
+    return this.registered || this.standingBy;
+  }
+
   /**
    * Plans and commits batches until `signal` aborts; the batch in flight is finished first. Also
    * ends, with 0, when the job's ZooKeeper data goes: the job was deleted.
    */
   async run(signal: AbortSignal): Promise<number> {
     const { session, layout, job } = this.options;
-    const stop = AbortSignal.any([signal, this.gone.signal]);
+    const stop = AbortSignal.any([signal, this.gone.signal, this.fenced.signal]);
     try {
       this.subscriptions.push(this.presence.watch(() => { this.jobGone(); }));
       this.acl = await readJobAcl(session, layout, job);
-      this.startedAt = new Date(this.clock.now()).toISOString();
-      const registration = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt }), this.acl);
-      this.registration = registration;
-      this.registered = true;
-      this.logger.info({ pod: this.options.pod }, 'driver registered');
+      // Read-only until the node is held: a standby follows the configuration and the executors.
       this.subscriptions.push(
         watchConfig(session, layout, job, (doc) => { this.onConfig(doc); }, (err) => {
           void this.watchFailed(err, 'error', 'cannot read the job configuration');
@@ -175,6 +184,24 @@ export class Driver {
           void this.watchFailed(err, 'warn', 'cannot read the job\'s executors');
         }),
       );
+      const tookOver = await this.standBy(stop);
+      if (tookOver === undefined) return 0;
+      this.startedAt = new Date(this.clock.now()).toISOString();
+      const registration = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt }), this.acl);
+      this.registration = registration;
+      this.registered = true;
+      this.standingBy = false;
+      if (tookOver === '') this.logger.info({ pod: this.options.pod }, 'driver registered');
+      else this.logger.info({ pod: this.options.pod, previous: tookOver }, 'driver registered: took over from the previous driver');
+      // A driver that hung past its session finds the node re-created by its successor: it stops
+      // at once, and leaves the batch in flight to the driver that now holds the node.
+      this.subscriptions.push(session.watchData(layout.driver(job), (node) => {
+        const holder = node === null ? undefined : decodeDriverRegistration(node.data).pod;
+        if (holder !== undefined && holder !== this.options.pod && !this.fenced.signal.aborted) {
+          this.logger.warn({ active: holder }, 'another driver holds the job now; stopping without writing more');
+          this.fenced.abort();
+        }
+      }));
       try {
         await this.loop(stop);
       } finally {
@@ -194,6 +221,52 @@ export class Driver {
       if (this.gone.signal.aborted) await this.deleteInternalTopics();
       await this.closeClients();
     }
+  }
+
+  /**
+   * Waits, warm, while another driver holds the `driver` node. Resolves to the pod of the driver
+   * it waited for ('' when the node was free), or undefined when stopped first.
+   */
+  private async standBy(signal: AbortSignal): Promise<string | undefined> {
+    const path = this.options.layout.driver(this.options.job);
+    let previous = '';
+    for (;;) {
+      if (aborted(signal)) return undefined;
+      const node = await this.options.session.getIfExists(path);
+      if (node === null) return previous;
+      const holder = decodeDriverRegistration(node.data).pod;
+      if (holder === this.options.pod && node.stat.ephemeralOwner === this.options.session.sessionId) return previous; // ours already
+      if (holder === this.options.pod) {
+        // Left by this pod's previous incarnation, whose session has not timed out yet: no standby.
+        this.logger.info({ path }, 'waiting for the registration of this pod\'s previous incarnation to go');
+      } else if (previous !== holder) {
+        previous = holder;
+        this.logger.info({ active: holder }, 'standing by: another driver holds the job; taking over when its registration goes');
+        void this.warmUp(signal);
+      }
+      // A second's cap: a node that went just before the watch was set is seen on the next look.
+      await this.options.session.waitForChange(path, 1000, signal);
+    }
+  }
+
+  /**
+   * Opens the Kafka clients a standby will plan with and reads the source offsets once (read-only),
+   * so that taking over costs no connection set-up. Ready from then on.
+   */
+  private async warmUp(signal: AbortSignal): Promise<void> {
+    while (this.settings === undefined && !aborted(signal) && !this.registered) await sleep(this.clock, 100, signal);
+    const settings = this.settings;
+    if (settings === undefined || this.registered) return;
+    const { source } = this.kafkaClients(settings);
+    for (const topic of settings.planning.topics) {
+      try {
+        await source.admin.topicOffsets(topic);
+      } catch (err) {
+        // The active driver reports the cause; a standby only says it could not warm up.
+        this.logger.debug({ topic, err: classify(err).message }, 'standby: cannot read the source topic\'s offsets yet');
+      }
+    }
+    if (!this.isRegistered) this.standingBy = true;
   }
 
   /**
@@ -528,7 +601,7 @@ export class Driver {
           this.logger.warn({ err: classify(err).message }, 'cannot read the batch\'s tasks');
         });
         onAbort = () => {
-          if (this.gone.signal.aborted) {
+          if (this.gone.signal.aborted || this.fenced.signal.aborted) {
             resolve(undefined);
             return;
           }

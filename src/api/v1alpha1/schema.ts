@@ -507,6 +507,13 @@ const PodTemplateOverrides = (component: string) =>
 
 const Driver = Type.Object(
   {
+    standby: withDefault(
+      Type.Boolean({
+        description:
+          'Run a second driver pod as a warm standby: started, connected to ZooKeeper and Kafka, and waiting for the active driver\'s registration to go, so that a failed driver is taken over within about a second instead of after a new pod starts. Costs one more pod (the driver\'s resources) and one more ZooKeeper session.',
+      }),
+      false,
+    ),
     resources: Type.Optional(Resources),
     podTemplate: Type.Optional(PodTemplateOverrides('driver')),
   },

@@ -36,7 +36,7 @@ export const driverCommand: Command = {
     return exitWhenDone(async () => {
       const session = await openPodSession(env, ctx.logger, driverCoordinationMetrics);
       const driver = new Driver({ session, layout: new CoordinationLayout(env.zkRoot), job: env.job, pod: env.pod, kafka: podKafkaClients(env, env.job, 'driver', ctx.logger), observer: driverMetrics, logger: ctx.logger });
-      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, driverRegistry, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', registered: () => driver.isRegistered });
+      const metrics = await startMetricsServer(env.metricsAddr ?? defaultMetricsAddr, driverRegistry, ctx.logger, { 'zookeeper-connected': () => session.state === 'connected', 'driving-or-standing-by': () => driver.isReady });
       try {
         return await driver.run(ctx.signal);
       } finally {

@@ -1,6 +1,7 @@
 /**
  * Names and labels of the objects the operator creates for a job. Pods have stable names, like
- * a StatefulSet's: `<job>-driver` and `<job>-executor-<ordinal>` (0 … replicas-1), so scale-down
+ * a StatefulSet's: `<job>-driver` (and `<job>-driver-1` with a standby) and
+ * `<job>-executor-<ordinal>` (0 … replicas-1), so scale-down
  * removes the highest ordinals, a replacement takes over its predecessor's name, and an executor's
  * ZooKeeper registration (`executors/<pod>`) names the same pod across incarnations.
  */
@@ -28,6 +29,15 @@ export const managedBySelector = `${labelKeys.managedBy}=${labelValues.managedBy
 
 export function driverPodName(job: string): string {
   return `${job}-driver`;
+}
+
+/**
+ * The two names a driver pod may have when the job runs a standby (`spec.driver.standby`). Which
+ * of them is the active driver is not in the name: it is whichever holds the `driver` znode, so a
+ * failover swaps the roles and the replacement of the failed pod becomes the new standby.
+ */
+export function driverPodNames(job: string): readonly [string, string] {
+  return [driverPodName(job), `${job}-driver-1`];
 }
 
 export function executorPodName(job: string, ordinal: number): string {

@@ -6,7 +6,7 @@
 import { labelKeys, type Component } from '../../api/v1alpha1/index.js';
 import type { Pod, Stored } from '../../kube/objects.js';
 import type { ExecutorRegistration, ExecutorRegistrationState } from '../job-coordination.js';
-import { credentialAnnotation, driverPodName, driverRestartsAnnotation, executorOrdinal, podTemplateHashLabel } from './naming.js';
+import { credentialAnnotation, driverPodNames, driverRestartsAnnotation, executorOrdinal, podTemplateHashLabel } from './naming.js';
 
 /** `terminated`: the container exited (phase Succeeded or Failed); with restartPolicy Never it stays so. */
 export type PodLifecycle = 'pending' | 'running' | 'terminated';
@@ -121,30 +121,45 @@ export function isControlledBy(pod: Stored<Pod>, jobUid: string): boolean {
 }
 
 export interface JobPods {
+  /**
+   * The active driver: the pod holding the `driver` znode, or, while none does, the one expected
+   * to take it (`<job>-driver` first, a pod that is not going away before one that is).
+   */
   readonly driver: ObservedPod | undefined;
+  /** The other driver pod, when the job runs a standby (`spec.driver.standby`). */
+  readonly standby?: ObservedPod | undefined;
   readonly executors: ReadonlyMap<number, ObservedPod>;
   /** Pods the job controls under names the operator does not give (left from a bug or by hand). */
   readonly strays: readonly ObservedPod[];
 }
 
-/** Sorts a job's own pods by role; everything else is a stray. */
-export function sortJobPods(job: string, pods: readonly ObservedPod[]): JobPods {
-  let driver: ObservedPod | undefined;
+/**
+ * Sorts a job's own pods by role; everything else is a stray. `activeDriver` is the pod named by
+ * the `driver` znode's registration, when ZooKeeper was read: of the two driver pods, that one is
+ * the driver and the other its standby.
+ */
+export function sortJobPods(job: string, pods: readonly ObservedPod[], activeDriver?: string): JobPods {
+  const driverNames: readonly string[] = driverPodNames(job);
+  const drivers: ObservedPod[] = [];
   const executors = new Map<number, ObservedPod>();
   const strays: ObservedPod[] = [];
   for (const pod of pods) {
     const ordinal = executorOrdinal(job, pod.name);
-    if (pod.component === 'driver' && pod.name === driverPodName(job)) driver = pod;
+    if (pod.component === 'driver' && driverNames.includes(pod.name)) drivers.push(pod);
     else if (pod.component === 'executor' && ordinal !== undefined) executors.set(ordinal, pod);
     else strays.push(pod);
   }
-  return { driver, executors, strays };
+  const staying = (pod: ObservedPod): boolean => !pod.terminating && pod.lifecycle !== 'terminated';
+  const expected = [...drivers].sort((a, b) => Number(staying(b)) - Number(staying(a)) || driverNames.indexOf(a.name) - driverNames.indexOf(b.name));
+  const driver = drivers.find((pod) => pod.name === activeDriver) ?? expected[0];
+  const standby = drivers.find((pod) => pod !== driver);
+  return { driver, ...(standby === undefined ? {} : { standby }), executors, strays };
 }
 
-/** Every pod of the job, driver first, executors by ordinal. */
+/** Every pod of the job, driver first, then its standby, executors by ordinal. */
 export function allPods(pods: JobPods): ObservedPod[] {
   const executors = [...pods.executors].sort(([a], [b]) => a - b).map(([, pod]) => pod);
-  return [...(pods.driver === undefined ? [] : [pods.driver]), ...executors, ...pods.strays];
+  return [...(pods.driver === undefined ? [] : [pods.driver]), ...(pods.standby === undefined ? [] : [pods.standby]), ...executors, ...pods.strays];
 }
 
 /** Registrations more than this older than their pod belong to an earlier incarnation (clocks differ a little). */

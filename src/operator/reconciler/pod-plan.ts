@@ -12,7 +12,7 @@
 import type { Component } from '../../api/v1alpha1/index.js';
 import type { ExecutorRegistrationState } from '../job-coordination.js';
 import { someOf } from './conditions.js';
-import { driverPodName, executorPodName } from './naming.js';
+import { driverPodName, driverPodNames, executorPodName } from './naming.js';
 import type { JobPods, ObservedPod } from './observed-pods.js';
 
 export type DeleteReason = 'terminated' | 'revoked-credential' | 'unresponsive' | 'suspend' | 'scale-down' | 'rolling-update' | 'replace-draining' | 'stray';
@@ -32,7 +32,7 @@ export type PodAction =
    * The pod terminated, or cannot work any more (its credential was revoked): tell the failure
    * detector (executors), then delete it for a replacement.
    */
-  | { readonly kind: 'retire'; readonly component: Component; readonly name: string; readonly uid: string; readonly reason: RetireReason; readonly exit: string | undefined };
+  | { readonly kind: 'retire'; readonly component: Component; readonly name: string; readonly uid: string; readonly reason: RetireReason; readonly exit: string | undefined; readonly standby?: true };
 
 /** Why the job's pods are not (yet) what the spec asks; the `Progressing` condition's reason. */
 export type RolloutReason =
@@ -66,6 +66,13 @@ export interface PodPlanInput {
   readonly credential: string | undefined;
   /** Running pods whose process lost its ZooKeeper registration (`unresponsivePods`): replaced. */
   readonly unresponsive?: ReadonlySet<string>;
+  /** `spec.driver.standby`: a second driver pod waits to take over from the active one. */
+  readonly standby?: boolean;
+  /**
+   * The driver pod (`pods.driver`) holds the `driver` znode: the standby is created only then, so
+   * that the first driver of a job is the one named `<job>-driver`.
+   */
+  readonly driverRegistered?: boolean;
 }
 
 export interface PodPlan {
@@ -90,7 +97,8 @@ function plural(n: number, word: string): string {
 /**
  * The plan as a checklist of named steps, each a pure function of the input and of what the
  * steps before it decided: retire broken pods, remove strays, stop surplus executors, keep the
- * desired executors, roll outdated ones, then the driver. Actions keep that order.
+ * desired executors, roll outdated ones, then the driver's standby and the driver. Actions keep
+ * that order.
  */
 export function planPods(input: PodPlanInput): PodPlan {
   const wanted = input.suspended ? 0 : input.replicas;
@@ -99,7 +107,8 @@ export function planPods(input: PodPlanInput): PodPlan {
   const leaving = (pod: ObservedPod): boolean => isGone(pod) || retiring.retired.has(pod.name);
   const strays = removeStrays(input);
   // Suspending stops the driver first, so that no new batch is planned while executors drain.
-  const executorsMayStop = !input.suspended || input.pods.driver === undefined || leaving(input.pods.driver);
+  const stopped = (pod: ObservedPod | undefined): boolean => pod === undefined || leaving(pod);
+  const executorsMayStop = !input.suspended || (stopped(input.pods.driver) && stopped(input.pods.standby));
   const surplus = stopSurplusExecutors(input, wanted, leaving, executorsMayStop);
   const desired = keepDesiredExecutors(input, wanted, leaving);
   const rolled = rollExecutors(input, desired.outdated, desired.unsettled);
@@ -107,19 +116,22 @@ export function planPods(input: PodPlanInput): PodPlan {
   const executorActions = [...retiring.actions, ...strays.actions, ...surplus.actions, ...desired.actions, ...rolled.actions];
   // The driver rolls last: only once no executor is being created, stopped or replaced.
   const executorsSettled = updatedReady === wanted && surplus.excess === 0 && !executorActions.some((a) => a.kind !== 'create' || a.component === 'executor');
-  const driver = planDriver(input, leaving, retiring.retired, executorsSettled);
-  const actions = [...executorActions, ...driver.actions];
-  const notes = [...retiring.notes, ...surplus.notes, ...driver.notes];
+  const standby = planStandby(input, leaving);
+  // With a standby, the active driver rolls only once the standby runs the new template: it takes
+  // over as soon as the old driver lets go, so the roll costs no new pod's start.
+  const driver = planDriver(input, leaving, retiring.retired, executorsSettled && standby.settled);
+  const actions = [...executorActions, ...standby.actions, ...driver.actions];
+  const notes = [...retiring.notes, ...surplus.notes, ...standby.notes, ...driver.notes];
 
   const reason = rolloutReason({
     suspended: input.suspended,
     podsLeft: input.pods.driver !== undefined || input.pods.executors.size > 0,
     waitingForCoordination: retiring.waitingForCoordination || strays.waitingForCoordination || surplus.waitingForCoordination || desired.waitingForCoordination || rolled.waitingForCoordination,
-    rolling: desired.outdated.length > 0 || driver.rolling,
+    rolling: desired.outdated.length > 0 || driver.rolling || standby.rolling,
     scalingDown: surplus.excess > 0,
     replacing: retiring.retired.size > 0 || actions.some((a) => (a.kind === 'delete' || a.kind === 'drain-then-delete') && a.reason === 'replace-draining'),
     creating: desired.missing > 0 || actions.some((a) => a.kind === 'create'),
-    waiting: desired.unsettled > 0 || driver.pending,
+    waiting: desired.unsettled > 0 || driver.pending || standby.pending,
   });
   return { actions, rollout: { reason, message: rolloutMessage(reason, { wanted, updatedReady, excess: surplus.excess, outdated: desired.outdated.length, notes, actions }) }, updatedReady };
 }
@@ -163,13 +175,14 @@ export function retireBrokenPods(input: PodPlanInput): PlanStep & { readonly ret
   const retired = new Set<string>();
   let waitingForCoordination = false;
   let revoked = 0;
-  for (const pod of [...(pods.driver === undefined ? [] : [pods.driver]), ...pods.executors.values()]) {
+  for (const pod of [...(pods.driver === undefined ? [] : [pods.driver]), ...(pods.standby === undefined ? [] : [pods.standby]), ...pods.executors.values()]) {
     if (pod.component === undefined) continue;
+    const role = pod === pods.standby ? { standby: true as const } : {};
     const terminated = pod.lifecycle === 'terminated';
     const holdsRevoked = input.credential !== undefined && pod.credential !== undefined && pod.credential !== input.credential;
     const unresponsive = !terminated && !holdsRevoked && !input.suspended && input.unresponsive?.has(pod.name) === true;
     if (unresponsive && !pod.terminating) {
-      actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: 'unresponsive', exit: undefined });
+      actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: 'unresponsive', exit: undefined, ...role });
       retired.add(pod.name);
       notes.push(`${pod.name} lost its ZooKeeper registration while its pod runs (hung or cut off)`);
       continue;
@@ -186,7 +199,7 @@ export function retireBrokenPods(input: PodPlanInput): PlanStep & { readonly ret
     // A suspended job's driver is not restarted, so its end is no failure to count; nor is the
     // end of a pod whose credential was revoked (which is likely why it ended).
     if (terminated && pod.component === 'driver' && input.suspended) actions.push({ kind: 'delete', component: 'driver', name: pod.name, uid: pod.uid, reason: 'suspend' });
-    else actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: holdsRevoked ? 'revoked-credential' : 'terminated', exit: terminated ? pod.exit : undefined });
+    else actions.push({ kind: 'retire', component: pod.component, name: pod.name, uid: pod.uid, reason: holdsRevoked ? 'revoked-credential' : 'terminated', exit: terminated ? pod.exit : undefined, ...role });
     if (holdsRevoked) revoked += 1;
     retired.add(pod.name);
   }
@@ -279,7 +292,31 @@ export function countUpdatedReady(input: PodPlanInput, wanted: number, retired: 
 }
 
 /**
- * Step 6, the driver: created with the executors; rolled only once every executor is on the new
+ * Step 6, the driver's standby (`spec.driver.standby`): created once the driver holds its node,
+ * under the driver pod name the driver does not use; replaced at once when its template is old
+ * (it serves nothing until it takes over); deleted with the driver on suspend and when the spec
+ * no longer asks for it. `settled`: it is as wanted — running the current template and ready, or
+ * absent when not wanted. A standby that terminated was retired in step 1.
+ */
+export function planStandby(input: PodPlanInput, leaving: (pod: ObservedPod) => boolean): { readonly actions: readonly PodAction[]; readonly notes: readonly string[]; readonly rolling: boolean; readonly pending: boolean; readonly settled: boolean } {
+  const wanted = input.standby === true && !input.suspended;
+  const { driver, standby } = input.pods;
+  if (standby !== undefined && leaving(standby)) return { actions: [], notes: [], rolling: false, pending: wanted, settled: !wanted };
+  if (!wanted) {
+    if (standby === undefined) return { actions: [], notes: [], rolling: false, pending: false, settled: true };
+    return { actions: [{ kind: 'delete', component: 'driver', name: standby.name, uid: standby.uid, reason: input.suspended ? 'suspend' : 'scale-down' }], notes: [], rolling: false, pending: false, settled: false };
+  }
+  if (standby === undefined) {
+    if (driver === undefined || leaving(driver) || input.driverRegistered !== true) return { actions: [], notes: ['the standby driver follows once the driver has registered'], rolling: false, pending: true, settled: false };
+    const name = driverPodNames(input.job).find((candidate) => candidate !== driver.name) ?? driverPodName(input.job);
+    return { actions: [{ kind: 'create', component: 'driver', name }], notes: [], rolling: false, pending: true, settled: false };
+  }
+  if (standby.templateHash !== input.driverHash) return { actions: [{ kind: 'delete', component: 'driver', name: standby.name, uid: standby.uid, reason: 'rolling-update' }], notes: [], rolling: true, pending: false, settled: false };
+  return { actions: [], notes: [], rolling: false, pending: !standby.ready, settled: standby.ready };
+}
+
+/**
+ * Step 7, the driver: created with the executors; rolled only once every executor is on the new
  * template and ready (`executorsSettled`: the driver last), or at once when it is not ready
  * anyway; deleted first on suspend. `pending`: it is being created or is not ready yet.
  */

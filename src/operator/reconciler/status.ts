@@ -215,8 +215,21 @@ function decideHealth(input: StatusInput, counts: Counts): Health {
     const stuck = firstStuck(executorPods);
     return { phase: 'Degraded', ready: ready('False', 'ExecutorsUnavailable', `processing with fewer executors than desired: ${summary}${stuck === undefined ? '' : `; ${describeStuckPod(stuck)}`}${skipped}`) };
   }
-  if (failedBatches.length > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues${skipped}; ${summary}`) };
-  return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}`) };
+  if (failedBatches.length > 0) return { phase: 'Degraded', ready: ready('True', 'Running', `processing continues${skipped}; ${summary}${standbyNote(spec, input.pods)}`) };
+  // A missing standby costs no data flow, only the speed of the next failover: Ready stays True.
+  if (spec.driver.standby && !standbyUp(input.pods)) return { phase: 'Running', ready: ready('True', 'Running', `the driver and ${summary}${standbyNote(spec, input.pods)}`) };
+  return { phase: 'Running', ready: ready('True', 'Running', `the driver${spec.driver.standby ? ', its standby' : ''} and ${summary}`) };
+}
+
+function standbyUp(pods: JobPods): boolean {
+  const standby = pods.standby;
+  return standby !== undefined && standby.ready && !standby.terminating && standby.lifecycle === 'running';
+}
+
+/** What a missing standby driver means for the user: the next driver failover waits for a new pod. */
+function standbyNote(spec: DefaultedStreamingJobSpec, pods: JobPods): string {
+  if (!spec.driver.standby || standbyUp(pods)) return '';
+  return `; the standby driver ${pods.standby === undefined ? 'pod does not exist yet' : `${pods.standby.name} is not ready`} (until it is, a driver failure waits for a new pod)`;
 }
 
 function progressingCondition(input: StatusInput, health: Health): ConditionDecision {

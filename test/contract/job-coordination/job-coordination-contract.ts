@@ -175,11 +175,18 @@ export function describeJobCoordinationContract(name: string, target: () => Port
     it('removes a terminated driver\'s registration at once, and does nothing when there is none', async () => {
       const { job, credential } = await setUp();
       await world.startDriver(job, credential);
-      expect((await world.port.jobProgress(job)).driverRegistered).toBe(true);
-      await world.port.driverGone(job);
+      expect(await world.port.jobProgress(job)).toMatchObject({ driverRegistered: true, driverPod: `${job.name}-driver` });
+      await world.port.driverGone(job, `${job.name}-driver`);
+      expect(await world.port.jobProgress(job)).toMatchObject({ driverRegistered: false, driverPod: undefined });
+      await world.port.driverGone(job, `${job.name}-driver`);
       expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
-      await world.port.driverGone(job);
-      expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
+    });
+
+    it('leaves the registration alone when another driver pod holds it (a standby took over)', async () => {
+      const { job, credential } = await setUp();
+      await world.startDriver(job, credential);
+      await world.port.driverGone(job, `${job.name}-driver-1`);
+      expect(await world.port.jobProgress(job)).toMatchObject({ driverRegistered: true, driverPod: `${job.name}-driver` });
     });
 
     it('reports registered executors, the driver and the last committed batch', async () => {
@@ -207,7 +214,7 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       await world.reportBlocked(job, credential, undefined, 'SK_TIMEOUT: fetching offsets of in took too long');
       expect(await world.port.jobProgress(job)).toMatchObject({ blocked: undefined, lastError: 'SK_TIMEOUT: fetching offsets of in took too long' });
       await world.reportBlocked(job, credential, blocked);
-      await world.port.driverGone(job);
+      await world.port.driverGone(job, `${job.name}-driver`);
       expect((await world.port.jobProgress(job)).blocked).toBeUndefined();
     });
 

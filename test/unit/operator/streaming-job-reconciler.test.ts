@@ -173,7 +173,7 @@ describe('replacing pods', () => {
     expect(await world.eventReasons()).toContain('DriverFailed');
     expect(world.coordination.callsOf('executorGone')).toEqual([]);
     // Its registration went with it, so the replacement need not wait out the dead session.
-    expect(world.coordination.callsOf('driverGone')).toEqual([{ method: 'driverGone', job: 'team-a/wordcount' }]);
+    expect(world.coordination.callsOf('driverGone')).toEqual([{ method: 'driverGone', job: 'team-a/wordcount', pod: 'wordcount-driver' }]);
   });
 
   it('keeps a failed driver until the status counts it, so a failed status write loses no restart', async () => {

@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ExecutorMembership } from '../../../src/coordination/membership.js';
-import { decodeDriverRegistration, type ProgressBlocker } from '../../../src/coordination/progress-report.js';
+import { readJobAcl } from '../../../src/coordination/acl.js';
+import { decodeDriverRegistration, encodeDriverRegistration, type ProgressBlocker } from '../../../src/coordination/progress-report.js';
 import type { ZooKeeperSession } from '../../../src/coordination/session.js';
 import { TaskLedger } from '../../../src/coordination/task-ledger.js';
 import { nextTaskState } from '../../../src/coordination/task-state.js';
@@ -65,6 +66,10 @@ interface Running {
   readonly session: ZooKeeperSession;
 }
 
+interface RunningDriver extends Running {
+  readonly driver: Driver;
+}
+
 class Scenario {
   readonly zk = new InMemoryZooKeeper();
   readonly kafka = new InMemoryKafka();
@@ -86,11 +91,11 @@ class Scenario {
     await producer.send('in', partition, values.map((v) => ({ key: null, value: Buffer.from(v) })));
   }
 
-  async driver(): Promise<Running> {
+  async driver(pod = 'driver'): Promise<RunningDriver> {
     const session = await this.operator.jobSession();
     const stop = new AbortController();
-    const driver = new Driver({ session, layout: this.operator.layout, job: this.job, pod: 'driver', kafka: this.factory, progressIntervalMs: 200, stopGraceMs: 100 });
-    const running = { stop, session, done: driver.run(stop.signal) };
+    const driver = new Driver({ session, layout: this.operator.layout, job: this.job, pod, kafka: this.factory, progressIntervalMs: 200, stopGraceMs: 100 });
+    const running = { stop, session, driver, done: driver.run(stop.signal) };
     this.running.push(running);
     return running;
   }
@@ -255,6 +260,77 @@ describe('driver and executors (in-memory servers)', () => {
     release();
     await eventually(() => scenario.offsets(), (o) => o['in/0'] === '3', 'both batches committed');
     expect(scenario.output()).toEqual(['=a', '=b', '=c']);
+  });
+
+  it('keeps a second driver standing by, warm and writing nothing, until the active one\'s registration goes; then it finishes the recorded batch', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.produce(0, ['a', 'b']);
+    const release = scenario.processors.hold();
+    await scenario.executor('e-0');
+    const active = await scenario.driver('job-driver');
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started');
+    const standby = await scenario.driver('job-driver-1');
+    await eventually(() => standby.driver.isReady, (ready) => ready, 'the standby ready');
+    expect(standby.driver.isRegistered).toBe(false);
+    const registration = async (): Promise<string | undefined> => {
+      const node = await scenario.operator.operator.getIfExists(scenario.operator.layout.driver(scenario.job));
+      return node === null ? undefined : decodeDriverRegistration(node.data).pod;
+    };
+    expect(await registration()).toBe('job-driver');
+    const before = await scenario.ledger().readBatches(scenario.job);
+    const offsetsBefore = await scenario.ledger().readOffsets(scenario.job);
+    await sleep(300);
+    // Standing by writes nothing: the recorded batch and the offsets are as the active driver left them.
+    expect(await scenario.ledger().readBatches(scenario.job)).toEqual(before);
+    expect((await scenario.ledger().readOffsets(scenario.job))?.version).toBe(offsetsBefore?.version);
+    // The active driver's process dies: its session, and with it its node, goes.
+    await active.session.close();
+    await eventually(() => registration(), (pod) => pod === 'job-driver-1', 'the standby took over');
+    expect(standby.driver.isRegistered).toBe(true);
+    release();
+    await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2', 'the recorded batch committed by the standby');
+    expect(scenario.output()).toEqual(['=a', '=b']);
+    expect((await scenario.ledger().readBatches(scenario.job)).map((b) => b.record.id)).not.toContain(before[0]?.record.id);
+  });
+
+  it('ends a standby that is stopped while it waits, without it ever taking the node', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.executor('e-0');
+    await scenario.driver('job-driver');
+    const standby = await scenario.driver('job-driver-1');
+    await eventually(() => standby.driver.isReady, (ready) => ready, 'the standby ready');
+    standby.stop.abort();
+    expect(await standby.done).toBe(0);
+    expect(standby.driver.isRegistered).toBe(false);
+    const node = await scenario.operator.operator.getIfExists(scenario.operator.layout.driver(scenario.job));
+    expect(node === null ? undefined : decodeDriverRegistration(node.data).pod).toBe('job-driver');
+  });
+
+  it('stops a driver whose node another driver now holds, leaving that driver\'s node and batch alone', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig(), 1);
+    await scenario.produce(0, ['a']);
+    const release = scenario.processors.hold();
+    await scenario.executor('e-0');
+    const former = await scenario.driver('job-driver');
+    await eventually(() => scenario.processors.started, (n) => n === 1, 'task started');
+    // What a hung driver finds when it wakes: its node went with its session, a successor holds it.
+    const path = scenario.operator.layout.driver(scenario.job);
+    const successor = await scenario.operator.jobSession();
+    try {
+      await scenario.operator.operator.delete(path, -1);
+      await successor.registerEphemeral(path, encodeDriverRegistration({ pod: 'job-driver-1', startedAt: new Date().toISOString() }), await readJobAcl(successor, scenario.operator.layout, scenario.job));
+      expect(await former.done).toBe(0);
+      const node = await scenario.operator.operator.getIfExists(path);
+      expect(node === null ? undefined : decodeDriverRegistration(node.data).pod).toBe('job-driver-1');
+      const [batch] = await scenario.ledger().readBatches(scenario.job);
+      expect(batch?.record.state).toBe('planned');
+    } finally {
+      release();
+      await successor.close();
+    }
   });
 
   it('windows out-of-order views per url and second, writes each closed window once, and closes the last ones after idleTimeout', async () => {

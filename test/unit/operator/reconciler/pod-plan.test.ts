@@ -6,6 +6,7 @@ import {
   keepDesiredExecutors,
   planDriver,
   planPods,
+  planStandby,
   removeStrays,
   retireBrokenPods,
   rollExecutors,
@@ -40,7 +41,7 @@ function pod(shape: PodShape): ObservedPod {
 const driver = (shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: 'job-driver', ...shape });
 const executor = (ordinal: number, shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: `job-executor-${ordinal}`, ...shape });
 
-function input(pods: ObservedPod[], options: { replicas?: number; suspended?: boolean; registrations?: Record<string, ExecutorRegistrationState> | 'unknown'; credential?: string } = {}): PodPlanInput {
+function input(pods: ObservedPod[], options: { replicas?: number; suspended?: boolean; registrations?: Record<string, ExecutorRegistrationState> | 'unknown'; credential?: string; standby?: boolean; activeDriver?: string } = {}): PodPlanInput {
   const registered =
     options.registrations === 'unknown'
       ? undefined
@@ -51,11 +52,14 @@ function input(pods: ObservedPod[], options: { replicas?: number; suspended?: bo
     replicas: options.replicas ?? 2,
     driverHash: NEW,
     executorHash: NEW,
-    pods: sortJobPods('job', pods),
+    pods: sortJobPods('job', pods, options.activeDriver),
     registrations: registered,
     credential: options.credential,
+    ...(options.standby === undefined ? {} : { standby: options.standby, driverRegistered: options.activeDriver !== undefined }),
   };
 }
+
+const standby = (shape: Partial<ObservedPod> = {}): ObservedPod => pod({ name: 'job-driver-1', ...shape });
 
 /** Actions in a compact notation: `create job-executor-1`, `drain job-executor-2 scale-down`. */
 function actions(plan: { actions: readonly PodAction[] }): string[] {
@@ -68,7 +72,7 @@ function actions(plan: { actions: readonly PodAction[] }): string[] {
       case 'drain-then-delete':
         return `drain ${a.name} ${a.reason}`;
       case 'retire':
-        return a.reason === 'terminated' ? `retire ${a.name}` : `retire ${a.name} ${a.reason}`;
+        return [`retire ${a.name}`, ...(a.reason === 'terminated' ? [] : [a.reason]), ...(a.standby === true ? ['standby'] : [])].join(' ');
     }
   });
 }
@@ -224,6 +228,53 @@ describe('planning a job\'s pods', () => {
   it('marks drains of active executors as new requests (for the Event and the metric)', () => {
     const plan = planPods(input([driver(), executor(0), executor(1), executor(2)], { registrations: { 'job-executor-0': 'active', 'job-executor-1': 'active', 'job-executor-2': 'active' } }));
     expect(plan.actions).toEqual([{ kind: 'drain-then-delete', name: 'job-executor-2', uid: 'uid-job-executor-2', reason: 'scale-down', wasActive: true }]);
+  });
+});
+
+describe('planning a job\'s pods with a standby driver', () => {
+  const gone = (pod: ObservedPod): boolean => pod.terminating || pod.lifecycle === 'terminated';
+  const on = (pods: ObservedPod[], options: Parameters<typeof input>[1] = {}): PodPlanInput => input(pods, { standby: true, activeDriver: 'job-driver', ...options });
+  const cases: [string, PodPlanInput, string[], string][] = [
+    ['creates the driver and the executors of a new job, and no standby before the driver registered', input([], { standby: true }), ['create job-executor-0', 'create job-executor-1', 'create job-driver'], 'CreatingPods'],
+    ['waits for the driver to register before creating the standby', input([driver(), executor(0), executor(1)], { standby: true }), [], 'WaitingForPods'],
+    ['creates the standby under the other driver name once the driver registered', on([driver(), executor(0), executor(1)]), ['create job-driver-1'], 'CreatingPods'],
+    ['does nothing when the driver, its standby and the executors run the current template', on([driver(), standby(), executor(0), executor(1)]), [], 'UpToDate'],
+    ['waits for a standby that is not ready yet', on([driver(), standby({ ready: false }), executor(0), executor(1)]), [], 'WaitingForPods'],
+    // The registration tells the roles apart: after a failover `job-driver-1` drives.
+    ['retires the failed active driver without touching the standby that takes over', on([driver({ lifecycle: 'terminated', ready: false }), standby(), executor(0), executor(1)]), ['retire job-driver'], 'ReplacingPods'],
+    ['creates the new standby under the failed driver\'s name once the standby took over', on([standby(), executor(0), executor(1)], { activeDriver: 'job-driver-1' }), ['create job-driver'], 'CreatingPods'],
+    ['waits for the failed driver\'s pod to go before reusing its name for the standby', on([driver({ terminating: true, lifecycle: 'terminated', ready: false }), standby(), executor(0), executor(1)], { activeDriver: 'job-driver-1' }), [], 'WaitingForPods'],
+    ['retires a terminated standby as a standby', on([driver(), standby({ lifecycle: 'terminated', ready: false }), executor(0), executor(1)]), ['retire job-driver-1 standby'], 'ReplacingPods'],
+    ['replaces a standby on an old template at once, and rolls the driver only once the standby is updated', on([driver({ templateHash: OLD }), standby({ templateHash: OLD }), executor(0), executor(1)]), ['delete job-driver-1 rolling-update'], 'RollingUpdate'],
+    ['rolls the active driver once the standby runs the new template and is ready', on([driver({ templateHash: OLD }), standby(), executor(0), executor(1)]), ['delete job-driver rolling-update'], 'RollingUpdate'],
+    ['keeps an outdated driver while the new standby starts', on([driver({ templateHash: OLD }), standby({ ready: false }), executor(0), executor(1)]), [], 'RollingUpdate'],
+    ['deletes the standby when the spec no longer asks for one', on([driver(), standby(), executor(0), executor(1)], { standby: false }), ['delete job-driver-1 scale-down'], 'UpToDate'],
+    ['deletes the standby with the driver on suspend, before the executors stop', on([driver(), standby(), executor(0), executor(1)], { suspended: true }), ['delete job-driver-1 suspend', 'delete job-driver suspend'], 'Suspending'],
+    ['stops the executors of a suspended job only once both driver pods are going', on([driver({ terminating: true }), standby(), executor(0), executor(1)], { suspended: true }), ['delete job-driver-1 suspend'], 'Suspending'],
+  ];
+  it.each(cases)('%s', (_what, planInput, expected, reason) => {
+    const plan = planPods(planInput);
+    expect(actions(plan)).toEqual(expected);
+    expect(plan.rollout.reason).toBe(reason);
+  });
+
+  it('tells the driver from its standby by the registration, not by name', () => {
+    const pods = [driver(), standby()];
+    expect(sortJobPods('job', pods, 'job-driver-1')).toMatchObject({ driver: { name: 'job-driver-1' }, standby: { name: 'job-driver' } });
+    expect(sortJobPods('job', pods, undefined)).toMatchObject({ driver: { name: 'job-driver' }, standby: { name: 'job-driver-1' } });
+    // Nobody registered: the pod that stays is the one expected to take the node.
+    expect(sortJobPods('job', [driver({ lifecycle: 'terminated' }), standby()], undefined)).toMatchObject({ driver: { name: 'job-driver-1' }, standby: { name: 'job-driver' } });
+  });
+
+  it.each<[string, PodPlanInput, string[], { pending: boolean; settled: boolean }]>([
+    ['wants nothing without a standby in the spec', input([driver()]), [], { pending: false, settled: true }],
+    ['is settled with a ready standby on the current template', on([driver(), standby()]), [], { pending: false, settled: true }],
+    ['is pending while the driver is not registered', input([driver()], { standby: true }), [], { pending: true, settled: false }],
+    ['is pending while a standby is going away', on([driver(), standby({ terminating: true })]), [], { pending: true, settled: false }],
+  ])('the standby step %s', (_what, planInput, expected, flags) => {
+    const step = planStandby(planInput, gone);
+    expect(actions(step)).toEqual(expected);
+    expect({ pending: step.pending, settled: step.settled }).toEqual(flags);
   });
 });
 

@@ -168,6 +168,19 @@ describe('the other fields', () => {
     expect(computeStatus(statusInput({ coordination: synced(progress({ totalLag: 3 })) })).watermark).toBeUndefined();
   });
 
+  it('says whether the standby driver is ready, without making Ready depend on it', () => {
+    const spec = applyDefaults(sampleSpec({ driver: { standby: true } }));
+    const withStandby = computeStatus(statusInput({ spec }, [pod('job-driver'), pod('job-driver-1'), pod('job-executor-0'), pod('job-executor-1')]));
+    expect(conditionOf(withStandby, 'Ready')).toMatchObject({ status: 'True', message: 'the driver, its standby and 2/2 executors ready' });
+    const starting = computeStatus(statusInput({ spec }, [pod('job-driver'), pod('job-driver-1', { ready: false }), pod('job-executor-0'), pod('job-executor-1')]));
+    expect(withStandby.phase).toBe('Running');
+    expect(starting.phase).toBe('Running');
+    expect(conditionOf(starting, 'Ready')).toMatchObject({ status: 'True', message: expect.stringContaining('the standby driver job-driver-1 is not ready') as unknown as string });
+    const missing = computeStatus(statusInput({ spec }));
+    expect(conditionOf(missing, 'Ready')?.message).toContain('the standby driver pod does not exist yet');
+    expect(conditionOf(computeStatus(statusInput()), 'Ready')?.message).toBe('the driver and 2/2 executors ready');
+  });
+
   it('reports the driver restart count the pass derived', () => {
     expect(computeStatus(statusInput({ previous: { restarts: 2 }, restarts: 3 })).restarts).toBe(3);
     expect(computeStatus(statusInput({ restarts: 0 })).restarts).toBeUndefined();
