@@ -232,7 +232,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     for (let round = 0; round < rounds; round++) {
       await settle();
       const inFlight = await until('a batch in flight with aggregate tasks assigned', async () => {
-        const assigned = (await ledger.readTasks(job)).filter((t) => t.record.state === 'assigned' && t.record.range.topic === repartition && Number(t.record.range.to) > Number(t.record.range.from));
+        const assigned = (await ledger.readTasks(job)).filter((t) => t.record.state === 'assigned' && t.record.ranges[0]?.topic === repartition && Number(t.record.ranges[0]?.to) > Number(t.record.ranges[0]?.from));
         if (assigned.length === 0) return undefined;
         const byOwner = new Map<string, string[]>();
         for (const t of assigned) byOwner.set(t.record.owner, [...(byOwner.get(t.record.owner) ?? []), t.record.id]);
@@ -255,7 +255,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
         const tasks = (await ledger.readTasks(job)).filter((t) => inFlight.tasks.includes(t.record.id));
         // Gone: the batch committed, so they had succeeded.
         if (tasks.length === 0 && offsetsAt !== undefined) return offsetsAt;
-        for (const t of tasks) if (t.record.owner !== victim.name) movedTo.set(t.record.id, { owner: t.record.owner, partition: t.record.range.partition });
+        for (const t of tasks) if (t.record.owner !== victim.name) movedTo.set(t.record.id, { owner: t.record.owner, partition: t.record.ranges[0]?.partition ?? -1 });
         return tasks.length === inFlight.tasks.length && tasks.every((t) => t.record.state === 'succeeded' && t.record.owner !== victim.name) ? Date.now() - killedAt : undefined;
       }, 5, 300_000);
       if (offsetsAt === undefined) offsetsAt = await until('the batch committed', async () => ((await offsetsVersion()) > from ? Date.now() - killedAt : undefined), 5, 300_000);

@@ -36,6 +36,8 @@ export interface JobConfigContent {
   /** As written in the spec, e.g. `5s`. */
   readonly batchInterval: string;
   readonly maxRecordsPerPartition: number;
+  /** Partition groups (tasks per batch, at most). Absent (a document from before groups): one task per partition. */
+  readonly partitionGroups?: number;
   readonly maxTaskAttempts: number;
   readonly source: {
     readonly bootstrapServers: readonly string[];

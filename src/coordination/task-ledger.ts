@@ -5,13 +5,14 @@
  * and decides again with the pure rules of task-state.ts.
  *
  * Normal path of one task, in ZooKeeper writes: create + ACL lock (driver), completion
- * (executor), delete after the batch commits (driver) — four.
+ * (executor), delete after the batch commits (driver) — four. A task carries every range of its
+ * partition group, so a batch costs four writes per group, not per partition.
  */
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 import { batchId, batchSequence, parseTaskId, taskId, type CoordinationLayout, type JobRef } from './layout.js';
 import type { Subscription, ZooKeeperSession } from './session.js';
-import { decodeTask, encodeTask, newTask, nextTaskState, type OffsetRange, type TaskClaim, type TaskRecord, type Transition } from './task-state.js';
+import { decodeTask, encodeTask, newTask, nextTaskState, type OffsetRange, type TaskClaim, type TaskRecord, type TaskWork, type Transition } from './task-state.js';
 import { anyVersion, type Acl, type NodeData } from './zookeeper/client.js';
 
 export interface VersionedTask {
@@ -29,8 +30,13 @@ export type BatchState = 'planned' | 'committed' | 'failed';
 export interface BatchRecord {
   readonly id: string;
   readonly state: BatchState;
-  /** One range per task, in task index order. */
+  /** Every range the batch reads, at most one per partition. */
   readonly ranges: readonly OffsetRange[];
+  /**
+   * The partition group of each range (same index); null: the range is a task of its own.
+   * Absent (a batch planned before partition groups): every range is a task of its own.
+   */
+  readonly rangeGroups?: readonly (number | null)[];
   readonly plannedAt: string;
   /** Exhausted tasks, when `failed`. */
   readonly failedTasks?: readonly string[];
@@ -109,6 +115,35 @@ function sameRanges(a: readonly OffsetRange[], b: readonly OffsetRange[]): boole
   return a.length === b.length && a.every((r, i) => { const o = b[i]; return o !== undefined && r.topic === o.topic && r.partition === o.partition && r.from === o.from && r.to === o.to; });
 }
 
+function sameGroups(a: BatchRecord['rangeGroups'], b: BatchRecord['rangeGroups'], count: number): boolean {
+  for (let i = 0; i < count; i++) if ((a?.[i] ?? null) !== (b?.[i] ?? null)) return false;
+  return true;
+}
+
+/**
+ * A batch's tasks, in task index order: one per partition group (its ranges in batch order), in
+ * the order the groups first appear among the ranges, and one per range without a group.
+ */
+export function batchTasks(batch: Pick<BatchRecord, 'ranges' | 'rangeGroups'>): TaskWork[] {
+  const tasks: { ranges: OffsetRange[]; group?: number }[] = [];
+  const byGroup = new Map<number, { ranges: OffsetRange[]; group?: number }>();
+  batch.ranges.forEach((range, index) => {
+    const group = batch.rangeGroups?.[index] ?? null;
+    if (group === null) {
+      tasks.push({ ranges: [range] });
+      return;
+    }
+    let task = byGroup.get(group);
+    if (task === undefined) {
+      task = { ranges: [], group };
+      byGroup.set(group, task);
+      tasks.push(task);
+    }
+    task.ranges.push(range);
+  });
+  return tasks;
+}
+
 function parseJson(node: NodeData, path: string, what: string): unknown {
   try {
     return JSON.parse(node.data.toString('utf8'));
@@ -135,9 +170,11 @@ export class TaskLedger {
    * restarted driver) returns the recorded one; different ranges under the same id are refused:
    * a recorded batch is finished, never re-planned.
    */
-  async recordBatch(job: JobRef, id: string, ranges: readonly OffsetRange[], acl: readonly Acl[], plannedWith?: Readonly<Record<string, unknown>>): Promise<VersionedBatch> {
+  async recordBatch(job: JobRef, id: string, ranges: readonly OffsetRange[], acl: readonly Acl[], plannedWith?: Readonly<Record<string, unknown>>, rangeGroups?: readonly (number | null)[]): Promise<VersionedBatch> {
     const path = this.layout.batch(job, id);
-    const record: BatchRecord = { id, state: 'planned', ranges, plannedAt: new Date(this.clock.now()).toISOString(), ...(plannedWith === undefined ? {} : { plannedWith }) };
+    if (rangeGroups !== undefined && rangeGroups.length !== ranges.length) throw new StreamkeeperError('SK_ZK_ERROR', `batch ${id}: ${rangeGroups.length} range groups for ${ranges.length} ranges`, { field: path });
+    const grouped = rangeGroups !== undefined && rangeGroups.some((g) => g !== null);
+    const record: BatchRecord = { id, state: 'planned', ranges, ...(grouped ? { rangeGroups } : {}), plannedAt: new Date(this.clock.now()).toISOString(), ...(plannedWith === undefined ? {} : { plannedWith }) };
     try {
       await this.session.create(path, Buffer.from(JSON.stringify(record)), 'persistent', acl);
       return { record, version: 0 };
@@ -146,7 +183,7 @@ export class TaskLedger {
     }
     const existing = await this.readBatch(job, id);
     if (existing === null) throw new StreamkeeperError('SK_ZK_NO_NODE', `${path} vanished while being recorded`, { field: path });
-    if (!sameRanges(existing.record.ranges, ranges)) {
+    if (!sameRanges(existing.record.ranges, ranges) || !sameGroups(existing.record.rangeGroups, record.rangeGroups, ranges.length)) {
       throw new StreamkeeperError('SK_ZK_NODE_EXISTS', `batch ${id} is already recorded with other ranges; finish the recorded batch instead of planning it again`, { field: path });
     }
     return existing;
@@ -188,16 +225,16 @@ export class TaskLedger {
   // ---- tasks ----
 
   /**
-   * Creates the batch's tasks (one per range), each assigned to `owners.get(taskId)`. Tasks that
-   * already exist (a restarted driver) are kept as they are.
+   * Creates the batch's tasks (`batchTasks`: one per partition group, or per range), each assigned
+   * to `owners.get(taskId)`. Tasks that already exist (a restarted driver) are kept as they are.
    */
   async createTasks(job: JobRef, batch: BatchRecord, owners: ReadonlyMap<string, string>, acl: readonly Acl[]): Promise<VersionedTask[]> {
     return Promise.all(
-      batch.ranges.map(async (range, index) => {
+      batchTasks(batch).map(async (work, index) => {
         const id = taskId(batch.id, index);
         const owner = owners.get(id);
         if (owner === undefined) throw new StreamkeeperError('SK_ZK_ERROR', `no executor given for task ${id}`);
-        const record = newTask(id, batch.id, range, owner);
+        const record = newTask(id, batch.id, work, owner);
         try {
           await this.session.create(this.layout.task(job, id), encodeTask(record), 'persistent', acl);
           return { record, version: 0 };

@@ -27,7 +27,17 @@ export interface OffsetRange {
 export interface TaskRecord {
   readonly id: string;
   readonly batch: string;
-  readonly range: OffsetRange;
+  /**
+   * What the task reads: one range per partition, at most one per partition. A task of a
+   * partition group has every range of its group in the batch; otherwise exactly one range.
+   */
+  readonly ranges: readonly OffsetRange[];
+  /**
+   * The partition group whose ranges the task carries (all of them commit in one transaction
+   * under the group's transactional id). Absent: a task of one partition under that partition's
+   * id — an aggregate task of a state partition, or a task planned before partition groups.
+   */
+  readonly group?: number;
   readonly state: TaskState;
   /** The executor pod that holds the task (or held it last). */
   readonly owner: string;
@@ -63,8 +73,14 @@ export type Transition =
   | { readonly kind: 'noop'; readonly reason: string }
   | { readonly kind: 'stale'; readonly reason: string };
 
-export function newTask(id: string, batch: string, range: OffsetRange, owner: string): TaskRecord {
-  return { id, batch, range, state: 'assigned', owner, attempt: 1, failures: 0 };
+export function newTask(id: string, batch: string, work: TaskWork, owner: string): TaskRecord {
+  return { id, batch, ranges: work.ranges, ...(work.group === undefined ? {} : { group: work.group }), state: 'assigned', owner, attempt: 1, failures: 0 };
+}
+
+/** What one task of a batch reads: its ranges and, for a partition group's task, the group. */
+export interface TaskWork {
+  readonly ranges: readonly OffsetRange[];
+  readonly group?: number;
 }
 
 export function isFinal(task: TaskRecord): boolean {
@@ -138,25 +154,45 @@ export function batchOutcome(tasks: readonly TaskRecord[]): BatchOutcome {
 
 // ---- wire format ----
 
+/**
+ * A task of one partition without a group is written as it was before partition groups
+ * (`range`, one object), so that executors of the previous version, which roll before the
+ * driver, still read every task the operator rewrites; a group's task is written with `ranges`.
+ */
 export function encodeTask(task: TaskRecord): Buffer {
+  const { ranges, ...rest } = task;
+  const only = ranges[0];
+  if (task.group === undefined && ranges.length === 1 && only !== undefined) return Buffer.from(JSON.stringify({ ...rest, range: only }));
   return Buffer.from(JSON.stringify(task));
 }
 
+function isRange(value: unknown): value is OffsetRange {
+  if (typeof value !== 'object' || value === null) return false;
+  const r = value as Partial<OffsetRange>;
+  return typeof r.topic === 'string' && typeof r.partition === 'number' && typeof r.from === 'string' && typeof r.to === 'string';
+}
+
+/** Reads a task; a record with a single `range` (written before partition groups) reads as a list of one. */
 export function decodeTask(data: Buffer, path: string): TaskRecord {
-  let parsed: Partial<TaskRecord>;
+  let parsed: Partial<TaskRecord> & { range?: unknown };
   try {
-    parsed = JSON.parse(data.toString('utf8')) as Partial<TaskRecord>;
+    parsed = JSON.parse(data.toString('utf8')) as Partial<TaskRecord> & { range?: unknown };
   } catch (err) {
     throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a task: ${(err as Error).message}`, { field: path, cause: err });
   }
+  const { range, ...rest } = parsed;
+  const ranges: unknown = parsed.ranges ?? (range === undefined ? undefined : [range]);
   const valid =
     typeof parsed.id === 'string' &&
     typeof parsed.batch === 'string' &&
     typeof parsed.owner === 'string' &&
     typeof parsed.attempt === 'number' &&
     typeof parsed.failures === 'number' &&
-    typeof parsed.range === 'object' &&
+    Array.isArray(ranges) &&
+    ranges.length > 0 &&
+    ranges.every(isRange) &&
+    (parsed.group === undefined ? ranges.length === 1 : Number.isSafeInteger(parsed.group) && parsed.group >= 0) &&
     taskStates.includes(parsed.state as TaskState);
   if (!valid) throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a task record`, { field: path });
-  return parsed as TaskRecord;
+  return { ...rest, ranges } as TaskRecord;
 }

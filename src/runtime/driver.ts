@@ -17,7 +17,7 @@ import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordin
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
 import { decodeDriverRegistration, encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
 import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
-import { TaskLedger, nextBatchId, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
+import { TaskLedger, batchTasks, nextBatchId, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
 import type { Acl } from '../coordination/zookeeper/client.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
@@ -39,6 +39,7 @@ import {
   nextBatchDue,
   partitionKey,
   decideFailedBatch,
+  groupRanges,
   planBatch,
   positionsOf,
   settleFailedBatch,
@@ -525,8 +526,10 @@ export class Driver {
     }
     this.idleReason = undefined;
     const id = nextBatchId(batches.map((b) => b.record.id), lastSettledBatch(offsets.record));
-    const batch = await this.ledger.recordBatch(job, id, ranges, this.acl, { ...planContext(settings, watermark) });
-    this.logger.debug({ batch: id, tasks: ranges.length, offsets: rangeSize(ranges), ...(watermark === undefined ? {} : { watermark: new Date(watermark).toISOString() }) }, 'batch recorded');
+    // The aggregate stage's tasks stay one per state partition: (repartition topic, p) is the id that fences the state.
+    const rangeGroups = groupRanges(ranges, settings.planning.partitionGroups, settings.processing.aggregation === undefined ? undefined : repartitionTopic(job));
+    const batch = await this.ledger.recordBatch(job, id, ranges, this.acl, { ...planContext(settings, watermark) }, rangeGroups);
+    this.logger.debug({ batch: id, tasks: batchTasks(batch.record).length, ranges: ranges.length, offsets: rangeSize(ranges), ...(watermark === undefined ? {} : { watermark: new Date(watermark).toISOString() }) }, 'batch recorded');
     return batch;
   }
 
@@ -555,7 +558,7 @@ export class Driver {
       await this.closeBatch(batch, offsets.record?.batch === id ? 'committed' : 'failed');
       return;
     }
-    const expected = batch.record.ranges.length;
+    const expected = batchTasks(batch.record).length;
     if (!(await this.ensureTasks(batch, signal))) return;
     const tasks = await this.waitForTasks(id, expected, signal);
     if (tasks === undefined) return;
@@ -566,7 +569,7 @@ export class Driver {
 
   private async ensureTasks(batch: VersionedBatch, signal: AbortSignal): Promise<boolean> {
     const { job } = this.options;
-    const ids = batch.record.ranges.map((_range, index) => taskId(batch.record.id, index));
+    const ids = batchTasks(batch.record).map((_work, index) => taskId(batch.record.id, index));
     for (;;) {
       const existing = await this.ledger.readTasks(job);
       const have = new Set(existing.map((t) => t.record.id));
@@ -647,7 +650,7 @@ export class Driver {
     const settlement = settleFailedBatch(tasks, policy);
     const now = this.clock.now();
     await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks.filter((t) => t.state === 'succeeded'), new Date(now).toISOString()) } }));
-    const errors = tasks.filter((t) => t.state === 'exhausted').map((t) => ({ task: t.id, range: describeRanges([t.range])[0], error: t.error }));
+    const errors = tasks.filter((t) => t.state === 'exhausted').map((t) => ({ task: t.id, ranges: describeRanges(t.ranges), error: t.error }));
     if (policy === 'degrade') {
       const parked = rangeSize(settlement.parked);
       this.observer.parkedOffsets?.(parked);

@@ -297,7 +297,7 @@ export class Executor {
         logger.info({ reason: err.message }, 'task attempt superseded; its result is discarded');
       } else {
         const message = classify(err).message;
-        logger.error({ err: message, range: task.range }, 'task failed');
+        logger.error({ err: message, ranges: task.ranges }, 'task failed');
         outcome = await this.complete(task, { outcome: 'failed', error: message.slice(0, 2048) }).then(
           () => 'failed' as const,
           (completion: unknown) => {

@@ -27,6 +27,8 @@ export interface ProcessingSettings {
 export interface PlanningSettings {
   readonly batchIntervalMs: number;
   readonly maxRecordsPerPartition: number;
+  /** Source ranges are grouped into at most this many tasks per batch; undefined: one task per range. */
+  readonly partitionGroups: number | undefined;
   readonly topics: readonly string[];
   readonly startingOffsets: 'earliest' | 'latest';
   readonly onTaskExhausted: TaskExhaustionPolicy;
@@ -73,6 +75,9 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
   if (!Number.isSafeInteger(content.maxRecordsPerPartition) || content.maxRecordsPerPartition < 1) {
     throw invalidConfig('spec.source.kafka.maxRecordsPerPartition', `must be a positive integer (got ${String(content.maxRecordsPerPartition)})`);
   }
+  if (content.partitionGroups !== undefined && (!Number.isSafeInteger(content.partitionGroups) || content.partitionGroups < 1)) {
+    throw invalidConfig('spec.source.kafka.partitionGroups', `must be a positive integer (got ${String(content.partitionGroups)})`);
+  }
   if (content.source.topics.length === 0) throw invalidConfig('spec.source.kafka.topics', 'at least one source topic is needed');
   if (content.processor.name === '') throw invalidConfig('spec.processor', 'no processor is set');
   const policy = content.failurePolicy;
@@ -88,6 +93,7 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
     planning: {
       batchIntervalMs,
       maxRecordsPerPartition: content.maxRecordsPerPartition,
+      partitionGroups: content.partitionGroups,
       topics: [...content.source.topics],
       startingOffsets: content.source.startingOffsets === 'earliest' ? 'earliest' : 'latest',
       onTaskExhausted: policy.onTaskExhausted === 'degrade' ? 'degrade' : 'fail',

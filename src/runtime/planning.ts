@@ -109,6 +109,29 @@ export function withEveryPartition(ranges: readonly OffsetRange[], lag: readonly
   return [...ranges, ...added].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
 }
 
+/**
+ * The partition group of partition `partition` of `topic`, out of `groups`: fixed for the job,
+ * so a group's tasks read the same partitions in every batch. The topic's hash only offsets the
+ * partition number, so one topic's partitions spread evenly (with at most `groups` partitions,
+ * each is a group of its own, one task per partition as without groups).
+ */
+export function partitionGroup(topic: string, partition: number, groups: number): number {
+  // FNV-1a, 32 bits: stable across versions and platforms, unlike any runtime hash.
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(topic, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  return (hash + partition) % groups;
+}
+
+/**
+ * The group of each range, for `BatchRecord.rangeGroups`: undefined without `groups` (every range
+ * a task of its own). Ranges of `ownTasks` (the aggregate stage's repartition topic, whose tasks
+ * are fenced per state partition) are always tasks of their own (null).
+ */
+export function groupRanges(ranges: readonly OffsetRange[], groups: number | undefined, ownTasks?: string): (number | null)[] | undefined {
+  if (groups === undefined) return undefined;
+  return ranges.map((r) => (r.topic === ownTasks ? null : partitionGroup(r.topic, r.partition, groups)));
+}
+
 export function totalLag(lag: readonly PartitionLag[]): number {
   return lag.reduce((sum, p) => sum + p.lag, 0);
 }
@@ -155,8 +178,8 @@ export interface FailedBatchSettlement {
  * `fail` (the job stops until a retry) and parked with `degrade` (the job goes on past it).
  */
 export function settleFailedBatch(tasks: readonly TaskRecord[], policy: 'fail' | 'degrade'): FailedBatchSettlement {
-  const succeeded = tasks.filter((t) => t.state === 'succeeded').map((t) => t.range);
-  const exhausted = tasks.filter((t) => t.state !== 'succeeded').map((t) => t.range);
+  const succeeded = tasks.filter((t) => t.state === 'succeeded').flatMap((t) => t.ranges);
+  const exhausted = tasks.filter((t) => t.state !== 'succeeded').flatMap((t) => t.ranges);
   return policy === 'degrade' ? { advance: [...succeeded, ...exhausted], parked: exhausted, retained: [] } : { advance: succeeded, parked: [], retained: exhausted };
 }
 

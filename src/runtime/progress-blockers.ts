@@ -59,10 +59,10 @@ function sideOf(field: string | undefined): KafkaSide | undefined {
 }
 
 /** Why a task failed, from the error its executor recorded. */
-export function taskBlocker(task: Pick<TaskRecord, 'id' | 'range' | 'error' | 'owner'>): BlockerCause | undefined {
+export function taskBlocker(task: Pick<TaskRecord, 'id' | 'ranges' | 'error' | 'owner'>): BlockerCause | undefined {
   if (task.error === undefined || task.error === '') return undefined;
   const error = parseError(task.error);
-  const where = `task ${task.id} (${task.range.topic}/${task.range.partition}) on ${task.owner}`;
+  const where = `task ${task.id} (${task.ranges.map((r) => `${r.topic}/${r.partition}`).join(', ')}) on ${task.owner}`;
   switch (error.code) {
     case 'SK_KAFKA_UNREACHABLE': {
       const side = sideOf(error.field);

@@ -1,23 +1,24 @@
 /**
- * One task attempt, Kafka side: read exactly [from, until) of the source partition
- * (read_committed), run the processor, write the output (and dead letters) to the sink.
+ * One task attempt, Kafka side: read exactly [from, until) of each of the task's source
+ * partitions (read_committed), run the processor, write the output (and dead letters) to the sink.
  *
- * Exactly-once: output, dead letters and the partition's offset advance go into ONE Kafka
- * transaction under the partition's transactional id. Opening that producer fences every earlier
- * holder of the id (a zombie attempt) and settles its pending transaction; only then is the
- * job's committed group offset read, and the attempt processes only what is not committed yet —
- * nothing if an earlier attempt already committed the range. Right before committing, the claim
+ * Exactly-once: output, dead letters and the offset advance of every range of the task go into
+ * ONE Kafka transaction under the task's transactional id (its partition group's, or its one
+ * partition's). Opening that producer fences every earlier holder of the id (a zombie attempt)
+ * and settles its pending transaction; only then are the job's committed group offsets read, and
+ * the attempt processes only what is not committed yet — nothing if an earlier attempt already
+ * committed the ranges. Right before committing, the claim
  * is checked once more in ZooKeeper, so an attempt that lost its task aborts instead.
  *
  * At-least-once: the idempotent producer, no transaction; a retried task writes its output again.
  */
 import type { JobRef } from '../coordination/layout.js';
-import type { TaskRecord } from '../coordination/task-state.js';
+import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
 import type { ConsumedRecord, KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
-import { changelogTopic, consumerGroupId, repartitionTopic, transactionalId } from './kafka-names.js';
+import { changelogTopic, consumerGroupId, repartitionTopic, taskTransactionalId } from './kafka-names.js';
 import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
 import { sinkPartition } from './partitioner.js';
 import type { InputRecord } from './processors/api.js';
@@ -132,9 +133,34 @@ function mapWindowing(window: WindowConfig, watermark: number): MapWindowing {
   };
 }
 
-/** A task over the job's repartition topic: the aggregate stage of a job with an aggregation. */
+/** A task over the job's repartition topic: the aggregate stage of a job with an aggregation (one state partition, never grouped). */
 function isAggregateTask(assignment: TaskAssignment): boolean {
-  return assignment.settings.aggregation !== undefined && assignment.task.range.topic === repartitionTopic(assignment.job);
+  const { task } = assignment;
+  return assignment.settings.aggregation !== undefined && task.group === undefined && task.ranges[0]?.topic === repartitionTopic(assignment.job);
+}
+
+function rangeKey(range: { readonly topic: string; readonly partition: number }): string {
+  return `${range.topic}/${range.partition}`;
+}
+
+/** Adds `part`'s sends and counts to `into` (the tasks of several ranges commit as one). */
+function mergeProcessed(into: ProcessedTask | undefined, part: ProcessedTask): ProcessedTask {
+  if (into === undefined) return part;
+  const sends = new Map(into.sends);
+  for (const [key, entry] of part.sends) {
+    const before = sends.get(key);
+    sends.set(key, before === undefined ? entry : { ...before, records: [...before.records, ...entry.records] });
+  }
+  const times = [into.maxEventTime, part.maxEventTime].filter((t): t is number => t !== undefined);
+  return {
+    sends,
+    written: into.written + part.written,
+    skipped: into.skipped + part.skipped,
+    deadLettered: into.deadLettered + part.deadLettered,
+    lateDropped: (into.lateDropped ?? 0) + (part.lateDropped ?? 0),
+    lateDeadLettered: (into.lateDeadLettered ?? 0) + (part.lateDeadLettered ?? 0),
+    ...(times.length === 0 ? {} : { maxEventTime: Math.max(...times) }),
+  };
 }
 
 function toInput(record: ConsumedRecord): InputRecord {
@@ -241,7 +267,7 @@ export class TaskRunner {
   private readonly observer: ExecutorObserver;
   private readonly producers: TransactionalProducers;
   private readonly mutex = new KeyedMutex();
-  /** The end of the last range this process committed, per transactional id. */
+  /** The end of the last range this process committed, per source partition (`topic/partition`). */
   private readonly ownCommits = new Map<string, number>();
   private readonly partitionCounts = new Map<string, { count: number; readAt: number }>();
   /**
@@ -268,7 +294,7 @@ export class TaskRunner {
   async run(assignment: TaskAssignment): Promise<TaskResult> {
     const { task } = assignment;
     if (assignment.settings.delivery === 'atLeastOnce') return this.runAtLeastOnce(assignment);
-    const id = transactionalId(assignment.job, task.range.topic, task.range.partition);
+    const id = taskTransactionalId(assignment.job, task);
     return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id)));
   }
 
@@ -333,8 +359,8 @@ export class TaskRunner {
     return count;
   }
 
-  private async read(assignment: TaskAssignment, from: number, until: number): Promise<InputRecord[]> {
-    const { topic, partition } = assignment.task.range;
+  private async read(assignment: TaskAssignment, range: OffsetRange, from: number, until: number): Promise<InputRecord[]> {
+    const { topic, partition } = range;
     if (from >= until) return [];
     const reader = await (isAggregateTask(assignment) ? this.sinkRangeReader() : this.rangeReader());
     const records = await reader.readRange(topic, partition, from, until, this.options.readTimeoutMs === undefined ? {} : { timeoutMs: this.options.readTimeoutMs });
@@ -347,11 +373,11 @@ export class TaskRunner {
    * (after the producer was opened, so the changelog holds only settled transactions), merges
    * the partials, and sends one sink record and one changelog record per changed key.
    */
-  private async aggregateStage(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
-    const { task, settings, job } = assignment;
+  private async aggregateStage(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
+    const { settings, job } = assignment;
     const aggregation = settings.aggregation;
     if (aggregation === undefined) throw new StreamkeeperError('SK_PROCESSOR_ERROR', 'an aggregate task without an aggregation');
-    const partition = task.range.partition;
+    const partition = range.partition;
     this.stateBudgetBytes = aggregation.stateMemoryBytes;
     const aggregator = await this.aggregators.resolve(aggregation);
     const changelog = changelogTopic(job);
@@ -401,16 +427,28 @@ export class TaskRunner {
     };
   }
 
+  /** Reads and processes each range not committed yet (`starts`: where each range's work starts), as one task's output. */
+  private async processRanges(assignment: TaskAssignment, starts: ReadonlyMap<string, number>, logger: Logger): Promise<{ processed: ProcessedTask; read: number }> {
+    let processed: ProcessedTask | undefined;
+    let read = 0;
+    for (const range of assignment.task.ranges) {
+      const records = await this.read(assignment, range, starts.get(rangeKey(range)) ?? Number(range.from), Number(range.to));
+      read += records.length;
+      processed = mergeProcessed(processed, await this.process(assignment, range, records, logger));
+    }
+    return { processed: processed ?? { sends: new Map(), written: 0, skipped: 0, deadLettered: 0 }, read };
+  }
+
   /** Runs the processor and sorts the output and dead letters by sink partition (or, with an aggregation, pre-aggregates for the repartition topic). */
-  private async process(assignment: TaskAssignment, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
-    if (isAggregateTask(assignment)) return this.aggregateStage(assignment, records, logger);
+  private async process(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
+    if (isAggregateTask(assignment)) return this.aggregateStage(assignment, range, records, logger);
     const { task, settings, job } = assignment;
     const processor = await this.options.processors.resolve(settings.processor, settings.params);
     const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
       runProcessor(
         processor,
         input,
-        { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: logger.child({ processor: settings.processor }) },
+        { job, batchId: task.batch, taskId: task.id, topic: range.topic, partition: range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: logger.child({ processor: settings.processor }) },
         settings.poisonRecords,
       );
     let result: { outputs: readonly SinkRecord[]; poison: readonly PoisonRecord[] };
@@ -440,7 +478,7 @@ export class TaskRunner {
     };
     if (result.outputs.length > 0) {
       const partitions = await this.partitionsOf(settings.sinkTopic, 'spec.sink.kafka.topic');
-      for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, task.range.partition, partitions), outgoing(output));
+      for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, range.partition, partitions), outgoing(output));
     }
     let written = result.outputs.length;
     if (repartitioned !== undefined) {
@@ -456,7 +494,7 @@ export class TaskRunner {
       const firstError = result.poison[0]?.error;
       if (settings.poisonRecords === 'deadLetter' && settings.deadLetterTopic !== undefined) {
         const partitions = await this.partitionsOf(settings.deadLetterTopic, 'spec.failurePolicy.deadLetterTopic');
-        for (const poison of result.poison) add(settings.deadLetterTopic, sinkPartition(poison.record.key, task.range.partition, partitions), deadLetterRecord(poison, job, task));
+        for (const poison of result.poison) add(settings.deadLetterTopic, sinkPartition(poison.record.key, range.partition, partitions), deadLetterRecord(poison, job, task));
         deadLettered = result.poison.length;
         logger.warn({ deadLetterTopic: settings.deadLetterTopic, count: deadLettered, offsets, firstError }, 'poison records sent to the dead-letter topic');
       } else {
@@ -468,19 +506,19 @@ export class TaskRunner {
     let lateDeadLettered = 0;
     if (late.length > 0) {
       const times = late.map((l) => l.eventTime);
-      const range = { count: late.length, earliest: isoTime(Math.min(...times)), latest: isoTime(Math.max(...times)), watermark: isoTime(assignment.watermark ?? noWatermark) };
+      const lateSpan = { count: late.length, earliest: isoTime(Math.min(...times)), latest: isoTime(Math.max(...times)), watermark: isoTime(assignment.watermark ?? noWatermark) };
       if (settings.aggregation?.window?.lateRecords === 'deadLetter' && settings.deadLetterTopic !== undefined) {
         const partitions = await this.partitionsOf(settings.deadLetterTopic, 'spec.failurePolicy.deadLetterTopic');
         for (const l of late) {
           if (l.record === undefined) continue;
           const windows = l.windows.map((w) => `${isoTime(w.start)}/${isoTime(w.end)}`).join(', ');
-          add(settings.deadLetterTopic, sinkPartition(l.record.key, task.range.partition, partitions), deadLetterRecord({ record: l.record, error: `late: event time ${isoTime(l.eventTime)} is behind the watermark ${range.watermark}, which closed window ${windows}` }, job, task));
+          add(settings.deadLetterTopic, sinkPartition(l.record.key, range.partition, partitions), deadLetterRecord({ record: l.record, error: `late: event time ${isoTime(l.eventTime)} is behind the watermark ${lateSpan.watermark}, which closed window ${windows}` }, job, task));
           lateDeadLettered++;
         }
-        logger.warn({ ...range, deadLetterTopic: settings.deadLetterTopic }, 'late records sent to the dead-letter topic (aggregation.window.lateRecords: deadLetter)');
+        logger.warn({ ...lateSpan, deadLetterTopic: settings.deadLetterTopic }, 'late records sent to the dead-letter topic (aggregation.window.lateRecords: deadLetter)');
       } else {
         lateDropped = late.length;
-        logger.warn(range, 'late records left out of the windows the watermark closed (aggregation.window.lateRecords: drop)');
+        logger.warn(lateSpan, 'late records left out of the windows the watermark closed (aggregation.window.lateRecords: drop)');
       }
     }
     return { sends, written, skipped, deadLettered, lateDropped, lateDeadLettered, ...(maxEventTime === undefined ? {} : { maxEventTime }) };
@@ -489,14 +527,13 @@ export class TaskRunner {
   private async runAtLeastOnce(assignment: TaskAssignment): Promise<TaskResult> {
     const { task } = assignment;
     const logger = this.logger.child({ task: task.id, attempt: task.attempt });
-    const records = await this.read(assignment, Number(task.range.from), Number(task.range.to));
-    const processed = await this.process(assignment, records, logger);
+    const { processed, read } = await this.processRanges(assignment, new Map(), logger);
     const producer = await this.idempotentProducer();
     for (const { topic, partition, records: out } of processed.sends.values()) {
       for (const chunk of chunkRecords(out)) await producer.send(topic, partition, chunk);
     }
     this.report(processed);
-    return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
+    return { kind: 'processed', read, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered };
   }
 
   private report(processed: { written: number; skipped: number; deadLettered: number; lateDropped?: number; lateDeadLettered?: number }): void {
@@ -507,43 +544,60 @@ export class TaskRunner {
     if (processed.deadLettered > 0) this.observer.poisonRecords?.('dead-lettered', processed.deadLettered);
   }
 
+  /** The job's committed group offset (the next offset to read) of each of the task's ranges; -1: none. */
+  private async committedPositions(group: string, ranges: readonly OffsetRange[]): Promise<Map<string, number>> {
+    const positions = new Map<string, number>();
+    for (const topic of new Set(ranges.map((r) => r.topic))) {
+      const committed = await this.admin((admin) => admin.committedOffsets(group, topic));
+      for (const r of ranges) if (r.topic === topic) positions.set(rangeKey(r), committed.get(r.partition) ?? -1);
+    }
+    return positions;
+  }
+
   private async runExactlyOnce(assignment: TaskAssignment, id: string): Promise<TaskResult> {
     const { task, job } = assignment;
-    const from = Number(task.range.from);
-    const until = Number(task.range.to);
+    const { ranges } = task;
     const group = consumerGroupId(job);
     const logger = this.logger.child({ task: task.id, attempt: task.attempt, transactionalId: id });
     // A windowed aggregate task also closes the windows its batch's watermark passed, range or
     // not. That is idempotent through the state it restores (a closed window's state is gone), so
     // it runs even when its range was committed, and an empty range is a task too.
     const closesWindows = isAggregateTask(assignment) && assignment.settings.aggregation?.window !== undefined;
+    const allCommitted = (done: ReadonlyMap<string, number>): boolean => ranges.every((r) => (done.get(rangeKey(r)) ?? -1) >= Number(r.to));
+    /** Reported for a task found committed: the least committed position among its ranges. */
+    const least = (done: ReadonlyMap<string, number>): number => Math.min(...ranges.map((r) => done.get(rangeKey(r)) ?? -1));
     for (let restart = 0; ; restart++) {
       const reopening = task.attempt > 1 || restart > 0;
       if (reopening) {
         // Re-opening fences whoever holds the id — maybe the live owner of a task this attempt
-        // lost while it was paused. So first make sure the task is still ours and the range not
+        // lost while it was paused. So first make sure the task is still ours and the ranges not
         // committed yet; only then take the id over.
         if (!(await assignment.stillHeld())) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
-        const committed = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
-        if (committed >= until && !closesWindows) {
-          logger.info({ committed, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
-          return { kind: 'already-committed', committed, ...(await this.committedEventTime(assignment, from, until, logger)) };
+        const committed = await this.committedPositions(group, ranges);
+        if (allCommitted(committed) && !closesWindows) {
+          logger.info({ committed: least(committed) }, 'the task\'s ranges were committed by an earlier attempt; completing the task without processing it again');
+          return { kind: 'already-committed', committed: least(committed), ...(await this.committedEventTime(assignment, logger)) };
         }
       }
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
-      // and settles their transaction, so the group offset read next is final.
+      // and settles their transaction, so the group offsets read next are final.
       const producer = await this.producers.acquire(id, reopening);
-      const committedByGroup = (await this.admin((admin) => admin.committedOffsets(group, task.range.topic))).get(task.range.partition) ?? -1;
-      const done = Math.max(committedByGroup, this.ownCommits.get(id) ?? -1);
-      if (done >= until && !closesWindows) {
-        logger.info({ committed: done, until }, 'the range was committed by an earlier attempt; completing the task without processing it again');
-        return { kind: 'already-committed', committed: done, ...(await this.committedEventTime(assignment, from, until, logger)) };
+      const done = await this.committedPositions(group, ranges);
+      for (const r of ranges) done.set(rangeKey(r), Math.max(done.get(rangeKey(r)) ?? -1, this.ownCommits.get(rangeKey(r)) ?? -1));
+      if (allCommitted(done) && !closesWindows) {
+        logger.info({ committed: least(done) }, 'the task\'s ranges were committed by an earlier attempt; completing the task without processing it again');
+        return { kind: 'already-committed', committed: least(done), ...(await this.committedEventTime(assignment, logger)) };
       }
-      // Part of the range may be committed already (an earlier attempt of a wider range): skip it.
-      const start = Math.min(until, Math.max(from, done));
-      if (start > from) logger.info({ from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
-      const records = await this.read(assignment, start, until);
-      const processed = await this.process(assignment, records, logger);
+      // Part of a range may be committed already (an earlier attempt of a wider range): skip it.
+      const starts = new Map<string, number>();
+      for (const r of ranges) {
+        const from = Number(r.from);
+        const until = Number(r.to);
+        const start = Math.min(until, Math.max(from, done.get(rangeKey(r)) ?? -1));
+        if (start > from) logger.info({ topic: r.topic, partition: r.partition, from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
+        starts.set(rangeKey(r), start);
+      }
+      const { processed, read } = await this.processRanges(assignment, starts, logger);
       const ends = new Map<string, number>();
       let transaction: KafkaTransaction | undefined;
       try {
@@ -554,7 +608,8 @@ export class TaskRunner {
             ends.set(`${topic}/${partition}`, sent.baseOffset + chunk.length);
           }
         }
-        await transaction.commitOffsets(group, { topic: task.range.topic, partition: task.range.partition, offset: until });
+        // Every range's offset advance in the same transaction: the task commits all or nothing.
+        await transaction.commitOffsets(group, ...ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.to) })));
         if (!(await assignment.stillHeld())) {
           throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; its transaction is aborted`);
         }
@@ -563,38 +618,42 @@ export class TaskRunner {
         processed.failed?.();
         await this.endFailed(id, transaction, err);
         if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
-          // Expected when the partition's task ran on another executor since this producer was
+          // Expected when the task's partitions ran on another executor since this producer was
           // opened: its producer took the id over. Not a fault.
-          logger.info({ err: (err as Error).message }, 'this executor\'s producer for the partition was taken over by a newer one (the partition\'s task ran elsewhere since); opening it again and starting over');
+          logger.info({ err: (err as Error).message }, 'this executor\'s producer for the task\'s transactional id was taken over by a newer one (its partitions\' task ran elsewhere since); opening it again and starting over');
           continue;
         }
         throw err;
       }
-      this.ownCommits.set(id, until);
+      for (const r of ranges) this.ownCommits.set(rangeKey(r), Number(r.to));
       processed.committed?.(ends);
       this.report(processed);
-      return { kind: 'processed', read: records.length, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered, ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }) };
+      return { kind: 'processed', read, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered, ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }) };
     }
   }
 
   /**
-   * A windowed map task whose range an earlier attempt committed must still report the greatest
-   * event time of that range, or the job's watermark would depend on when the earlier attempt
-   * died. The range is read and folded again (deterministic, nothing is written).
+   * A windowed map task whose ranges an earlier attempt committed must still report the greatest
+   * event time of those ranges, or the job's watermark would depend on when the earlier attempt
+   * died. The ranges are read and folded again (deterministic, nothing is written).
    */
-  private async committedEventTime(assignment: TaskAssignment, from: number, until: number, logger: Logger): Promise<{ maxEventTime?: number }> {
+  private async committedEventTime(assignment: TaskAssignment, logger: Logger): Promise<{ maxEventTime?: number }> {
     const window = assignment.settings.aggregation?.window;
     if (window === undefined || isAggregateTask(assignment)) return {};
     const { task, settings, job } = assignment;
     const processor = await this.options.processors.resolve(settings.processor, settings.params);
-    const records = await this.read(assignment, from, until);
-    // Records the committed attempt refused are refused again here; only the event time is kept.
-    const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
-      runProcessor(processor, input, { job, batchId: task.batch, taskId: task.id, topic: task.range.topic, partition: task.range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: silentLogger() }, 'skip');
     const aggregator = await this.aggregators.resolve(settings.aggregation as NonNullable<typeof settings.aggregation>);
-    const pre = await preAggregate(aggregator, records, run, 'skip', mapWindowing(window, assignment.watermark ?? noWatermark));
-    logger.debug({ maxEventTime: pre.maxEventTime }, 'the greatest event time of the committed range, read again for the watermark');
-    return pre.maxEventTime === noWatermark ? {} : { maxEventTime: pre.maxEventTime };
+    let maxEventTime = noWatermark;
+    for (const range of task.ranges) {
+      const records = await this.read(assignment, range, Number(range.from), Number(range.to));
+      // Records the committed attempt refused are refused again here; only the event time is kept.
+      const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
+        runProcessor(processor, input, { job, batchId: task.batch, taskId: task.id, topic: range.topic, partition: range.partition, attempt: task.attempt, params: settings.params, config: assignment.config, logger: silentLogger() }, 'skip');
+      const pre = await preAggregate(aggregator, records, run, 'skip', mapWindowing(window, assignment.watermark ?? noWatermark));
+      maxEventTime = Math.max(maxEventTime, pre.maxEventTime);
+    }
+    logger.debug({ maxEventTime }, 'the greatest event time of the committed ranges, read again for the watermark');
+    return maxEventTime === noWatermark ? {} : { maxEventTime };
   }
 
   /** Aborts what can be aborted; a producer left unusable is closed so the next use re-opens it. */

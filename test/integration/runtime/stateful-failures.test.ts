@@ -171,7 +171,7 @@ describe('running totals exactly once with processes killed', () => {
       const ledger = world.ledger();
       // Frozen while it holds an aggregate task (state restored, transaction under way or about to be).
       const repartition = repartitionTopic(world.job);
-      await eventually(async () => (await ledger.readTasks(world.job)).some((t) => t.record.state === 'assigned' && t.record.owner === zombie.name && t.record.range.topic === repartition), (held) => held, 'the executor holding an aggregate task', 60_000);
+      await eventually(async () => (await ledger.readTasks(world.job)).some((t) => t.record.state === 'assigned' && t.record.owner === zombie.name && t.record.ranges[0]?.topic === repartition), (held) => held, 'the executor holding an aggregate task', 60_000);
       zombie.kill('SIGSTOP');
       // Past the session timeout: its ephemeral node goes and its tasks move to executor-1.
       await eventually(async () => (await world.operator.operator.children(world.operator.layout.executors(world.job))).includes(zombie.name), (registered) => !registered, 'the frozen executor\'s session expiring', 60_000);
@@ -313,7 +313,7 @@ describe('final event-time windows exactly once with processes killed', () => {
       world.driver();
       const ledger = world.ledger();
       const repartition = repartitionTopic(world.job);
-      await eventually(async () => (await ledger.readTasks(world.job)).some((t) => t.record.state === 'assigned' && t.record.owner === zombie.name && t.record.range.topic === repartition), (held) => held, 'the executor holding an aggregate task', 60_000);
+      await eventually(async () => (await ledger.readTasks(world.job)).some((t) => t.record.state === 'assigned' && t.record.owner === zombie.name && t.record.ranges[0]?.topic === repartition), (held) => held, 'the executor holding an aggregate task', 60_000);
       zombie.kill('SIGSTOP');
       await eventually(async () => (await world.operator.operator.children(world.operator.layout.executors(world.job))).includes(zombie.name), (registered) => !registered, 'the frozen executor\'s session expiring', 60_000);
       await sleep(3000);

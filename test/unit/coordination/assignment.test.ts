@@ -3,7 +3,7 @@ import { assignTasks, currentLoad, leastLoaded, planReschedule, rescheduleOutcom
 import { newTask, type TaskRecord } from '../../../src/coordination/task-state.js';
 
 const range = { topic: 'in', partition: 0, from: '0', to: '1' };
-const task = (n: number, overrides: Partial<TaskRecord> = {}): TaskRecord => ({ ...newTask(`0000000000-${String(n).padStart(5, '0')}`, '0000000000', range, 'a'), ...overrides });
+const task = (n: number, overrides: Partial<TaskRecord> = {}): TaskRecord => ({ ...newTask(`0000000000-${String(n).padStart(5, '0')}`, '0000000000', { ranges: [range] }, 'a'), ...overrides });
 
 describe('who gets which task', () => {
   it.each([

@@ -3,9 +3,10 @@ import { readJobAcl } from '../../../src/coordination/acl.js';
 import { batchId, taskId } from '../../../src/coordination/layout.js';
 import { ExecutorMembership } from '../../../src/coordination/membership.js';
 import { Rescheduler } from '../../../src/coordination/rescheduler.js';
-import { TaskLedger } from '../../../src/coordination/task-ledger.js';
+import { TaskLedger, batchTasks } from '../../../src/coordination/task-ledger.js';
 import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
 import { CountingObserver, World, ranges } from '../../contract/zookeeper/coordination-scenarios.js';
+import { groupRanges } from '../../../src/runtime/planning.js';
 
 function world(server: InMemoryZooKeeper): World {
   return new World({
@@ -37,6 +38,55 @@ describe('task ledger write budget', () => {
     expect(await new TaskLedger(driver, w.layout).deleteBatchTasks(job, batch.record.id)).toBe(50);
 
     expect((server.writes - before) / tasks.length).toBe(4);
+    await w.closeAll();
+  });
+
+  it('spends four writes per partition group, not per partition: 64 partitions in 4 groups cost 16 task writes a batch', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, credential } = await w.job(operator);
+    const driver = await w.open(credential);
+    const executor = await w.open(credential);
+    const acl = await readJobAcl(driver, w.layout, job);
+    const planned = ranges(64);
+    const ledger = new TaskLedger(driver, w.layout);
+    const batch = await ledger.recordBatch(job, batchId(0), planned, acl, undefined, groupRanges(planned, 4));
+
+    const before = server.writes;
+    const work = batchTasks(batch.record);
+    expect(work.map((t) => t.ranges.length)).toEqual([16, 16, 16, 16]);
+    const owners = new Map(work.map((_t, i) => [taskId(batch.record.id, i), 'executor-0']));
+    const tasks = await ledger.createTasks(job, batch.record, owners, acl);
+    const executorLedger = new TaskLedger(executor, w.layout);
+    for (const task of tasks) await executorLedger.complete(job, task.record.id, { owner: 'executor-0', attempt: 1 }, { outcome: 'succeeded' });
+    expect(await ledger.deleteBatchTasks(job, batch.record.id)).toBe(4);
+
+    expect(server.writes - before).toBe(16);
+    expect((await ledger.readTasks(job)).length).toBe(0);
+    await w.closeAll();
+  });
+
+  it('records a batch\'s grouping write-ahead: tasks carry their group\'s ranges, and another grouping of the same batch is refused', async () => {
+    const server = new InMemoryZooKeeper();
+    const w = world(server);
+    const operator = await w.operator();
+    const { job, credential } = await w.job(operator);
+    const driver = await w.open(credential);
+    const acl = await readJobAcl(driver, w.layout, job);
+    const planned = ranges(6);
+    const ledger = new TaskLedger(driver, w.layout);
+    const groups = groupRanges(planned, 2);
+    const batch = await ledger.recordBatch(job, batchId(0), planned, acl, undefined, groups);
+    expect((await ledger.recordBatch(job, batchId(0), planned, acl, undefined, groups)).record).toEqual(batch.record);
+    await expect(ledger.recordBatch(job, batchId(0), planned, acl, undefined, groupRanges(planned, 3))).rejects.toMatchObject({ code: 'SK_ZK_NODE_EXISTS' });
+    await expect(ledger.recordBatch(job, batchId(0), planned, acl)).rejects.toMatchObject({ code: 'SK_ZK_NODE_EXISTS' });
+    const work = batchTasks(batch.record);
+    const tasks = await ledger.createTasks(job, batch.record, new Map(work.map((_t, i) => [taskId(batch.record.id, i), 'executor-0'])), acl);
+    const read = await ledger.readTasks(job);
+    expect(read.map((t) => t.record)).toEqual(tasks.map((t) => t.record));
+    expect(read.map((t) => [t.record.group, t.record.ranges.map((r) => r.partition)])).toEqual(work.map((t) => [t.group, t.ranges.map((r) => r.partition)]));
+    expect(new Set(read.flatMap((t) => t.record.ranges.map((r) => r.partition)))).toEqual(new Set(planned.map((r) => r.partition)));
     await w.closeAll();
   });
 

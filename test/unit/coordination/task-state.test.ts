@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { batchOutcome, decodeTask, encodeTask, newTask, nextTaskState, rescheduleReason, type TaskEvent, type TaskRecord } from '../../../src/coordination/task-state.js';
 
 const range = { topic: 'in', partition: 0, from: '0', to: '10' };
-const base = newTask('0000000001-00000', '0000000001', range, 'a');
+const base = newTask('0000000001-00000', '0000000001', { ranges: [range] }, 'a');
 const task = (overrides: Partial<TaskRecord>): TaskRecord => ({ ...base, ...overrides });
 const claim = (owner: string, attempt: number) => ({ owner, attempt });
 
@@ -60,7 +60,31 @@ describe('task state machine', () => {
 
   it('round-trips a task through its wire format and refuses anything else', () => {
     expect(decodeTask(encodeTask(base), '/t')).toEqual(base);
+    const grouped: TaskRecord = { ...base, group: 3, ranges: [range, { ...range, partition: 4 }] };
+    expect(decodeTask(encodeTask(grouped), '/t')).toEqual(grouped);
     expect(() => decodeTask(Buffer.from('nope'), '/t')).toThrow(/does not hold a task/);
     expect(() => decodeTask(Buffer.from('{"id":"x"}'), '/t')).toThrow(/task record/);
+  });
+});
+
+describe('task wire format across the introduction of partition groups', () => {
+  it('reads a task written with a single range (before groups) as a list of one', () => {
+    const legacy = { id: '0000000001-00000', batch: '0000000001', range, state: 'assigned', owner: 'a', attempt: 2, failures: 1 };
+    expect(decodeTask(Buffer.from(JSON.stringify(legacy)), '/t')).toEqual({ ...base, attempt: 2, failures: 1 });
+  });
+
+  it('writes a one-partition task without a group as before, so executors of the previous version read it', () => {
+    expect(JSON.parse(encodeTask(base).toString())).toEqual({ id: base.id, batch: base.batch, range, state: 'assigned', owner: 'a', attempt: 1, failures: 0 });
+    expect(JSON.parse(encodeTask({ ...base, group: 0 }).toString())).toMatchObject({ ranges: [range], group: 0 });
+  });
+
+  it.each([
+    ['no range at all', { ranges: [] }],
+    ['several ranges without a group', { ranges: [range, { ...range, partition: 1 }] }],
+    ['a range without offsets', { ranges: [{ topic: 'in', partition: 0 }], group: 1 }],
+    ['a negative group', { ranges: [range], group: -1 }],
+  ])('refuses a task with %s', (_name, shape) => {
+    const { range: _ignored, ...rest } = JSON.parse(encodeTask(base).toString()) as Record<string, unknown>;
+    expect(() => decodeTask(Buffer.from(JSON.stringify({ ...rest, ...shape })), '/t')).toThrow(/task record/);
   });
 });

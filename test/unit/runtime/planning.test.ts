@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { OffsetsRecord } from '../../../src/coordination/task-ledger.js';
 import type { TaskRecord } from '../../../src/coordination/task-state.js';
-import { advanceOffsets, batchProgress, decideFailedBatch, lagAfter, lastSettledBatch, nextBatchDue, planBatch, positionsOf, settleFailedBatch, type PlanInput } from '../../../src/runtime/planning.js';
+import { advanceOffsets, batchProgress, decideFailedBatch, groupRanges, lagAfter, lastSettledBatch, nextBatchDue, partitionGroup, planBatch, positionsOf, settleFailedBatch, type PlanInput } from '../../../src/runtime/planning.js';
+import { batchTasks } from '../../../src/coordination/task-ledger.js';
 
 const topic = (name: string, ...partitions: [low: number, high: number][]) => ({ topic: name, partitions: partitions.map(([low, high], partition) => ({ partition, low, high })) });
 const at = (entries: Record<string, number>) => new Map(Object.entries(entries));
@@ -54,7 +55,7 @@ describe('nextBatchDue', () => {
 });
 
 function task(index: number, state: TaskRecord['state'], from = index * 10, to = from + 10): TaskRecord {
-  return { id: `0000000001-0000${index}`, batch: '0000000001', range: { topic: 'in', partition: index, from: String(from), to: String(to) }, state, owner: 'e-0', attempt: 1, failures: state === 'exhausted' ? 3 : 0 };
+  return { id: `0000000001-0000${index}`, batch: '0000000001', ranges: [{ topic: 'in', partition: index, from: String(from), to: String(to) }], state, owner: 'e-0', attempt: 1, failures: state === 'exhausted' ? 3 : 0 };
 }
 
 describe('batchProgress', () => {
@@ -73,11 +74,11 @@ describe('settleFailedBatch', () => {
   const tasks = [task(0, 'succeeded'), task(1, 'exhausted')];
 
   it('with fail, advances only the committed ranges and retains the exhausted ones', () => {
-    expect(settleFailedBatch(tasks, 'fail')).toEqual({ advance: [tasks[0]?.range], parked: [], retained: [tasks[1]?.range] });
+    expect(settleFailedBatch(tasks, 'fail')).toEqual({ advance: [tasks[0]?.ranges[0]], parked: [], retained: [tasks[1]?.ranges[0]] });
   });
 
   it('with degrade, advances past every range and parks the exhausted ones', () => {
-    expect(settleFailedBatch(tasks, 'degrade')).toEqual({ advance: [tasks[0]?.range, tasks[1]?.range], parked: [tasks[1]?.range], retained: [] });
+    expect(settleFailedBatch(tasks, 'degrade')).toEqual({ advance: [tasks[0]?.ranges[0], tasks[1]?.ranges[0]], parked: [tasks[1]?.ranges[0]], retained: [] });
   });
 });
 
@@ -130,5 +131,51 @@ describe('what a driver does with a failed batch', () => {
   ];
   it.each(cases)('%s', (_name, input, expected) => {
     expect(decideFailedBatch(input)).toBe(expected);
+  });
+});
+
+describe('partition groups', () => {
+  const rangesOf = (name: string, partitions: number) => Array.from({ length: partitions }, (_v, partition) => ({ topic: name, partition, from: '0', to: '10' }));
+
+  it.each<[string, number, number, number[]]>([
+    ['one topic, fewer partitions than groups: one task per partition', 4, 16, [1, 1, 1, 1]],
+    ['one topic, as many partitions as groups', 16, 16, Array.from({ length: 16 }, () => 1)],
+    ['one topic, 64 partitions in 16 groups: four ranges a task', 64, 16, Array.from({ length: 16 }, () => 4)],
+    ['one topic, 256 partitions in 4 groups', 256, 4, [64, 64, 64, 64]],
+    ['one group: every range in one task', 10, 1, [10]],
+  ])('%s', (_name, partitions, groups, sizes) => {
+    const ranges = rangesOf('in', partitions);
+    const tasks = batchTasks({ ranges, rangeGroups: groupRanges(ranges, groups) });
+    expect(tasks.map((t) => t.ranges.length)).toEqual(sizes);
+    expect(new Set(tasks.map((t) => t.group)).size).toBe(tasks.length);
+    expect(tasks.flatMap((t) => t.ranges).length).toBe(partitions);
+  });
+
+  it('puts a partition in the same group in every batch, whichever partitions have records', () => {
+    const all = rangesOf('in', 64);
+    const some = all.filter((r) => r.partition % 3 === 0);
+    const groupOf = (ranges: typeof all) => new Map(batchTasks({ ranges, rangeGroups: groupRanges(ranges, 8) }).flatMap((t) => t.ranges.map((r) => [r.partition, t.group] as const)));
+    const before = groupOf(all);
+    for (const [partition, group] of groupOf(some)) expect(group).toBe(before.get(partition));
+    for (const r of all) expect(before.get(r.partition)).toBe(partitionGroup('in', r.partition, 8));
+  });
+
+  it('is a fixed function of topic and partition (the same on every version and platform)', () => {
+    expect([0, 1, 2, 3].map((p) => partitionGroup('in', p, 4))).toEqual([2, 3, 0, 1]);
+    expect([0, 1, 2].map((p) => partitionGroup('orders', p, 1000))).toEqual([820, 821, 822]);
+  });
+
+  it('spreads the partitions of several topics over the groups', () => {
+    const ranges = [...rangesOf('a', 8), ...rangesOf('b', 8)];
+    const tasks = batchTasks({ ranges, rangeGroups: groupRanges(ranges, 4) });
+    expect(tasks.map((t) => t.ranges.length)).toEqual([4, 4, 4, 4]);
+  });
+
+  it('keeps each range of the aggregate stage\'s topic a task of its own, and groups nothing without groups', () => {
+    const ranges = [...rangesOf('in', 8), ...rangesOf('repartition', 3)];
+    const tasks = batchTasks({ ranges, rangeGroups: groupRanges(ranges, 2, 'repartition') });
+    expect(tasks.map((t) => [t.group, t.ranges.length])).toEqual([[expect.any(Number), 4], [expect.any(Number), 4], [undefined, 1], [undefined, 1], [undefined, 1]]);
+    expect(groupRanges(ranges, undefined)).toBeUndefined();
+    expect(batchTasks({ ranges }).map((t) => t.ranges.length)).toEqual(Array.from({ length: 11 }, () => 1));
   });
 });

@@ -4,7 +4,7 @@ import type { TaskRecord } from '../../../src/coordination/task-state.js';
 import { batchBlocker, parseError, sourceBlocker, taskBlocker } from '../../../src/runtime/progress-blockers.js';
 
 function task(error: string | undefined, shape: Partial<TaskRecord> = {}): TaskRecord {
-  return { id: '0000000003-00000', batch: '0000000003', range: { topic: 'in', partition: 0, from: '0', to: '5' }, state: 'failed', owner: 'job-executor-0', attempt: 2, failures: 1, ...(error === undefined ? {} : { error }), ...shape };
+  return { id: '0000000003-00000', batch: '0000000003', ranges: [{ topic: 'in', partition: 0, from: '0', to: '5' }], state: 'failed', owner: 'job-executor-0', attempt: 2, failures: 1, ...(error === undefined ? {} : { error }), ...shape };
 }
 
 describe('the causes a driver reports', () => {

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { TaskRecord } from '../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../src/runtime/job-settings.js';
 import { InMemoryKafka } from '../../../src/testing/index.js';
-import { consumerGroupId, transactionalId } from '../../../src/runtime/kafka-names.js';
+import { consumerGroupId, groupTransactionalId, taskTransactionalId, transactionalId } from '../../../src/runtime/kafka-names.js';
 import type { ExecutorObserver, PoisonAction } from '../../../src/runtime/observer.js';
 import type { ProcessFunction } from '../../../src/runtime/processors/api.js';
 import { ProcessorRegistry } from '../../../src/runtime/processors/processor-runner.js';
@@ -52,7 +52,7 @@ class Counting implements ExecutorObserver {
 const settings = (overrides: Partial<ProcessingSettings> = {}): ProcessingSettings => ({ processor: 'upper', params: {}, sinkTopic: 'out', delivery: 'exactlyOnce', poisonRecords: 'fail', ...overrides });
 
 function task(from: number, to: number, attempt = 1, owner = 'e-0'): TaskRecord {
-  return { id: '0000000001-00000', batch: '0000000001', range: { topic: 'in', partition: 0, from: String(from), to: String(to) }, state: 'assigned', owner, attempt, failures: attempt - 1 };
+  return { id: '0000000001-00000', batch: '0000000001', ranges: [{ topic: 'in', partition: 0, from: String(from), to: String(to) }], state: 'assigned', owner, attempt, failures: attempt - 1 };
 }
 
 function assignment(t: TaskRecord, overrides: Partial<ProcessingSettings> = {}, stillHeld = true): TaskAssignment {
@@ -195,5 +195,79 @@ describe('chunkRecords', () => {
     expect(chunks.flat()).toEqual(records);
     const big = Array.from({ length: 4 }, () => ({ key: null, value: Buffer.alloc(300 * 1024) }));
     expect(chunkRecords(big).map((c) => c.length)).toEqual([2, 2]);
+  });
+});
+
+describe('TaskRunner: a task of a partition group', () => {
+  let kafka: InMemoryKafka;
+  let processors: TestProcessors;
+  const runner = (): TaskRunner => new TaskRunner({ source: kafka.client(), sink: kafka.client(), processors });
+  const output = (): string[] => [0, 1].flatMap((p) => kafka.visibleRecords('out', p).map((r) => r.value?.toString() ?? '')).sort();
+
+  /** Group 2's task over partitions 0, 2 and 3 of `in`: [0, 2) of each. */
+  function groupTask(attempt = 1, owner = 'e-0', to = 2): TaskRecord {
+    const ranges = [0, 2, 3].map((partition) => ({ topic: 'in', partition, from: '0', to: String(to) }));
+    return { id: '0000000001-00000', batch: '0000000001', ranges, group: 2, state: 'assigned', owner, attempt, failures: attempt - 1 };
+  }
+
+  beforeEach(async () => {
+    kafka = new InMemoryKafka();
+    processors = new TestProcessors();
+    kafka.createTopic('in', 4);
+    kafka.createTopic('out', 2);
+    const producer = await kafka.client().producer();
+    for (const partition of [0, 1, 2, 3]) await producer.send('in', partition, ['a', 'b', 'c'].map((v) => ({ key: Buffer.from(`p${partition}`), value: Buffer.from(`${v}${partition}`) })));
+  });
+
+  it('commits every range\'s output and offset in one transaction under the group\'s transactional id', async () => {
+    const opens = jest.spyOn(kafka, 'initTransactionalId');
+    const result = await runner().run(assignment(groupTask()));
+    expect(result).toEqual({ kind: 'processed', read: 6, written: 6, skipped: 0, deadLettered: 0 });
+    expect(output()).toEqual(['A0', 'A2', 'A3', 'B0', 'B2', 'B3']);
+    expect(opens.mock.calls.map((c) => c[0])).toEqual([groupTransactionalId(job, 2)]);
+    const committed = kafka.committedOffsets(group, 'in');
+    expect([0, 1, 2, 3].map((p) => committed.get(p))).toEqual([2, undefined, 2, 2]);
+  });
+
+  it('commits none of its ranges when the transaction fails, and a retry commits all of them once', async () => {
+    kafka.failNext('transaction.commit');
+    await expect(runner().run(assignment(groupTask()))).rejects.toMatchObject({ code: 'SK_KAFKA_ERROR' });
+    expect(output()).toEqual([]);
+    expect(kafka.committedOffsets(group, 'in').size).toBe(0);
+    expect(await runner().run(assignment(groupTask(2, 'e-1')))).toMatchObject({ kind: 'processed', read: 6, written: 6 });
+    expect(output()).toEqual(['A0', 'A2', 'A3', 'B0', 'B2', 'B3']);
+  });
+
+  it('does not process again ranges whose commit went through although its reply was lost', async () => {
+    kafka.failNext('transaction.commit', { afterApplying: true });
+    await expect(runner().run(assignment(groupTask()))).rejects.toMatchObject({ code: 'SK_KAFKA_ERROR' });
+    expect(await runner().run(assignment(groupTask(2, 'e-1')))).toEqual({ kind: 'already-committed', committed: 2 });
+    expect(output()).toEqual(['A0', 'A2', 'A3', 'B0', 'B2', 'B3']);
+  });
+
+  it('fences a zombie of the group: its output never becomes visible and each range is committed once', async () => {
+    let release!: () => void;
+    processors.gate = new Promise((resolve) => {
+      release = resolve;
+    });
+    const zombie = runner().run(assignment(groupTask(1, 'e-0')));
+    while (processors.calls === 0) await new Promise((resolve) => setImmediate(resolve));
+    processors.gate = undefined;
+    expect(await runner().run(assignment(groupTask(2, 'e-1')))).toMatchObject({ kind: 'processed', written: 6 });
+    release();
+    expect(await zombie).toEqual({ kind: 'already-committed', committed: 2 });
+    expect(output()).toEqual(['A0', 'A2', 'A3', 'B0', 'B2', 'B3']);
+  });
+
+  it('processes only what an earlier, narrower attempt of a range left uncommitted', async () => {
+    await runner().run(assignment(groupTask()));
+    expect(await runner().run(assignment(groupTask(2, 'e-1', 3)))).toMatchObject({ kind: 'processed', read: 3, written: 3 });
+    expect(output()).toEqual(['A0', 'A2', 'A3', 'B0', 'B2', 'B3', 'C0', 'C2', 'C3']);
+  });
+
+  it('names a task\'s transactional id by its group, or by its one partition without a group', () => {
+    expect(taskTransactionalId(job, groupTask())).toBe('streamkeeper/team-a/upper/group:2');
+    expect(taskTransactionalId(job, task(0, 1))).toBe(transactionalId(job, 'in', 0));
+    expect(() => taskTransactionalId(job, { ...groupTask(), group: undefined })).toThrow(/exactly one range/);
   });
 });

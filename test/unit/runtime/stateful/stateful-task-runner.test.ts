@@ -31,7 +31,7 @@ const settings = (overrides: Partial<ProcessingSettings> = {}): ProcessingSettin
 let taskSeq = 0;
 function task(topic: string, partition: number, from: number, to: number, attempt = 1, owner = 'e-0'): TaskRecord {
   taskSeq += 1;
-  return { id: `0000000001-${String(taskSeq).padStart(5, '0')}`, batch: '0000000001', range: { topic, partition, from: String(from), to: String(to) }, state: 'assigned', owner, attempt, failures: attempt - 1 };
+  return { id: `0000000001-${String(taskSeq).padStart(5, '0')}`, batch: '0000000001', ranges: [{ topic, partition, from: String(from), to: String(to) }], state: 'assigned', owner, attempt, failures: attempt - 1 };
 }
 
 function assignment(t: TaskRecord, overrides: Partial<ProcessingSettings> = {}, stillHeld = true): TaskAssignment {

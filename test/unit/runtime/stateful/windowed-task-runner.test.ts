@@ -33,7 +33,7 @@ const settings = (window: Partial<WindowConfig> = {}, overrides: Partial<Process
 let taskSeq = 0;
 function task(topic: string, partition: number, from: number, to: number, attempt = 1): TaskRecord {
   taskSeq += 1;
-  return { id: `0000000001-${String(taskSeq).padStart(5, '0')}`, batch: '0000000001', range: { topic, partition, from: String(from), to: String(to) }, state: 'assigned', owner: 'e-0', attempt, failures: attempt - 1 };
+  return { id: `0000000001-${String(taskSeq).padStart(5, '0')}`, batch: '0000000001', ranges: [{ topic, partition, from: String(from), to: String(to) }], state: 'assigned', owner: 'e-0', attempt, failures: attempt - 1 };
 }
 
 describe('TaskRunner with a windowed aggregation', () => {
