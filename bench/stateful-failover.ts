@@ -232,7 +232,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     for (let round = 0; round < rounds; round++) {
       await settle();
       const inFlight = await until('a batch in flight with aggregate tasks assigned', async () => {
-        const assigned = (await ledger.readTasks(job)).filter((t) => t.record.state === 'assigned' && t.record.ranges[0]?.topic === repartition && Number(t.record.ranges[0]?.to) > Number(t.record.ranges[0]?.from));
+        const assigned = (await ledger.readTasks(job)).filter((t) => t.record.state === 'assigned' && t.record.ranges[0]?.topic === repartition && Number(t.record.ranges[0].to) > Number(t.record.ranges[0].from));
         if (assigned.length === 0) return undefined;
         const byOwner = new Map<string, string[]>();
         for (const t of assigned) byOwner.set(t.record.owner, [...(byOwner.get(t.record.owner) ?? []), t.record.id]);
