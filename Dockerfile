@@ -22,6 +22,7 @@ WORKDIR /app
 # node-gyp compiles against the headers shipped with this Node.js instead of downloading them.
 ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
+COPY tools/lib/ tools/lib/
 COPY tools/kafka-client/ tools/kafka-client/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
