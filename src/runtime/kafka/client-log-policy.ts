@@ -19,6 +19,12 @@ const expectedByDesign: readonly RegExp[] = [
   // The idempotent producer's retries are bounded on purpose: a task that cannot write fails
   // and is retried by the protocol, with the transaction keeping it exactly once.
   /Limiting retries for the idempotent producer/i,
+  // Responses the client retries by itself: a group coordinator or partition leader still being
+  // elected (a fresh broker, a new topic). The request fails only when the retries run out, and
+  // that failure reaches our code, which reports it (progress blockers), not this line.
+  /coordinator (is )?not available|COORDINATOR_NOT_AVAILABLE/i,
+  /coordinator load in progress|COORDINATOR_LOAD_IN_PROGRESS/i,
+  /no leader for this topic-partition|LEADER_NOT_AVAILABLE/i,
 ];
 
 function mentions(value: unknown, pattern: RegExp): boolean {
