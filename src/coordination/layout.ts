@@ -117,6 +117,11 @@ export class CoordinationLayout {
     return `${this.job(job)}/driver`;
   }
 
+  /** The standby driver's registration (`spec.driver.standby`): alive, warm, waiting for `driver`. */
+  standby(job: JobRef): string {
+    return `${this.job(job)}/standby`;
+  }
+
   batches(job: JobRef): string {
     return `${this.job(job)}/batches`;
   }

@@ -362,12 +362,17 @@ export class ZooKeeperSession {
    * a new session replaces an expired one. A node left by an earlier process (a session that has
    * not timed out yet) is waited out, not stolen.
    */
-  async registerEphemeral(path: string, data: Buffer, acl: readonly Acl[] = openAcl): Promise<EphemeralNode> {
+  /**
+   * Creates an ephemeral node that this session re-creates after an expiry. A node of another
+   * session is waited for until it goes — or, with `waitForOthers: false`, refused at once with
+   * SK_ZK_NODE_EXISTS (a standby that keeps its own watch on the node).
+   */
+  async registerEphemeral(path: string, data: Buffer, acl: readonly Acl[] = openAcl, options: { readonly waitForOthers?: boolean } = {}): Promise<EphemeralNode> {
     if (this.ephemerals.has(path)) throw new StreamkeeperError('SK_ZK_NODE_EXISTS', `${path} is already registered by this session`, { field: path });
     const node = new EphemeralNode(this, path, data, acl);
     this.ephemerals.set(path, node);
     try {
-      await node.ensure();
+      await node.ensure(options.waitForOthers ?? true);
     } catch (err) {
       this.ephemerals.delete(path);
       throw err;
@@ -504,8 +509,11 @@ export class EphemeralNode {
     });
   }
 
-  /** Creates the node on the current session, or adopts it when this session already owns it. */
-  async ensure(): Promise<void> {
+  /**
+   * Creates the node on the current session, or adopts it when this session already owns it. A
+   * node of another session is waited for, unless `waitForOthers` is false (then SK_ZK_NODE_EXISTS).
+   */
+  async ensure(waitForOthers = true): Promise<void> {
     for (let attempt = 0; !this.removed && !this.session.isClosed; attempt += 1) {
       const outcome = await this.session.run(async (zk) => {
         try {
@@ -524,6 +532,7 @@ export class EphemeralNode {
       });
       if (outcome === 'created' || outcome === 'adopted') return;
       if (outcome === 'foreign') {
+        if (!waitForOthers) throw new StreamkeeperError('SK_ZK_NODE_EXISTS', `${this.path} belongs to another session`, { field: this.path });
         this.session.logger.info({ path: this.path }, 'waiting for the ephemeral node of an earlier session to go');
         await this.session.waitForChange(this.path, this.session.retryDelay(attempt + 3));
       }

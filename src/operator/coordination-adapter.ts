@@ -148,9 +148,10 @@ export class ZooKeeperJobCoordination implements JobCoordination {
 
   async jobProgress(job: CoordinatedJob): Promise<JobProgress> {
     const ref = toRef(job);
-    const [executors, driver, offsets, batches] = await Promise.all([
+    const [executors, driver, standby, offsets, batches] = await Promise.all([
       this.membership.read(ref),
       this.session.getIfExists(this.layout.driver(ref)),
+      this.session.getIfExists(this.layout.standby(ref)),
       this.ledger.readOffsets(ref).catch((err: unknown) => {
         // Offsets this version cannot read show as no progress; the driver's next commit rewrites them.
         if (isStreamkeeperError(err, 'SK_ZK_ERROR')) return null;
@@ -173,6 +174,7 @@ export class ZooKeeperJobCoordination implements JobCoordination {
       executors: registered,
       driverRegistered: driver !== null,
       driverPod: report === undefined || report.pod === '' ? undefined : report.pod,
+      ...standbyOf(standby === null ? undefined : decodeDriverRegistration(standby.data)),
       driverStartedAt: report === undefined || report.startedAt === '' ? undefined : report.startedAt,
       blocked: report?.blocked,
       lastError: report?.lastError,
@@ -311,4 +313,10 @@ export function driverProgress(offsets: { readonly record: unknown; readonly mod
   const reported = record.progress?.committedAt;
   const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : offsets.modifiedAt;
   return { lastCommittedBatch: { id: Number(record.batch), committedAt: new Date(committedMs).toISOString().replace(/\.\d{3}Z$/, 'Z') }, ...measured };
+}
+
+/** The standby driver's registration, as `JobProgress` carries it. */
+function standbyOf(registration: { readonly pod: string; readonly startedAt: string } | undefined): Pick<JobProgress, 'standbyPod' | 'standbyStartedAt'> {
+  if (registration === undefined || registration.pod === '') return {};
+  return { standbyPod: registration.pod, ...(registration.startedAt === '' ? {} : { standbyStartedAt: registration.startedAt }) };
 }

@@ -49,6 +49,7 @@ interface JobEntry {
   driverRegistered: boolean;
   driverPod: string | undefined;
   driverStartedAt: string | undefined;
+  standby: { readonly pod: string; readonly startedAt: string | undefined } | undefined;
   blocked: ProgressBlocker | undefined;
   lastError: string | undefined;
   lastCommittedBatch: { id: number; committedAt: string } | undefined;
@@ -149,6 +150,11 @@ export class InMemoryJobCoordination implements JobCoordination {
     }
   }
 
+  /** A standby driver in `pod` holds the `standby` node (undefined: nobody does). */
+  setStandbyRegistered(job: JobName, pod: string | undefined, startedAt?: string): void {
+    this.entry(job).standby = pod === undefined ? undefined : { pod, startedAt };
+  }
+
   /** The registered driver reports why the job cannot move data (undefined: no cause). */
   reportBlocked(job: JobName, blocked: ProgressBlocker | undefined, lastError?: string): void {
     const entry = this.entry(job);
@@ -196,6 +202,7 @@ export class InMemoryJobCoordination implements JobCoordination {
       driverRegistered: false,
       driverPod: undefined,
       driverStartedAt: undefined,
+      standby: undefined,
       blocked: undefined,
       lastError: undefined,
       lastCommittedBatch: undefined,
@@ -232,6 +239,7 @@ export class InMemoryJobCoordination implements JobCoordination {
       driverRegistered: entry.driverRegistered,
       driverPod: entry.driverPod,
       driverStartedAt: entry.driverStartedAt,
+      ...(entry.standby === undefined ? {} : { standbyPod: entry.standby.pod, standbyStartedAt: entry.standby.startedAt }),
       blocked: entry.blocked === undefined ? undefined : { ...entry.blocked },
       lastError: entry.lastError,
       lastCommittedBatch: entry.lastCommittedBatch === undefined ? undefined : { ...entry.lastCommittedBatch },

@@ -82,6 +82,10 @@ export interface JobProgress {
    * the active one.
    */
   readonly driverPod?: string | undefined;
+  /** The pod of the registered standby driver (its `standby` node), if any. */
+  readonly standbyPod?: string | undefined;
+  /** When the registered standby driver started (its own clock), if known. */
+  readonly standbyStartedAt?: string | undefined;
   /** When the registered driver started (its own clock), if known. */
   readonly driverStartedAt: string | undefined;
   /** Why the registered driver says the job cannot move data; undefined when it names no cause. */

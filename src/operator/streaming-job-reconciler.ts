@@ -14,7 +14,7 @@ import { drainRequestsTotal, podsCreatedTotal, podsDeletedTotal, statusWritesTot
 import type { CreateExpectations } from './create-expectations.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { JobCache } from './job-cache.js';
-import { jobCredentialSecretName, type CredentialIssuer, type JobCoordination, type TaskPolicy } from './job-coordination.js';
+import { jobCredentialSecretName, type CredentialIssuer, type JobCoordination, type JobProgress, type TaskPolicy } from './job-coordination.js';
 import type { JobPhaseTracker } from './job-phase-tracker.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../machinery/controller.js';
@@ -22,7 +22,7 @@ import { ReconcilePass, errorView } from './reconcile-pass.js';
 import { jobConfigContent } from './reconciler/job-config.js';
 import { credentialSecret, desiredDriverService, serviceChange } from './reconciler/job-objects.js';
 import { someOf } from './reconciler/conditions.js';
-import { allPods, currentRegistrations, isControlledBy, observePod, sortJobPods } from './reconciler/observed-pods.js';
+import { allPods, currentRegistrations, isControlledBy, observePod, registrationSkewMs, sortJobPods, type ObservedPod } from './reconciler/observed-pods.js';
 import { planPods, type DeleteReason, type PodAction, type PodPlanInput } from './reconciler/pod-plan.js';
 import { desiredPodTemplate, podFromTemplate, podTemplateHash, type PodSettings, type PodTemplate } from './reconciler/pod-template.js';
 import { defaultProgressRefreshMs, requeueAfterMs } from './reconciler/requeue.js';
@@ -311,6 +311,7 @@ export class StreamingJobReconciler implements Reconciler {
       pods: pass.pods,
       registrations: currentRegistrations(pass.coordination.progress.executors, pass.pods),
       driverRegistered: pass.coordination.progress.driverRegistered,
+      standbyRegistered: standbyRegistered(pass.pods.standby, pass.coordination.progress),
       replicas: spec.executors.replicas,
       now: pass.now,
       startupGraceMs,
@@ -527,6 +528,13 @@ export class StreamingJobReconciler implements Reconciler {
 
 function refOf(job: Stored<CustomObject>): { namespace: string; name: string } {
   return { namespace: job.metadata.namespace ?? '', name: job.metadata.name };
+}
+
+/** Whether `standby` holds the `standby` node, made by this incarnation of the pod (not one left by an earlier one). */
+function standbyRegistered(standby: ObservedPod | undefined, progress: JobProgress): boolean {
+  if (standby === undefined || progress.standbyPod !== standby.name) return false;
+  const startedAt = progress.standbyStartedAt === undefined ? Number.NaN : Date.parse(progress.standbyStartedAt);
+  return Number.isNaN(startedAt) || startedAt >= standby.createdAtMs - registrationSkewMs;
 }
 
 function exitText(exit: string | undefined): string {

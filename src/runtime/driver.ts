@@ -124,6 +124,8 @@ export class Driver {
   private registered = false;
   /** Warm and waiting for the active driver's node to go (`spec.driver.standby`). */
   private standingBy = false;
+  /** The `standby` node, while this driver stands by: how the operator sees a standby is alive. */
+  private standbyNode: Promise<EphemeralNode | undefined> | undefined;
   private registration: EphemeralNode | undefined;
   private startedAt = '';
   private readonly blockers = new Map<BlockerSource, ProgressBlocker>();
@@ -185,10 +187,11 @@ export class Driver {
           void this.watchFailed(err, 'warn', 'cannot read the job\'s executors');
         }),
       );
-      const tookOver = await this.standBy(stop);
-      if (tookOver === undefined) return 0;
-      this.startedAt = new Date(this.clock.now()).toISOString();
-      const registration = await session.registerEphemeral(layout.driver(job), encodeDriverRegistration({ pod: this.options.pod, startedAt: this.startedAt }), this.acl);
+      const acquired = await this.standBy(stop).finally(() => {
+        this.withdrawStandby();
+      });
+      if (acquired === undefined) return 0;
+      const { registration, tookOver } = acquired;
       this.registration = registration;
       this.registered = true;
       this.standingBy = false;
@@ -196,10 +199,11 @@ export class Driver {
       else this.logger.info({ pod: this.options.pod, previous: tookOver }, 'driver registered: took over from the previous driver');
       // A driver that hung past its session finds the node re-created by its successor: it stops
       // at once, and leaves the batch in flight to the driver that now holds the node.
+      // Another process is another pod, or this pod's successor under the same name (its start time).
       this.subscriptions.push(session.watchData(layout.driver(job), (node) => {
-        const holder = node === null ? undefined : decodeDriverRegistration(node.data).pod;
-        if (holder !== undefined && holder !== this.options.pod && !this.fenced.signal.aborted) {
-          this.logger.warn({ active: holder }, 'another driver holds the job now; stopping without writing more');
+        const holder = node === null ? undefined : decodeDriverRegistration(node.data);
+        if (holder !== undefined && (holder.pod !== this.options.pod || holder.startedAt !== this.startedAt) && !this.fenced.signal.aborted) {
+          this.logger.warn({ active: holder.pod }, 'another driver holds the job now; stopping without writing more');
           this.fenced.abort();
         }
       }));
@@ -225,29 +229,59 @@ export class Driver {
   }
 
   /**
-   * Waits, warm, while another driver holds the `driver` node. Resolves to the pod of the driver
-   * it waited for ('' when the node was free), or undefined when stopped first.
+   * Takes the `driver` node, waiting warm while another driver holds it. Resolves to the node and
+   * the pod of the driver it waited for ('' when the node was free), or undefined when stopped
+   * first. Two drivers that find the node free at once race for it; the loser stands by.
    */
-  private async standBy(signal: AbortSignal): Promise<string | undefined> {
-    const path = this.options.layout.driver(this.options.job);
+  private async standBy(signal: AbortSignal): Promise<{ registration: EphemeralNode; tookOver: string } | undefined> {
+    const { session, layout, job, pod } = this.options;
+    const path = layout.driver(job);
     let previous = '';
     for (;;) {
       if (aborted(signal)) return undefined;
-      const node = await this.options.session.getIfExists(path);
-      if (node === null) return previous;
+      const node = await session.getIfExists(path);
+      if (node === null) {
+        this.startedAt = new Date(this.clock.now()).toISOString();
+        try {
+          return { registration: await session.registerEphemeral(path, encodeDriverRegistration({ pod, startedAt: this.startedAt }), this.acl, { waitForOthers: false }), tookOver: previous };
+        } catch (err) {
+          if (!isStreamkeeperError(err, 'SK_ZK_NODE_EXISTS')) throw err;
+          continue; // another driver was quicker: stand by for it
+        }
+      }
       const holder = decodeDriverRegistration(node.data).pod;
-      if (holder === this.options.pod && node.stat.ephemeralOwner === this.options.session.sessionId) return previous; // ours already
-      if (holder === this.options.pod) {
+      if (holder === pod) {
         // Left by this pod's previous incarnation, whose session has not timed out yet: no standby.
         this.logger.info({ path }, 'waiting for the registration of this pod\'s previous incarnation to go');
       } else if (previous !== holder) {
         previous = holder;
         this.logger.info({ active: holder }, 'standing by: another driver holds the job; taking over when its registration goes');
+        this.announceStandby();
         void this.warmUp(signal);
       }
       // A second's cap: a node that went just before the watch was set is seen on the next look.
-      await this.options.session.waitForChange(path, 1000, signal);
+      await session.waitForChange(path, 1000, signal);
     }
+  }
+
+  /**
+   * Registers the `standby` node (in the background: a node left by an earlier incarnation's
+   * session is waited for, and must not hold the standing by up).
+   */
+  private announceStandby(): void {
+    if (this.standbyNode !== undefined) return;
+    const { session, layout, job, pod } = this.options;
+    this.standbyNode = session.registerEphemeral(layout.standby(job), encodeDriverRegistration({ pod, startedAt: new Date(this.clock.now()).toISOString() }), this.acl).catch((err: unknown) => {
+      this.logger.debug({ err: classify(err).message }, 'standby: cannot register as the job\'s standby driver');
+      return undefined;
+    });
+  }
+
+  /** Removes the `standby` node once this driver drives or stops (whenever its creation ends). */
+  private withdrawStandby(): void {
+    const node = this.standbyNode;
+    this.standbyNode = undefined;
+    void node?.then((registered) => registered?.remove()).catch(() => undefined);
   }
 
   /**

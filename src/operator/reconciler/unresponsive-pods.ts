@@ -19,6 +19,11 @@ export interface UnresponsiveFacts {
   /** Executor registrations of the current incarnations (see `currentRegistrations`). */
   readonly registrations: ReadonlyMap<string, ExecutorRegistrationState>;
   readonly driverRegistered: boolean;
+  /**
+   * The standby driver pod (`pods.standby`) holds the `standby` node, made by this incarnation: a
+   * standby holds no `driver` node, and is judged by this one instead.
+   */
+  readonly standbyRegistered?: boolean;
   /** Executors wanted now: pods beyond are stopped by scale-down, not judged here. */
   readonly replicas: number;
   readonly now: number;
@@ -43,6 +48,8 @@ export function podsWithoutRegistration(facts: Omit<UnresponsiveFacts, 'missingS
   const uids = new Set<string>();
   const driver = facts.pods.driver;
   if (driver !== undefined && judged(driver, facts) && !facts.driverRegistered) uids.add(driver.uid);
+  const standby = facts.pods.standby;
+  if (standby !== undefined && judged(standby, facts) && facts.standbyRegistered !== true) uids.add(standby.uid);
   for (const [ordinal, pod] of facts.pods.executors) {
     if (ordinal < facts.replicas && judged(pod, facts) && !facts.registrations.has(pod.name)) uids.add(pod.uid);
   }
@@ -58,10 +65,11 @@ function judged(pod: ObservedPod, facts: Pick<UnresponsiveFacts, 'now' | 'startu
  * Pods (by uid) whose process holds its registration now. The driver's counts only if it was made
  * by this incarnation of the pod (`driverStartedAtMs`, from the registration).
  */
-export function registeredPods(facts: Pick<UnresponsiveFacts, 'pods' | 'registrations' | 'driverRegistered'>, driverStartedAtMs: number | undefined): Set<string> {
+export function registeredPods(facts: Pick<UnresponsiveFacts, 'pods' | 'registrations' | 'driverRegistered' | 'standbyRegistered'>, driverStartedAtMs: number | undefined): Set<string> {
   const uids = new Set<string>();
   const driver = facts.pods.driver;
   if (driver !== undefined && facts.driverRegistered && driverStartedAtMs !== undefined && driverStartedAtMs >= driver.createdAtMs - registrationSkewMs) uids.add(driver.uid);
+  if (facts.pods.standby !== undefined && facts.standbyRegistered === true) uids.add(facts.pods.standby.uid);
   for (const pod of facts.pods.executors.values()) if (facts.registrations.has(pod.name)) uids.add(pod.uid);
   return uids;
 }
@@ -85,7 +93,7 @@ export function nextJudgementInMs(facts: UnresponsiveFacts): number | undefined 
 export function unresponsivePods(facts: UnresponsiveFacts): Set<string> {
   const candidates = podsWithoutRegistration(facts);
   const names = new Set<string>();
-  for (const pod of [...(facts.pods.driver === undefined ? [] : [facts.pods.driver]), ...facts.pods.executors.values()]) {
+  for (const pod of [...(facts.pods.driver === undefined ? [] : [facts.pods.driver]), ...(facts.pods.standby === undefined ? [] : [facts.pods.standby]), ...facts.pods.executors.values()]) {
     const since = facts.missingSince.get(pod.uid);
     if (candidates.has(pod.uid) && since !== undefined && facts.now - since >= facts.lossGraceMs) names.add(pod.name);
   }

@@ -278,6 +278,12 @@ describe('driver and executors (in-memory servers)', () => {
       return node === null ? undefined : decodeDriverRegistration(node.data).pod;
     };
     expect(await registration()).toBe('job-driver');
+    // Alive and waiting, as the operator sees it: the standby node names it.
+    const standbyNode = async (): Promise<string | undefined> => {
+      const node = await scenario.operator.operator.getIfExists(scenario.operator.layout.standby(scenario.job));
+      return node === null ? undefined : decodeDriverRegistration(node.data).pod;
+    };
+    await eventually(() => standbyNode(), (pod) => pod === 'job-driver-1', 'the standby node registered');
     const before = await scenario.ledger().readBatches(scenario.job);
     const offsetsBefore = await scenario.ledger().readOffsets(scenario.job);
     await sleep(300);
@@ -288,6 +294,7 @@ describe('driver and executors (in-memory servers)', () => {
     await active.session.close();
     await eventually(() => registration(), (pod) => pod === 'job-driver-1', 'the standby took over');
     expect(standby.driver.isRegistered).toBe(true);
+    await eventually(() => standbyNode(), (pod) => pod === undefined, 'the standby node withdrawn once it drives');
     release();
     await eventually(() => scenario.offsets(), (o) => o['in/0'] === '2', 'the recorded batch committed by the standby');
     expect(scenario.output()).toEqual(['=a', '=b']);

@@ -49,6 +49,14 @@ describe('which running pods have stopped taking part', () => {
     expect(registeredPods(seen, undefined)).toEqual(new Set(['uid-job-executor-0']));
   });
 
+  it('judges a standby driver by its standby registration, not by the driver node it waits for', () => {
+    const pods = [pod('job-driver'), pod('job-driver-1'), pod('job-executor-0'), pod('job-executor-1')];
+    expect(unresponsivePods(facts(pods, { standbyRegistered: true }))).toEqual(new Set());
+    // A hung former driver left in the standby's place after a failover: no registration of either kind.
+    expect(unresponsivePods(facts(pods, { standbyRegistered: false }))).toEqual(new Set(['job-driver-1']));
+    expect(registeredPods(facts(pods, { standbyRegistered: true, registrations: new Map() }), undefined)).toEqual(new Set(['uid-job-driver-1']));
+  });
+
   it('leaves pods that ended, are going, or are beyond the wanted replicas to the rest of the plan', () => {
     const pods = [pod('job-driver', { lifecycle: 'terminated' }), pod('job-executor-0', { terminating: true }), pod('job-executor-1', { lifecycle: 'pending' }), pod('job-executor-2')];
     expect(unresponsivePods(facts(pods, { driverRegistered: false, registrations: new Map() }))).toEqual(new Set());
