@@ -7,7 +7,13 @@
  * next version (the driver settles a batch there only once all its tasks committed). Between kills
  * the job is left to settle: every pod Running and registered, two more batches committed.
  *
- *   node bench/run.mjs bench/driver-failover.ts [--rounds 8] [--batch-interval 500ms] [--rate 400] [--signal SIGKILL|SIGSTOP]
+ *   node bench/run.mjs bench/driver-failover.ts [--rounds 8] [--batch-interval 500ms] [--rate 400] [--signal SIGKILL|SIGSTOP] [--standby off,on]
+ *
+ * --standby lists the phases, each with `rounds` kills of each kind, in one run on one cluster:
+ * `off` is the job without a standby driver (the driver's replacement is a new pod), `on` with
+ * `spec.driver.standby` (the standby takes over; the kill's target is whichever driver pod holds
+ * the `driver` znode). The default measures both, so that the standby's figure has its baseline
+ * from the same run.
  *
  * With --signal SIGSTOP the process hangs instead (its pod still looks alive): the figures are
  * then how long until its ZooKeeper registration goes (detection), its pod is deleted for a
@@ -35,12 +41,15 @@ import type { Pod, Stored } from '../src/kube/objects.js';
 import { localDown, localUp } from '../src/local/local-cluster.js';
 import { localPaths, readState } from '../src/local/local-state.js';
 import { processOfContainer } from '../src/local/pod-status.js';
+import { decodeDriverRegistration } from '../src/coordination/progress-report.js';
 import { silentLogger } from '../src/logging/logger.js';
 import { parseCredentialFile } from '../src/operator/production-runtime.js';
 import { createKafkajsClient } from '../src/runtime/kafka/index.js';
 import { ensureBuilt } from './support/built.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' }, signal: { type: 'string', default: 'SIGKILL' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' }, signal: { type: 'string', default: 'SIGKILL' }, standby: { type: 'string', default: 'off,on' } } });
+const phases = values.standby.split(',').map((phase) => phase.trim());
+if (phases.length === 0 || phases.some((phase) => phase !== 'off' && phase !== 'on')) throw new Error(`--standby lists off and/or on, comma-separated (got ${values.standby})`);
 const rounds = Number(values.rounds);
 /** SIGKILL: a process that died. SIGSTOP: one that hangs while its pod looks alive (resumed after the round). */
 const signal = values.signal;
@@ -123,7 +132,10 @@ try {
       processor: { builtin: 'wordcount' },
       executors: { replicas: executors },
     };
-    await kubectl(state.kubectl, paths.kubeconfig, ['apply', '-f', '-'], JSON.stringify({ apiVersion, kind, metadata: { namespace: ref.namespace, name: ref.name }, spec }));
+    const kubectlBinary = state.kubectl;
+    const applyJob = (standby: boolean): Promise<void> =>
+      kubectl(kubectlBinary, paths.kubeconfig, ['apply', '-f', '-'], JSON.stringify({ apiVersion, kind, metadata: { namespace: ref.namespace, name: ref.name }, spec: { ...spec, driver: { standby } } }));
+    await applyJob(phases[0] === 'on');
 
     // Text at a steady rate, a quarter second's worth per send, round-robin over the partitions.
     const lines = sampleLines(10_000);
@@ -143,87 +155,118 @@ try {
 
     const pods = async (): Promise<Stored<Pod>[]> => (await kube.list('Pod', { namespace: ref.namespace, labelSelector: `${labelKeys.instance}=${ref.name}` })).items;
     const offsetsVersion = async (): Promise<number> => (await session.getIfExists(layout.offsets(ref)))?.stat.version ?? -1;
-    /** Every pod Running with a process, the driver and every executor registered, and `batches` more batches committed. */
-    const settled = async (batches: number): Promise<void> => {
+    const ready = (pod: Stored<Pod>): boolean => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+    /**
+     * Every pod Running with a process (the standby, when there is one, also Ready: warm), the
+     * driver and every executor registered, and `batches` more batches committed.
+     */
+    const settled = async (batches: number, standby: boolean): Promise<void> => {
       await until('every pod running and registered', async () => {
         const all = await pods();
         const running = all.filter((pod) => podPid(pod) !== undefined && pod.metadata.deletionTimestamp === undefined);
         const registered = (await session.children(layout.executors(ref))).length;
         const driver = await session.getIfExists(layout.driver(ref));
-        return running.length === executors + 1 && registered === executors && driver !== null ? true : undefined;
+        const drivers = running.filter((pod) => pod.metadata.labels?.[labelKeys.component] === 'driver');
+        const warm = !standby || drivers.every(ready);
+        return running.length === executors + (standby ? 2 : 1) && registered === executors && driver !== null && warm ? true : undefined;
       }, 50, 180_000);
       const from = await offsetsVersion();
       await until(`${batches} batches committed`, async () => ((await offsetsVersion()) >= from + batches ? true : undefined), 20, 120_000);
     };
 
-    console.log(`job running: ${executors} executors, batchInterval ${values['batch-interval']}, ~${linesPerSecond} lines/s into ${partitions} partitions; ${rounds} × ${signal} of each kind`);
-    const figures: Record<'driver' | 'executor', number[]> = { driver: [], executor: [] };
-    const stepFigures: Record<'driver' | 'executor', Map<string, number[]>> = { driver: new Map(), executor: new Map() };
-    for (let round = 0; round < rounds * 2; round++) {
-      const target = round % 2 === 0 ? 'driver' : 'executor';
-      await settled(2);
-      // A batch in flight: tasks assigned and not yet done.
-      const victim = await until(`a batch in flight with a ${target} to kill`, async () => {
-        const assigned = (await ledger.readTasks(ref)).filter((task) => task.record.state === 'assigned');
-        if (assigned.length === 0) return undefined;
-        const counts = new Map<string, number>();
-        for (const task of assigned) counts.set(task.record.owner, (counts.get(task.record.owner) ?? 0) + 1);
-        const name = target === 'driver' ? `${ref.name}-driver` : [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
-        const pod = (await pods()).find((p) => p.metadata.name === name);
-        const pid = podPid(pod);
-        return pod === undefined || pid === undefined ? undefined : { name: pod.metadata.name, uid: pod.metadata.uid, pid };
-      }, 5);
-      const registration = target === 'driver' ? layout.driver(ref) : layout.executor(ref, victim.name);
-      const session0 = (await session.getIfExists(registration))?.stat.ephemeralOwner;
-      process.kill(victim.pid, signal);
-      const killedAt = Date.now();
-      const from = await offsetsVersion();
-      // Each step of the repair, first seen at (ms from the kill).
-      const steps = new Map<string, number>();
-      const seen = (step: string): void => {
-        if (!steps.has(step)) steps.set(step, Date.now() - killedAt);
-      };
-      await until('the committed offsets advancing and the replacement registered after the kill', async () => {
-        const [offsets, node, pod] = await Promise.all([offsetsVersion(), session.getIfExists(registration), pods().then((all) => all.find((p) => p.metadata.name === victim.name))]);
-        if (node?.stat.ephemeralOwner !== session0) seen('registration gone');
-        if (pod?.metadata.uid !== victim.uid || pod.metadata.deletionTimestamp !== undefined) seen('pod retired');
-        if (pod?.metadata.uid !== victim.uid) seen('old pod deleted');
-        if (pod !== undefined && pod.metadata.uid !== victim.uid) seen('new pod created');
-        if (pod !== undefined && pod.metadata.uid !== victim.uid && podPid(pod) !== undefined) seen('new pod running');
-        if (node !== null && node.stat.ephemeralOwner !== session0) seen('new process registered');
-        if (offsets > from) seen('offsets advance');
-        return steps.has('offsets advance') && steps.has('new process registered') ? true : undefined;
-      }, 10, 240_000);
-      if (signal === 'SIGSTOP') await until('the hung process replaced', async () => (steps.has('old pod deleted') || (await pods()).every((p) => p.metadata.uid !== victim.uid) ? true : undefined), 50, 180_000);
-      if (signal === 'SIGSTOP') {
-        seen('old pod deleted');
-        try {
-          process.kill(victim.pid, 'SIGCONT');
-        } catch {
-          // already ended
+    /** The pod named by the `driver` znode: the active driver. */
+    const activeDriver = async (): Promise<string | undefined> => {
+      const node = await session.getIfExists(layout.driver(ref));
+      return node === null ? undefined : decodeDriverRegistration(node.data).pod;
+    };
+
+    console.log(`job running: ${executors} executors, batchInterval ${values['batch-interval']}, ~${linesPerSecond} lines/s into ${partitions} partitions; ${rounds} × ${signal} of each kind per phase, phases: standby ${phases.join(', then ')}`);
+    type Figures = { readonly figures: Record<'driver' | 'executor', number[]>; readonly stepFigures: Record<'driver' | 'executor', Map<string, number[]>> };
+    const results: [string, Figures][] = [];
+    for (const [index, phase] of phases.entries()) {
+      const standby = phase === 'on';
+      if (index > 0) {
+        await applyJob(standby);
+        console.log(`\nphase ${index + 1}: spec.driver.standby ${String(standby)}`);
+      }
+      const figures: Record<'driver' | 'executor', number[]> = { driver: [], executor: [] };
+      const stepFigures: Record<'driver' | 'executor', Map<string, number[]>> = { driver: new Map(), executor: new Map() };
+      results.push([`standby ${phase}`, { figures, stepFigures }]);
+      for (let round = 0; round < rounds * 2; round++) {
+        const target = round % 2 === 0 ? 'driver' : 'executor';
+        await settled(2, standby);
+        // A batch in flight: tasks assigned and not yet done.
+        const victim = await until(`a batch in flight with a ${target} to kill`, async () => {
+          const assigned = (await ledger.readTasks(ref)).filter((task) => task.record.state === 'assigned');
+          if (assigned.length === 0) return undefined;
+          const counts = new Map<string, number>();
+          for (const task of assigned) counts.set(task.record.owner, (counts.get(task.record.owner) ?? 0) + 1);
+          const name = target === 'driver' ? await activeDriver() : [...counts].sort((a, b) => b[1] - a[1])[0]?.[0];
+          const pod = (await pods()).find((p) => p.metadata.name === name);
+          const pid = podPid(pod);
+          return pod === undefined || pid === undefined ? undefined : { name: pod.metadata.name, uid: pod.metadata.uid, pid };
+        }, 5);
+        const registration = target === 'driver' ? layout.driver(ref) : layout.executor(ref, victim.name);
+        const session0 = (await session.getIfExists(registration))?.stat.ephemeralOwner;
+        process.kill(victim.pid, signal);
+        const killedAt = Date.now();
+        const from = await offsetsVersion();
+        // Each step of the repair, first seen at (ms from the kill).
+        const steps = new Map<string, number>();
+        const seen = (step: string): void => {
+          if (!steps.has(step)) steps.set(step, Date.now() - killedAt);
+        };
+        await until('the committed offsets advancing and the replacement registered after the kill', async () => {
+          const [offsets, node, pod] = await Promise.all([offsetsVersion(), session.getIfExists(registration), pods().then((all) => all.find((p) => p.metadata.name === victim.name))]);
+          if (node?.stat.ephemeralOwner !== session0) seen('registration gone');
+          if (pod?.metadata.uid !== victim.uid || pod.metadata.deletionTimestamp !== undefined) seen('pod retired');
+          if (pod?.metadata.uid !== victim.uid) seen('old pod deleted');
+          if (pod !== undefined && pod.metadata.uid !== victim.uid) seen('new pod created');
+          if (pod !== undefined && pod.metadata.uid !== victim.uid && podPid(pod) !== undefined) seen('new pod running');
+          if (node !== null && node.stat.ephemeralOwner !== session0) seen('new process registered');
+          if (offsets > from) seen('offsets advance');
+          return steps.has('offsets advance') && steps.has('new process registered') ? true : undefined;
+        }, 10, 240_000);
+        if (signal === 'SIGSTOP') await until('the hung process replaced', async () => (steps.has('old pod deleted') || (await pods()).every((p) => p.metadata.uid !== victim.uid) ? true : undefined), 50, 180_000);
+        if (signal === 'SIGSTOP') {
+          seen('old pod deleted');
+          try {
+            process.kill(victim.pid, 'SIGCONT');
+          } catch {
+            // already ended
+          }
         }
+        const ms = steps.get('offsets advance') ?? NaN;
+        figures[target].push(ms);
+        for (const step of ['registration gone', 'pod retired', 'old pod deleted']) {
+          const at = steps.get(step);
+          if (at !== undefined) stepFigures[target].set(step, [...(stepFigures[target].get(step) ?? []), at]);
+        }
+        const timeline = [...steps].sort((a, b) => a[1] - b[1]).map(([step, at]) => `${step} +${(at / 1000).toFixed(2)}`).join(', ');
+        console.log(`  kill ${String(round + 1).padStart(2)}: ${target.padEnd(8)} ${victim.name.padEnd(20)} offsets advance again after ${(ms / 1000).toFixed(2)} s  (${timeline})`);
       }
-      const ms = steps.get('offsets advance') ?? NaN;
-      figures[target].push(ms);
-      for (const step of ['registration gone', 'pod retired', 'old pod deleted']) {
-        const at = steps.get(step);
-        if (at !== undefined) stepFigures[target].set(step, [...(stepFigures[target].get(step) ?? []), at]);
-      }
-      const timeline = [...steps].sort((a, b) => a[1] - b[1]).map(([step, at]) => `${step} +${(at / 1000).toFixed(2)}`).join(', ');
-      console.log(`  kill ${String(round + 1).padStart(2)}: ${target.padEnd(8)} ${victim.name.padEnd(20)} offsets advance again after ${(ms / 1000).toFixed(2)} s  (${timeline})`);
     }
     stopFeed = true;
     await feed;
 
-    console.log(`\nfrom the ${signal}:`);
-    for (const target of ['executor', 'driver'] as const) {
-      for (const [step, samples] of stepFigures[target]) console.log(`  ${target.padEnd(8)} ${step.padEnd(18)} ${describe(samples)}`);
+    const sorted = (samples: readonly number[]): number[] => [...samples].sort((a, b) => a - b);
+    for (const [label, { figures, stepFigures }] of results) {
+      console.log(`\n${label} — from the ${signal}:`);
+      for (const target of ['executor', 'driver'] as const) {
+        for (const [step, samples] of stepFigures[target]) console.log(`  ${target.padEnd(8)} ${step.padEnd(18)} ${describe(samples)}`);
+      }
+      console.log(`${label} — from the ${signal} to the committed offsets advancing again:`);
+      console.log(`  executor (baseline) ${describe(figures.executor)}`);
+      console.log(`  driver              ${describe(figures.driver)}`);
+      const ratio = (p: number): string => (percentile(sorted(figures.driver), p) / percentile(sorted(figures.executor), p)).toFixed(2);
+      console.log(`  driver / executor   p50 ${ratio(50)}x, p99 ${ratio(99)}x (target: driver p99 <= 2 s)`);
     }
-    console.log(`from the ${signal} to the committed offsets advancing again:`);
-    console.log(`  executor (baseline) ${describe(figures.executor)}`);
-    console.log(`  driver              ${describe(figures.driver)}`);
-    const ratio = (p: number): string => (percentile([...figures.driver].sort((a, b) => a - b), p) / percentile([...figures.executor].sort((a, b) => a - b), p)).toFixed(2);
-    console.log(`  driver / executor   p50 ${ratio(50)}x, p99 ${ratio(99)}x (target: driver p99 <= 2 s)`);
+    const off = results.find(([label]) => label === 'standby off')?.[1].figures.driver;
+    const on = results.find(([label]) => label === 'standby on')?.[1].figures.driver;
+    if (off !== undefined && on !== undefined) {
+      const ratio = (p: number): string => (percentile(sorted(on), p) / percentile(sorted(off), p)).toFixed(2);
+      console.log(`\ndriver failover, standby on / standby off: p50 ${ratio(50)}x, p99 ${ratio(99)}x`);
+    }
   } finally {
     stopFeed = true;
     await Promise.allSettled([session.close(), kafka.close()]);
