@@ -43,13 +43,17 @@ export interface JobConfigContent {
     readonly bootstrapServers: readonly string[];
     readonly topics: readonly string[];
     readonly startingOffsets?: string;
+    /** The SASL credentials' Secret (spec.source.kafka.sasl.secretRef). */
     readonly secretRef?: SecretNameRef;
+    /** The TLS CA bundle's Secret (spec.source.kafka.tls.caSecretRef): named in messages, never read. */
+    readonly caSecretRef?: SecretNameRef;
   };
   readonly sink: {
     readonly bootstrapServers: readonly string[];
     readonly topic: string;
     readonly delivery: DeliveryGuarantee;
     readonly secretRef?: SecretNameRef;
+    readonly caSecretRef?: SecretNameRef;
   };
   readonly failurePolicy: {
     readonly onTaskExhausted: TaskExhaustionPolicy;

@@ -16,8 +16,10 @@ export const blockerReasons = [
   'SourceTopicMissing',
   /** The sink or dead-letter topic does not exist and is not auto-created. */
   'SinkTopicMissing',
-  /** The brokers refused the job's credentials or an operation (spec.*.kafka.sasl, broker ACLs). */
+  /** The brokers refused an operation of the job (broker ACLs on topics, groups, transactional ids). */
   'KafkaAuthorizationFailed',
+  /** The brokers refused the SASL credentials, or TLS could not verify them (spec.*.kafka.sasl.secretRef, tls.caSecretRef). */
+  'KafkaAuthenticationFailed',
   /** The processor cannot be loaded, throws, or returns records that cannot be written. */
   'ProcessorFailed',
   /** A record the processor rejects, with failurePolicy.poisonRecords: fail. */

@@ -30,7 +30,7 @@ import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
 import { deleteInternalTopics, ensureInternalTopics, internalTopics, type InternalTopics } from './stateful/internal-topics.js';
 import { closesWindows, foldMaxEventTime, nextWatermark } from './stateful/watermark.js';
-import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause } from './progress-blockers.js';
+import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause, type KafkaSides } from './progress-blockers.js';
 import {
   advanceOffsets,
   batchProgress,
@@ -482,7 +482,7 @@ export class Driver {
         topics.push({ topic, partitions: await source.admin.topicOffsets(topic) });
       } catch (err) {
         const message = classify(err).message;
-        const cause = sourceBlocker(parseError(message), topic, settings.sourceBrokers);
+        const cause = sourceBlocker(parseError(message), topic, settings.sourceBrokers, settings.secrets.source);
         blocker ??= cause;
         // Said once per cause (the report below); every retry after that is detail.
         this.logger.debug({ topic, err: message }, 'cannot read the source topic\'s offsets; planning without it');
@@ -621,6 +621,13 @@ export class Driver {
     }
   }
 
+  /** Both sides' brokers and credential Secrets (by name), for naming a refused login. */
+  private kafkaSides(): KafkaSides | undefined {
+    const settings = this.settings;
+    if (settings === undefined) return undefined;
+    return { source: { brokers: settings.sourceBrokers, secrets: settings.secrets.source }, sink: { brokers: settings.sinkBrokers, secrets: settings.secrets.sink } };
+  }
+
   /** Every task of batch `id` once they are all final; undefined when stopped first. */
   private async waitForTasks(id: string, expected: number, signal: AbortSignal): Promise<TaskRecord[] | undefined> {
     let subscription: Subscription | undefined;
@@ -630,7 +637,7 @@ export class Driver {
       return await new Promise<TaskRecord[] | undefined>((resolve) => {
         subscription = this.ledger.watchTasks(this.options.job, (all) => {
           const tasks = [...all.values()].map((t) => t.record).filter((t) => t.batch === id);
-          const cause = batchBlocker(tasks);
+          const cause = batchBlocker(tasks, this.kafkaSides());
           // A retry that has not failed yet is no evidence the cause went: only a commit clears it.
           if (cause !== undefined) this.report('tasks', cause);
           if (batchProgress(tasks, expected).state !== 'running') resolve(tasks);
@@ -780,7 +787,7 @@ export class Driver {
   private async explainFailedBatch(id: string): Promise<void> {
     if (this.explainedFailures.has(id) || this.blockers.has('tasks')) return;
     this.explainedFailures.add(id);
-    const cause = batchBlocker((await this.ledger.readTasks(this.options.job, id)).map((t) => t.record));
+    const cause = batchBlocker((await this.ledger.readTasks(this.options.job, id)).map((t) => t.record), this.kafkaSides());
     if (cause !== undefined) this.report('tasks', cause);
   }
 

@@ -41,6 +41,8 @@ export interface JobSettings {
   readonly processing: ProcessingSettings;
   readonly sourceBrokers: readonly string[];
   readonly sinkBrokers: readonly string[];
+  /** The Secrets each side's credentials come from, by name: what a refused login names. */
+  readonly secrets: { readonly source: KafkaSecretNames; readonly sink: KafkaSecretNames };
   /** The spec's free-form `config` map, handed to processors. */
   readonly config: Readonly<Record<string, string>>;
 }
@@ -55,6 +57,18 @@ export interface BatchPlanContext {
   readonly brokers: { readonly source: readonly string[]; readonly sink: readonly string[] };
   /** A windowed aggregation's watermark for this batch (epoch ms): every attempt of its tasks uses it. */
   readonly watermark?: number;
+}
+
+/** Names of the Secrets one side's Kafka credentials come from (never their values). */
+export interface KafkaSecretNames {
+  /** spec.*.kafka.sasl.secretRef.name */
+  readonly sasl?: string;
+  /** spec.*.kafka.tls.caSecretRef.name */
+  readonly ca?: string;
+}
+
+function secretNames(side: { readonly secretRef?: { readonly name: string }; readonly caSecretRef?: { readonly name: string } }): KafkaSecretNames {
+  return { ...(side.secretRef === undefined ? {} : { sasl: side.secretRef.name }), ...(side.caSecretRef === undefined ? {} : { ca: side.caSecretRef.name }) };
 }
 
 function invalidConfig(field: string, message: string): StreamkeeperError {
@@ -109,6 +123,7 @@ export function jobSettings(document: JobConfigDocument): JobSettings {
     },
     sourceBrokers: [...content.source.bootstrapServers],
     sinkBrokers: [...content.sink.bootstrapServers],
+    secrets: { source: secretNames(content.source), sink: secretNames(content.sink) },
     config: stringMap(content.config),
   };
 }

@@ -6,6 +6,7 @@
 import type { BlockerReason, ProgressBlocker } from '../coordination/progress-report.js';
 import type { TaskRecord } from '../coordination/task-state.js';
 import { errorCatalogue, type ErrorCode } from '../errors/index.js';
+import type { KafkaSecretNames } from './job-settings.js';
 
 /** A cause before it is dated: `since` is added when the driver first sees it. */
 export type BlockerCause = Omit<ProgressBlocker, 'since'>;
@@ -32,12 +33,30 @@ function cause(reason: BlockerReason, message: string, field: string | undefined
   return field === undefined ? { reason, message } : { reason, message: `${message} (${field})`, field };
 }
 
+/** librdkafka and Node.js name a failed TLS handshake or certificate check with these words. */
+const tlsFailure = /\b(?:ssl|tls|certificates?|x509)\b/i;
+
+/**
+ * A failed login towards one side's brokers, naming the Secret to look at and never its content:
+ * a certificate the CA Secret (or, without one, the system CAs) cannot verify, or SASL
+ * credentials the brokers refuse.
+ */
+export function authenticationBlocker(error: ParsedError, side: KafkaSide, brokers: readonly string[], secrets: KafkaSecretNames, where?: string): BlockerCause {
+  const prefix = where === undefined ? '' : `${where}: `;
+  if (tlsFailure.test(error.message)) {
+    const trusted = secrets.ca === undefined ? 'the system CAs' : `the CA bundle of Secret ${secrets.ca}`;
+    return cause('KafkaAuthenticationFailed', `${prefix}TLS towards the ${side} brokers ${brokers.join(',')} failed; their certificate must be signed by ${trusted}: ${error.message}`, `spec.${side}.kafka.tls.caSecretRef`);
+  }
+  const credentials = secrets.sasl === undefined ? 'no SASL credentials (spec.' + side + '.kafka.sasl is not set)' : `the SASL credentials of Secret ${secrets.sasl}`;
+  return cause('KafkaAuthenticationFailed', `${prefix}the ${side} brokers ${brokers.join(',')} refused ${credentials}: ${error.message}`, `spec.${side}.kafka.sasl.secretRef`);
+}
+
 /**
  * Why the driver cannot read a source topic's offsets, or undefined when the failure is not one
  * the user can act on (a timeout, a leader election): those are retried, and a stall that lasts
  * shows up as no progress.
  */
-export function sourceBlocker(error: ParsedError, topic: string, brokers: readonly string[]): BlockerCause | undefined {
+export function sourceBlocker(error: ParsedError, topic: string, brokers: readonly string[], secrets: KafkaSecretNames = {}): BlockerCause | undefined {
   switch (error.code) {
     case 'SK_KAFKA_UNREACHABLE':
       return cause('KafkaUnreachable', `cannot reach the source brokers ${brokers.join(',')}: ${error.message}`, 'spec.source.kafka.bootstrapServers');
@@ -45,6 +64,8 @@ export function sourceBlocker(error: ParsedError, topic: string, brokers: readon
       return cause('SourceTopicMissing', `source topic ${topic} does not exist on ${brokers.join(',')}`, 'spec.source.kafka.topics');
     case 'SK_KAFKA_NOT_AUTHORIZED':
       return cause('KafkaAuthorizationFailed', `the source brokers ${brokers.join(',')} refused the job: ${error.message}`, 'spec.source.kafka.sasl');
+    case 'SK_KAFKA_AUTHENTICATION_FAILED':
+      return authenticationBlocker(error, 'source', brokers, secrets);
     default:
       return undefined;
   }
@@ -58,8 +79,14 @@ function sideOf(field: string | undefined): KafkaSide | undefined {
   return undefined;
 }
 
+/** Where each side's brokers are and which Secrets its credentials come from, for login failures. */
+export interface KafkaSides {
+  readonly source: { readonly brokers: readonly string[]; readonly secrets: KafkaSecretNames };
+  readonly sink: { readonly brokers: readonly string[]; readonly secrets: KafkaSecretNames };
+}
+
 /** Why a task failed, from the error its executor recorded. */
-export function taskBlocker(task: Pick<TaskRecord, 'id' | 'ranges' | 'error' | 'owner'>): BlockerCause | undefined {
+export function taskBlocker(task: Pick<TaskRecord, 'id' | 'ranges' | 'error' | 'owner'>, sides?: KafkaSides): BlockerCause | undefined {
   if (task.error === undefined || task.error === '') return undefined;
   const error = parseError(task.error);
   const where = `task ${task.id} (${task.ranges.map((r) => `${r.topic}/${r.partition}`).join(', ')}) on ${task.owner}`;
@@ -74,6 +101,12 @@ export function taskBlocker(task: Pick<TaskRecord, 'id' | 'ranges' | 'error' | '
         : cause('SourceTopicMissing', `${where}: ${error.message}`, error.field ?? 'spec.source.kafka.topics');
     case 'SK_KAFKA_NOT_AUTHORIZED':
       return cause('KafkaAuthorizationFailed', `${where}: ${error.message}`, error.field);
+    case 'SK_KAFKA_AUTHENTICATION_FAILED': {
+      // A task logs in to both sides; without a field the error came from either.
+      const side = sideOf(error.field) ?? 'source';
+      if (sides !== undefined) return authenticationBlocker(error, side, sides[side].brokers, sides[side].secrets, where);
+      return cause('KafkaAuthenticationFailed', `${where}: ${error.message}`, error.field);
+    }
     case 'SK_PROCESSOR_ERROR':
       return cause('ProcessorFailed', `${where}: ${error.message}`, error.field ?? 'spec.processor');
     case 'SK_POISON_RECORD':
@@ -91,12 +124,12 @@ export function taskBlocker(task: Pick<TaskRecord, 'id' | 'ranges' | 'error' | '
  * The cause to report for a batch's tasks: from the failed or exhausted task that failed most
  * often (the one furthest from succeeding), or undefined while no task has reported a failure.
  */
-export function batchBlocker(tasks: readonly TaskRecord[]): BlockerCause | undefined {
+export function batchBlocker(tasks: readonly TaskRecord[], sides?: KafkaSides): BlockerCause | undefined {
   const failing = tasks
     .filter((t) => (t.state === 'failed' || t.state === 'exhausted') && t.error !== undefined && t.error !== '')
     .sort((a, b) => b.failures - a.failures || (a.id < b.id ? -1 : 1));
   const first = failing[0];
-  return first === undefined ? undefined : taskBlocker(first);
+  return first === undefined ? undefined : taskBlocker(first, sides);
 }
 
 /** Whether two causes would read the same in status (what decides a new report). */

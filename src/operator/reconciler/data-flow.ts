@@ -21,7 +21,7 @@ export type DataFlowReason = BlockerReason | typeof noProgressReason;
  * Causes that do not go away by waiting: the user must create a topic, fix credentials, the
  * processor or the data. kstatus and Flux see them as Stalled and stop waiting.
  */
-const needsUser: ReadonlySet<string> = new Set<DataFlowReason>(['SourceTopicMissing', 'SinkTopicMissing', 'KafkaAuthorizationFailed', 'ProcessorFailed', 'PoisonRecord', 'StateLimitExceeded']);
+const needsUser: ReadonlySet<string> = new Set<DataFlowReason>(['SourceTopicMissing', 'SinkTopicMissing', 'KafkaAuthorizationFailed', 'KafkaAuthenticationFailed', 'ProcessorFailed', 'PoisonRecord', 'StateLimitExceeded']);
 
 export interface DataFlowProblem {
   readonly reason: DataFlowReason;

@@ -23,12 +23,14 @@ export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigCont
       topics: [...source.topics],
       startingOffsets: source.startingOffsets,
       ...(source.sasl === undefined ? {} : { secretRef: { name: source.sasl.secretRef.name } }),
+      ...(source.tls?.enabled === true && source.tls.caSecretRef !== undefined ? { caSecretRef: { name: source.tls.caSecretRef.name } } : {}),
     },
     sink: {
       bootstrapServers: [...sinkSide.bootstrapServers],
       topic: sink.topic,
       delivery: sink.delivery,
       ...(sinkSide.sasl === undefined ? {} : { secretRef: { name: sinkSide.sasl.secretRef.name } }),
+      ...(sinkSide.tls?.enabled === true && sinkSide.tls.caSecretRef !== undefined ? { caSecretRef: { name: sinkSide.tls.caSecretRef.name } } : {}),
     },
     failurePolicy: {
       onTaskExhausted: policy.onTaskExhausted,

@@ -29,9 +29,9 @@ const codeByProtocolError: Readonly<Record<string, ErrorCode>> = {
   GROUP_AUTHORIZATION_FAILED: 'SK_KAFKA_NOT_AUTHORIZED',
   CLUSTER_AUTHORIZATION_FAILED: 'SK_KAFKA_NOT_AUTHORIZED',
   TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 'SK_KAFKA_NOT_AUTHORIZED',
-  SASL_AUTHENTICATION_FAILED: 'SK_KAFKA_NOT_AUTHORIZED',
-  UNSUPPORTED_SASL_MECHANISM: 'SK_KAFKA_NOT_AUTHORIZED',
-  ILLEGAL_SASL_STATE: 'SK_KAFKA_NOT_AUTHORIZED',
+  SASL_AUTHENTICATION_FAILED: 'SK_KAFKA_AUTHENTICATION_FAILED',
+  UNSUPPORTED_SASL_MECHANISM: 'SK_KAFKA_AUTHENTICATION_FAILED',
+  ILLEGAL_SASL_STATE: 'SK_KAFKA_AUTHENTICATION_FAILED',
   INVALID_TOPIC_EXCEPTION: 'SK_KAFKA_INVALID_REQUEST',
   INVALID_PARTITIONS: 'SK_KAFKA_INVALID_REQUEST',
   INVALID_REPLICATION_FACTOR: 'SK_KAFKA_INVALID_REQUEST',
@@ -50,13 +50,32 @@ const codeByProtocolError: Readonly<Record<string, ErrorCode>> = {
 /** kafkajs error classes (`name`) with a meaning of their own. */
 const codeByErrorName: Readonly<Record<string, ErrorCode>> = {
   KafkaJSOffsetOutOfRange: 'SK_KAFKA_OFFSET_OUT_OF_RANGE',
-  KafkaJSSASLAuthenticationError: 'SK_KAFKA_NOT_AUTHORIZED',
+  KafkaJSSASLAuthenticationError: 'SK_KAFKA_AUTHENTICATION_FAILED',
   KafkaJSNotImplemented: 'SK_KAFKA_UNSUPPORTED',
   KafkaJSServerDoesNotSupportApiKey: 'SK_KAFKA_UNSUPPORTED',
   KafkaJSUnsupportedMagicByteInMessageSet: 'SK_KAFKA_UNSUPPORTED',
   KafkaJSConnectionError: 'SK_KAFKA_UNREACHABLE',
   KafkaJSBrokerNotFound: 'SK_KAFKA_UNREACHABLE',
 };
+
+/**
+ * Node.js's codes for a broker certificate TLS could not verify. kafkajs reports them as a
+ * KafkaJSConnectionError like a refused connection, but waiting does not fix them: the CA or the
+ * broker's certificate has to change.
+ */
+const certificateErrors: ReadonlySet<string> = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** kafkajs 2.2.4 predates error code 90 and reports it as "Unknown error code 90". */
 const unknownProducerFenced = /\bUnknown error code 90\b/;
@@ -69,6 +88,8 @@ function shape(err: unknown): KafkajsErrorShape | undefined {
 export function kafkajsErrorCode(err: unknown): ErrorCode {
   for (let current = shape(err), depth = 0; current !== undefined && depth < 8; depth++) {
     if (current instanceof StreamkeeperError) return current.code;
+    const code = (current as { readonly code?: unknown }).code;
+    if (typeof code === 'string' && certificateErrors.has(code)) return 'SK_KAFKA_AUTHENTICATION_FAILED';
     const byType = typeof current.type === 'string' ? codeByProtocolError[current.type] : undefined;
     if (byType !== undefined) return byType;
     const byName = typeof current.name === 'string' ? codeByErrorName[current.name] : undefined;

@@ -77,8 +77,9 @@ const codeByRdkafkaError: ReadonlyMap<number, ErrorCode> = new Map<number, Error
   [30, 'SK_KAFKA_NOT_AUTHORIZED'], // GROUP_AUTHORIZATION_FAILED
   [31, 'SK_KAFKA_NOT_AUTHORIZED'], // CLUSTER_AUTHORIZATION_FAILED
   [53, 'SK_KAFKA_NOT_AUTHORIZED'], // TRANSACTIONAL_ID_AUTHORIZATION_FAILED
-  [58, 'SK_KAFKA_NOT_AUTHORIZED'], // SASL_AUTHENTICATION_FAILED
-  [-169, 'SK_KAFKA_NOT_AUTHORIZED'], // _AUTHENTICATION
+  [58, 'SK_KAFKA_AUTHENTICATION_FAILED'], // SASL_AUTHENTICATION_FAILED
+  [-169, 'SK_KAFKA_AUTHENTICATION_FAILED'], // _AUTHENTICATION
+  [-181, 'SK_KAFKA_AUTHENTICATION_FAILED'], // _SSL: the handshake failed, e.g. a certificate the CA did not sign
   [-185, 'SK_TIMEOUT'], // _TIMED_OUT
   [7, 'SK_TIMEOUT'], // REQUEST_TIMED_OUT
   [37, 'SK_KAFKA_INVALID_REQUEST'], // INVALID_PARTITIONS
@@ -105,6 +106,8 @@ export function fromRdkafka(err: unknown, what: string): StreamkeeperError {
   // _FATAL: a transactional producer's fatal errors are fencing (a newer epoch took over). Error
   // events carry no code, only librdkafka's message.
   if (code === undefined && (shape.code === -150 || /\bfenced\b/i.test(message))) code = 'SK_KAFKA_FENCED';
+  // A failed certificate check arrives as a transport failure; retrying does not fix it.
+  if (code === 'SK_KAFKA_UNREACHABLE' && /certificate verify failed|SSL handshake failed/i.test(message)) code = 'SK_KAFKA_AUTHENTICATION_FAILED';
   return new StreamkeeperError(code ?? 'SK_KAFKA_ERROR', `${what}: ${message}`, { cause: err });
 }
 

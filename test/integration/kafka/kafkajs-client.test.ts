@@ -64,7 +64,7 @@ describe('kafkajs adapter', () => {
     expect(lines[0]).toMatchObject({ level: 'debug', kafka: { brokers: kafkaBrokers(), clientId: 'sk-adapter' }, kafkajs: { namespace: expect.any(String) as unknown } });
   });
 
-  it('reports refused credentials as SK_KAFKA_NOT_AUTHORIZED and never logs them', async () => {
+  it('reports refused credentials as SK_KAFKA_AUTHENTICATION_FAILED and never logs them', async () => {
     const logs = new MemoryStream();
     const client = track(
       createKafkajsClient(
@@ -73,8 +73,8 @@ describe('kafkajs adapter', () => {
       ),
     );
     // The harness broker's listener speaks PLAINTEXT, so it refuses any SASL handshake.
-    await expect(client.admin.listTopics()).rejects.toMatchObject({ code: 'SK_KAFKA_NOT_AUTHORIZED' });
-    await expect(client.producer()).rejects.toMatchObject({ code: 'SK_KAFKA_NOT_AUTHORIZED' });
+    await expect(client.admin.listTopics()).rejects.toMatchObject({ code: 'SK_KAFKA_AUTHENTICATION_FAILED' });
+    await expect(client.producer()).rejects.toMatchObject({ code: 'SK_KAFKA_AUTHENTICATION_FAILED' });
     expect(logs.text()).toContain('scram-sha-512');
     expect(logs.text()).not.toContain('must-not-be-logged');
   });

@@ -26,6 +26,33 @@ describe('the causes a driver reports', () => {
     expect(cause?.message).toContain(`(${field})`);
   });
 
+  it('names the Secret of refused SASL credentials, never its content', () => {
+    const cause = sourceBlocker(parseError('SK_KAFKA_AUTHENTICATION_FAILED: fetching offsets of in: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512'), 'in', ['k:9093'], { sasl: 'kafka-sasl', ca: 'kafka-ca' });
+    expect(cause).toEqual({
+      reason: 'KafkaAuthenticationFailed',
+      field: 'spec.source.kafka.sasl.secretRef',
+      message: 'the source brokers k:9093 refused the SASL credentials of Secret kafka-sasl: fetching offsets of in: SASL authentication error: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512 (spec.source.kafka.sasl.secretRef)',
+    });
+  });
+
+  it('names the CA Secret when TLS cannot verify the brokers, and the system CAs without one', () => {
+    const error = parseError('SK_KAFKA_AUTHENTICATION_FAILED: connecting the Kafka admin client: SSL handshake failed: certificate verify failed: unable to get local issuer certificate');
+    expect(sourceBlocker(error, 'in', ['k:9093'], { sasl: 'kafka-sasl', ca: 'kafka-ca' })).toMatchObject({ reason: 'KafkaAuthenticationFailed', field: 'spec.source.kafka.tls.caSecretRef', message: expect.stringContaining('signed by the CA bundle of Secret kafka-ca') as unknown });
+    expect(sourceBlocker(error, 'in', ['k:9093'], {})?.message).toContain('signed by the system CAs');
+  });
+
+  it('says a SASL login was refused when the job has no SASL credentials at all', () => {
+    expect(sourceBlocker(parseError('SK_KAFKA_AUTHENTICATION_FAILED: Unexpected Kafka request during SASL handshake'), 'in', ['k:9093'])?.message).toContain('refused no SASL credentials (spec.source.kafka.sasl is not set)');
+  });
+
+  it("names the sink side's Secret for a task's refused login on the sink", () => {
+    const sides = { source: { brokers: ['s:9093'], secrets: { sasl: 'source-sasl' } }, sink: { brokers: ['t:9093'], secrets: { sasl: 'sink-sasl' } } };
+    const cause = taskBlocker(task('SK_KAFKA_AUTHENTICATION_FAILED: spec.sink.kafka.topic: SASL authentication error: invalid credentials'), sides);
+    expect(cause).toMatchObject({ reason: 'KafkaAuthenticationFailed', field: 'spec.sink.kafka.sasl.secretRef' });
+    expect(cause?.message).toContain('task 0000000003-00000 (in/0) on job-executor-0: the sink brokers t:9093 refused the SASL credentials of Secret sink-sasl');
+    expect(taskBlocker(task('SK_KAFKA_AUTHENTICATION_FAILED: SASL authentication error: invalid credentials'), sides)?.message).toContain('Secret source-sasl');
+  });
+
   it('leaves failures the user cannot act on to the stall detection', () => {
     expect(sourceBlocker(parseError('SK_TIMEOUT: metadata took too long'), 'in', ['k:9092'])).toBeUndefined();
   });

@@ -60,7 +60,7 @@ describe('the configuration mirrored to ZooKeeper', () => {
       sampleSpec({
         config: { 'window.size': '10' },
         processor: { builtin: 'filter', params: { field: 'level', equals: 'ERROR' } },
-        source: { kafka: { bootstrapServers: ['k:9092'], topics: ['in'], sasl: { mechanism: 'plain', secretRef: { name: 'kafka-user' } }, tls: {} } },
+        source: { kafka: { bootstrapServers: ['k:9092'], topics: ['in'], sasl: { mechanism: 'plain', secretRef: { name: 'kafka-user' } }, tls: { caSecretRef: { name: 'kafka-ca' } } } },
         failurePolicy: { poisonRecords: 'deadLetter', deadLetterTopic: 'dead' },
       }),
     );
@@ -70,8 +70,8 @@ describe('the configuration mirrored to ZooKeeper', () => {
       batchInterval: '5s',
       maxRecordsPerPartition: 10_000,
       maxTaskAttempts: 4,
-      source: { bootstrapServers: ['k:9092'], topics: ['in'], startingOffsets: 'latest', secretRef: { name: 'kafka-user' } },
-      sink: { bootstrapServers: ['k:9092'], topic: 'counts', delivery: 'exactlyOnce', secretRef: { name: 'kafka-user' } },
+      source: { bootstrapServers: ['k:9092'], topics: ['in'], startingOffsets: 'latest', secretRef: { name: 'kafka-user' }, caSecretRef: { name: 'kafka-ca' } },
+      sink: { bootstrapServers: ['k:9092'], topic: 'counts', delivery: 'exactlyOnce', secretRef: { name: 'kafka-user' }, caSecretRef: { name: 'kafka-ca' } },
       failurePolicy: { onTaskExhausted: 'fail', poisonRecords: 'deadLetter', deadLetterTopic: 'dead' },
     });
   });
