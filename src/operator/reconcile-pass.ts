@@ -79,7 +79,8 @@ export class ReconcilePass {
 
   /** The driver restart count after this pass, and whether a failed driver may go before the status is written. */
   driverRestarts(): DriverRestarts {
-    const failed = this.plan?.actions.some((action) => action.kind === 'retire' && action.component === 'driver' && action.reason === 'terminated') ?? false;
+    // A standby that ended never drove: no restart of the driver.
+    const failed = this.plan?.actions.some((action) => action.kind === 'retire' && action.component === 'driver' && action.reason === 'terminated' && action.standby !== true) ?? false;
     return driverRestarts({ recorded: this.previousStatus?.restarts ?? 0, driver: this.pods.driver, failed });
   }
 

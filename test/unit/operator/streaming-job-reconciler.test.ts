@@ -138,6 +138,46 @@ describe('writing the status', () => {
   });
 });
 
+describe('a job with a standby driver', () => {
+  const job = { namespace: 'team-a', name: 'wordcount' };
+
+  it('creates the standby once the driver registered, lets it take over a failed driver, and makes the failed pod\'s name the new standby', async () => {
+    await world.createJob('wordcount', sampleSpec({ driver: { standby: true } }));
+    await world.pass('wordcount');
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+    await world.bringUp('wordcount');
+    await world.pass('wordcount');
+    expect(await world.podNames()).toContain('wordcount-driver-1');
+    await world.runPod('wordcount-driver-1');
+    world.coordination.setStandbyRegistered(job, 'wordcount-driver-1');
+    await world.pass('wordcount');
+    expect((await world.condition('wordcount', 'Ready'))?.message).toBe('the driver, its standby and 2/2 executors ready');
+
+    const failed = (await world.pod('wordcount-driver')).metadata.uid;
+    await world.terminatePod('wordcount-driver', 137);
+    await world.pass('wordcount');
+    expect(world.coordination.callsOf('driverGone')).toEqual([{ method: 'driverGone', job: 'team-a/wordcount', pod: 'wordcount-driver' }]);
+    expect((await world.status('wordcount')).restarts).toBe(1);
+    // The standby sees the node go and takes it.
+    world.coordination.setStandbyRegistered(job, undefined);
+    world.coordination.setDriverRegistered(job, true, undefined, 'wordcount-driver-1');
+    await world.pass('wordcount');
+    await world.pass('wordcount');
+    const standby = await world.pod('wordcount-driver');
+    expect(standby.metadata.uid).not.toBe(failed);
+    expect(standby.status?.phase).not.toBe('Failed');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+
+    // A standby that fails never drove: no restart, no driverGone, its own Event.
+    await world.runPod('wordcount-driver');
+    await world.terminatePod('wordcount-driver', 1);
+    await world.pass('wordcount');
+    expect(await world.eventReasons()).toContain('StandbyDriverFailed');
+    expect((await world.status('wordcount')).restarts).toBe(1);
+    expect(world.coordination.callsOf('driverGone')).toHaveLength(1);
+  });
+});
+
 describe('replacing pods', () => {
   it('recreates a deleted pod under its name', async () => {
     await runningJob();
