@@ -20,7 +20,7 @@ export { noopObserver, sessionStates, type CoordinationObserver, type ExecutorGo
 export { Rescheduler, type DrainReport, type ExecutorGoneResult, type ReschedulePolicy, type RescheduleReport } from './rescheduler.js';
 export { ZooKeeperSession, type Subscription, type ZooKeeperSessionOptions } from './session.js';
 export { deleteJobSubtree, ensureChroot, ensureJobSubtree, relockJobSubtree } from './subtree.js';
-export { TaskLedger, batchTasks, nextBatchId, type BatchRecord, type CompletionResult, type DriverProgress, type OffsetsRecord, type PartitionOffset, type VersionedBatch, type VersionedTask } from './task-ledger.js';
-export { batchOutcome, nextTaskState, type OffsetRange, type TaskClaim, type TaskRecord, type TaskState, type TaskWork } from './task-state.js';
+export { TaskLedger, batchTasks, nextBatchId, type BatchRecord, type CompletionResult, type DriverProgress, type OffsetsRecord, type PartitionOffset, type StateProgress, type VersionedBatch, type VersionedTask } from './task-ledger.js';
+export { batchOutcome, nextTaskState, type OffsetRange, type StateReport, type TaskClaim, type TaskRecord, type TaskState, type TaskWork } from './task-state.js';
 export type { ZooKeeperConnector } from './zookeeper/client.js';
 export { NativeZooKeeperClient } from './zookeeper/native-client.js';

@@ -12,7 +12,7 @@ import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 import { batchId, batchSequence, parseTaskId, taskId, type CoordinationLayout, type JobRef } from './layout.js';
 import type { Subscription, ZooKeeperSession } from './session.js';
-import { decodeTask, encodeTask, newTask, nextTaskState, type OffsetRange, type TaskClaim, type TaskRecord, type TaskWork, type Transition } from './task-state.js';
+import { decodeTask, encodeTask, newTask, nextTaskState, type OffsetRange, type StateReport, type TaskClaim, type TaskRecord, type TaskWork, type Transition } from './task-state.js';
 import { anyVersion, type Acl, type NodeData } from './zookeeper/client.js';
 
 export interface VersionedTask {
@@ -93,6 +93,16 @@ export interface DriverProgress {
   readonly watermark?: string;
   /** A windowed aggregation: when a batch with source records last committed (ISO time), for the idle timeout. */
   readonly recordsSeenAt?: string;
+  /** An aggregation: its state partitions' sizes and latest restore (at most one entry per state partition). */
+  readonly state?: StateProgress;
+}
+
+/** What the job's status shows of its aggregation state; bounded by the number of state partitions. */
+export interface StateProgress {
+  /** Per state partition (its number, as text): keys and estimated bytes after its last committed aggregate task. */
+  readonly partitions: Readonly<Record<string, { readonly keys: number; readonly bytes: number }>>;
+  /** The slowest restore of the latest batch whose tasks restored state from the changelog. */
+  readonly lastRestore?: { readonly partition: number; readonly records: number; readonly millis: number; readonly full: boolean; readonly at: string };
 }
 
 export type TransitionResult =
@@ -100,7 +110,7 @@ export type TransitionResult =
   | { readonly outcome: 'noop' | 'stale'; readonly task: VersionedTask; readonly reason: string }
   | { readonly outcome: 'gone' };
 
-export type CompletionResult = { readonly outcome: 'succeeded'; readonly maxEventTime?: number } | { readonly outcome: 'failed'; readonly error: string };
+export type CompletionResult = { readonly outcome: 'succeeded'; readonly maxEventTime?: number; readonly stateReport?: StateReport } | { readonly outcome: 'failed'; readonly error: string };
 
 const maxTransitionAttempts = 16;
 
@@ -314,7 +324,7 @@ export class TaskLedger {
     const event =
       result.outcome === 'failed'
         ? ({ type: 'complete', claim, outcome: 'failed', error: result.error } as const)
-        : ({ type: 'complete', claim, outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }) } as const);
+        : ({ type: 'complete', claim, outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }), ...(result.stateReport === undefined ? {} : { stateReport: result.stateReport }) } as const);
     return this.expectHeld(job, id, await this.transition(job, id, (task) => nextTaskState(task, event)));
   }
 

@@ -49,6 +49,21 @@ export interface TaskRecord {
   readonly error?: string;
   /** A windowed aggregation's map task: the greatest event time among its records (epoch ms), for the job's watermark. */
   readonly maxEventTime?: number;
+  /** An aggregate task: its state partition's size after its commit, for the job's status. */
+  readonly stateReport?: StateReport;
+}
+
+/**
+ * An aggregate task's state partition once its transaction committed: a few numbers for the
+ * job's status, never a key or a value, so the task znode stays small however many keys there are.
+ */
+export interface StateReport {
+  /** Keys the state partition holds. */
+  readonly keys: number;
+  /** Their estimated size in memory: keys, encoded accumulators and a per-entry overhead. */
+  readonly bytes: number;
+  /** Set when this attempt read changelog records to bring the partition up to date. */
+  readonly restore?: { readonly records: number; readonly millis: number; readonly full: boolean };
 }
 
 /** Who claims to hold a task: what an executor must present to complete or release it. */
@@ -58,7 +73,7 @@ export interface TaskClaim {
 }
 
 export type TaskEvent =
-  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'succeeded'; readonly maxEventTime?: number }
+  | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'succeeded'; readonly maxEventTime?: number; readonly stateReport?: StateReport }
   | { readonly type: 'complete'; readonly claim: TaskClaim; readonly outcome: 'failed'; readonly error: string }
   | { readonly type: 'release'; readonly claim: TaskClaim }
   | { readonly type: 'reschedule'; readonly reason: RescheduleReason; readonly to: string | undefined; readonly maxTaskAttempts: number };
@@ -100,7 +115,7 @@ export function nextTaskState(task: TaskRecord, event: TaskEvent): Transition {
     case 'complete': {
       const { claim, outcome } = event;
       if (task.state === 'assigned' && holds(task, claim)) {
-        const next: TaskRecord = outcome === 'failed' ? { ...task, state: 'failed', error: event.error } : { ...task, state: 'succeeded', ...(event.maxEventTime === undefined ? {} : { maxEventTime: event.maxEventTime }) };
+        const next: TaskRecord = outcome === 'failed' ? { ...task, state: 'failed', error: event.error } : { ...task, state: 'succeeded', ...(event.maxEventTime === undefined ? {} : { maxEventTime: event.maxEventTime }), ...(event.stateReport === undefined ? {} : { stateReport: event.stateReport }) };
         return { kind: 'write', next };
       }
       if (task.state === outcome && holds(task, claim)) return { kind: 'noop', reason: `${describe(task)} already` };

@@ -26,6 +26,7 @@ import {
   type EnsureJobResult,
   type ExecutorRegistration,
   type JobCoordination,
+  type AggregationState,
   type JobProgress,
   type RescheduleSummary,
   type TaskPolicy,
@@ -300,15 +301,16 @@ function jobCredentialOf(acl: readonly Acl[], ref: JobRef): string | undefined {
  * the node) and the total lag it last measured. Read leniently: a field this version cannot read
  * is reported as unknown.
  */
-export function driverProgress(offsets: { readonly record: unknown; readonly modifiedAt: number } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag' | 'watermark'> {
+export function driverProgress(offsets: { readonly record: unknown; readonly modifiedAt: number } | null): Pick<JobProgress, 'lastCommittedBatch' | 'totalLag' | 'watermark' | 'state'> {
   if (offsets === null || typeof offsets.record !== 'object' || offsets.record === null) return { lastCommittedBatch: undefined, totalLag: undefined };
-  const record = offsets.record as { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown; watermark?: unknown } };
+  const record = offsets.record as { batch?: unknown; progress?: { committedAt?: unknown; totalLag?: unknown; watermark?: unknown; state?: unknown } };
   const lag = record.progress?.totalLag;
   const totalLag = typeof lag === 'number' && Number.isInteger(lag) && lag >= 0 ? lag : undefined;
   const reportedWatermark = record.progress?.watermark;
   // Whole seconds, as the other times in the status: the watermark moves every batch, the status need not.
   const watermark = typeof reportedWatermark === 'string' && !Number.isNaN(Date.parse(reportedWatermark)) ? new Date(Math.floor(Date.parse(reportedWatermark) / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
-  const measured = { totalLag, ...(watermark === undefined ? {} : { watermark }) };
+  const state = aggregationState(record.progress?.state);
+  const measured = { totalLag, ...(watermark === undefined ? {} : { watermark }), ...(state === undefined ? {} : { state }) };
   if (typeof record.batch !== 'string' || !/^\d+$/.test(record.batch)) return { lastCommittedBatch: undefined, ...measured };
   const reported = record.progress?.committedAt;
   const committedMs = typeof reported === 'string' && !Number.isNaN(Date.parse(reported)) ? Date.parse(reported) : offsets.modifiedAt;
@@ -319,4 +321,34 @@ export function driverProgress(offsets: { readonly record: unknown; readonly mod
 function standbyOf(registration: { readonly pod: string; readonly startedAt: string } | undefined): Pick<JobProgress, 'standbyPod' | 'standbyStartedAt'> {
   if (registration === undefined || registration.pod === '') return {};
   return { standbyPod: registration.pod, ...(registration.startedAt === '' ? {} : { standbyStartedAt: registration.startedAt }) };
+}
+
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/**
+ * The driver's report of an aggregation's state (`progress.state`, DriverProgress in
+ * coordination/task-ledger.ts) summed for the status; entries this version cannot read are left out.
+ */
+export function aggregationState(reported: unknown): AggregationState | undefined {
+  if (typeof reported !== 'object' || reported === null) return undefined;
+  const { partitions, lastRestore } = reported as { partitions?: unknown; lastRestore?: unknown };
+  let partitionsReported = 0;
+  let keys = 0;
+  let bytes = 0;
+  if (typeof partitions === 'object' && partitions !== null) {
+    for (const size of Object.values(partitions as Record<string, unknown>)) {
+      const { keys: k, bytes: b } = (typeof size === 'object' && size !== null ? size : {}) as { keys?: unknown; bytes?: unknown };
+      if (!isCount(k) || !isCount(b)) continue;
+      partitionsReported += 1;
+      keys += k;
+      bytes += b;
+    }
+  }
+  const r = (typeof lastRestore === 'object' && lastRestore !== null ? lastRestore : {}) as { partition?: unknown; records?: unknown; millis?: unknown; full?: unknown; at?: unknown };
+  const restore =
+    isCount(r.partition) && isCount(r.records) && isCount(r.millis) && typeof r.full === 'boolean' && typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at))
+      ? { partition: r.partition, kind: r.full ? ('full' as const) : ('incremental' as const), records: r.records, durationMs: r.millis, at: new Date(Date.parse(r.at)).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+      : undefined;
+  if (partitionsReported === 0 && restore === undefined) return undefined;
+  return { partitionsReported, keys, bytes, ...(restore === undefined ? {} : { lastRestore: restore }) };
 }

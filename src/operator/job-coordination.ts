@@ -99,6 +99,19 @@ export interface JobProgress {
   readonly totalLag: number | undefined;
   /** A windowed aggregation's watermark as of the last committed batch (ISO time); undefined otherwise. */
   readonly watermark?: string | undefined;
+  /** An aggregation's state as the driver last reported it; undefined before any report or without one. */
+  readonly state?: AggregationState | undefined;
+}
+
+/** The size of a job's aggregation state and what restoring it last cost: numbers only, never keys. */
+export interface AggregationState {
+  /** State partitions that reported a size so far. */
+  readonly partitionsReported: number;
+  /** Keys summed over those partitions, each as of its last committed aggregate task. */
+  readonly keys: number;
+  /** Their estimated size in memory, summed likewise. */
+  readonly bytes: number;
+  readonly lastRestore?: { readonly partition: number; readonly kind: 'full' | 'incremental'; readonly records: number; readonly durationMs: number; readonly at: string };
 }
 
 export interface TaskPolicy {

@@ -30,6 +30,7 @@ import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
 import { deleteInternalTopics, ensureInternalTopics, internalTopics, type InternalTopics } from './stateful/internal-topics.js';
 import { closesWindows, foldMaxEventTime, nextWatermark } from './stateful/watermark.js';
+import { foldStateProgress } from './stateful/state-progress.js';
 import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause, type KafkaSides } from './progress-blockers.js';
 import {
   advanceOffsets,
@@ -669,7 +670,7 @@ export class Driver {
     const id = batch.record.id;
     const now = this.clock.now();
     const committedAt = new Date(now).toISOString();
-    let record = advanceOffsets(offsets.record, { advance: batch.record.ranges, committedBatch: id, progress: { committedAt, lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks, committedAt) } });
+    let record = advanceOffsets(offsets.record, { advance: batch.record.ranges, committedBatch: id, progress: { committedAt, lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks, committedAt), ...this.stateProgress(offsets, tasks, committedAt) } });
     const lag = lagAfter(this.latestLag, record);
     record = advanceOffsets(record, { progress: { totalLag: totalLag(lag), lagObservedAt: committedAt } });
     await this.writeOffsets(offsets, record);
@@ -690,7 +691,9 @@ export class Driver {
     const policy = this.settings?.planning.onTaskExhausted ?? 'fail';
     const settlement = settleFailedBatch(tasks, policy);
     const now = this.clock.now();
-    await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id, ...this.eventTimeProgress(batch, offsets, tasks.filter((t) => t.state === 'succeeded'), new Date(now).toISOString()) } }));
+    const succeeded = tasks.filter((t) => t.state === 'succeeded');
+    const at = new Date(now).toISOString();
+    await this.writeOffsets(offsets, advanceOffsets(offsets.record, { advance: settlement.advance, progress: { lastBatch: id, ...this.eventTimeProgress(batch, offsets, succeeded, at), ...this.stateProgress(offsets, succeeded, at) } }));
     const errors = tasks.filter((t) => t.state === 'exhausted').map((t) => ({ task: t.id, ranges: describeRanges(t.ranges), error: t.error }));
     if (policy === 'degrade') {
       const parked = rangeSize(settlement.parked);
@@ -721,6 +724,12 @@ export class Driver {
       ...(plannedWith.watermark === undefined ? {} : { watermark: new Date(plannedWith.watermark).toISOString() }),
       ...(readSource ? { recordsSeenAt: at } : previous?.recordsSeenAt === undefined ? {} : { recordsSeenAt: previous.recordsSeenAt }),
     };
+  }
+
+  /** The aggregation state's sizes and latest restore after the batch's committed aggregate tasks (state-progress.ts). */
+  private stateProgress(offsets: Offsets, tasks: readonly TaskRecord[], at: string): Pick<DriverProgress, 'state'> {
+    const state = foldStateProgress(offsets.record?.progress?.state, tasks, repartitionTopic(this.options.job), at);
+    return state === undefined ? {} : { state };
   }
 
   /** Marks the batch and removes what is no longer needed: all tasks of a committed batch, the succeeded ones of a failed batch. */

@@ -285,7 +285,8 @@ export class Executor {
     let outcome: TaskOutcome;
     try {
       const result = await this.attempt(task, logger);
-      await this.complete(task, { outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }) });
+      const stateReport = result.kind === 'processed' ? result.stateReport : undefined;
+      await this.complete(task, { outcome: 'succeeded', ...(result.maxEventTime === undefined ? {} : { maxEventTime: result.maxEventTime }), ...(stateReport === undefined ? {} : { stateReport }) });
       outcome = result.kind === 'already-committed' ? 'already-committed' : 'succeeded';
       logger.debug({ result, ms: this.clock.now() - started }, 'task done');
     } catch (err) {

@@ -13,7 +13,7 @@
  * At-least-once: the idempotent producer, no transaction; a retried task writes its output again.
  */
 import type { JobRef } from '../coordination/layout.js';
-import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
+import type { OffsetRange, StateReport, TaskRecord } from '../coordination/task-state.js';
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
@@ -45,7 +45,7 @@ export interface TaskAssignment {
 }
 
 export type TaskResult =
-  | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number; readonly maxEventTime?: number }
+  | { readonly kind: 'processed'; readonly read: number; readonly written: number; readonly skipped: number; readonly deadLettered: number; readonly maxEventTime?: number; readonly stateReport?: StateReport }
   /** An earlier attempt committed the range (exactly-once): nothing was done again. */
   | { readonly kind: 'already-committed'; readonly committed: number; readonly maxEventTime?: number };
 
@@ -78,6 +78,8 @@ interface ProcessedTask {
   readonly maxEventTime?: number;
   /** Given the end offset (last offset + 1) of what the transaction wrote per `topic/partition`. */
   readonly committed?: (ends: ReadonlyMap<string, number>) => void;
+  /** An aggregate task, once `committed` ran: its state partition's size and what restoring it cost. */
+  readonly stateReport?: () => StateReport;
   readonly failed?: () => void;
 }
 
@@ -421,6 +423,11 @@ export class TaskRunner {
         if (end !== undefined) state.position = end;
         this.observer.stateSize?.(partition, state.store.size, state.store.usedBytes);
       },
+      stateReport: () => ({
+        keys: state.store.size,
+        bytes: state.store.usedBytes,
+        ...(report.records === 0 ? {} : { restore: { records: report.records, millis: report.millis, full: report.full } }),
+      }),
       failed: () => {
         this.states.drop(partition);
       },
@@ -628,7 +635,16 @@ export class TaskRunner {
       for (const r of ranges) this.ownCommits.set(rangeKey(r), Number(r.to));
       processed.committed?.(ends);
       this.report(processed);
-      return { kind: 'processed', read, written: processed.written, skipped: processed.skipped, deadLettered: processed.deadLettered, ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }) };
+      const stateReport = processed.stateReport?.();
+      return {
+        kind: 'processed',
+        read,
+        written: processed.written,
+        skipped: processed.skipped,
+        deadLettered: processed.deadLettered,
+        ...(processed.maxEventTime === undefined ? {} : { maxEventTime: processed.maxEventTime }),
+        ...(stateReport === undefined ? {} : { stateReport }),
+      };
     }
   }
 

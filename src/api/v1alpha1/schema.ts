@@ -753,6 +753,36 @@ export const StreamingJobStatusSchema = Type.Object(
         format: 'date-time',
       }),
     ),
+    state: Type.Optional(
+      Type.Object(
+        {
+          partitions: Type.Integer({
+            description: 'State partitions the job runs with, fixed when it was created: spec.aggregation.statePartitions, or 8 for the builtin wordcount without spec.aggregation.',
+            format: 'int32',
+            minimum: 1,
+          }),
+          keys: Type.Optional(
+            Type.Integer({ description: 'Keys in the state, summed over the state partitions, each as of its last committed batch.', format: 'int64', minimum: 0 }),
+          ),
+          bytes: Type.Optional(
+            Type.Integer({ description: 'Estimated memory those keys take in an executor (keys, encoded accumulators, per-entry overhead), in bytes.', format: 'int64', minimum: 0 }),
+          ),
+          lastRestore: Type.Optional(
+            Type.Object(
+              {
+                partition: Type.Integer({ description: 'The state partition restored.', format: 'int32', minimum: 0 }),
+                kind: StringEnum(['full', 'incremental'] as const, { description: 'full: read from the start of the changelog; incremental: only what it gained since the executor\'s cached copy.' }),
+                records: Type.Integer({ description: 'Changelog records read.', format: 'int64', minimum: 0 }),
+                durationMs: Type.Integer({ description: 'How long reading them took, in milliseconds.', format: 'int64', minimum: 0 }),
+                at: Type.String({ description: 'When the batch whose task restored it committed.', format: 'date-time' }),
+              },
+              { description: 'The slowest restore from the changelog in the latest batch that restored state (a moved task, or an executor\'s first task for a partition).' },
+            ),
+          ),
+        },
+        { description: 'A stateful job\'s aggregation state: how it is partitioned, how big it is, and what restoring it last cost. Sizes only, never keys or values.' },
+      ),
+    ),
     configHash: Type.Optional(
       Type.String({ description: 'Hash of the config mirrored to ZooKeeper; changes when config or params change.', maxLength: 128 }),
     ),

@@ -11,9 +11,9 @@
  * - Stalled=True for an invalid spec, a failed batch, or data that only the user can get moving
  *   again: kstatus reads Failed.
  */
-import { conditionTypes, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
+import { conditionTypes, effectiveAggregation, executorsSummary, type DefaultedStreamingJobSpec, type JobPhase, type SpecFinding, type StreamingJobStatus } from '../../api/v1alpha1/index.js';
 import type { ErrorKind } from '../../errors/index.js';
-import type { ExecutorRegistrationState, JobProgress, RescheduleSummary } from '../job-coordination.js';
+import type { AggregationState, ExecutorRegistrationState, JobProgress, RescheduleSummary } from '../job-coordination.js';
 import { mergeConditions, someOf, truncate, type ConditionDecision } from './conditions.js';
 import { dataFlowProblem, type DataFlowProblem } from './data-flow.js';
 import { executorSelector } from './naming.js';
@@ -300,6 +300,7 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
   const lastCommittedBatch = progress?.lastCommittedBatch ?? previous?.lastCommittedBatch;
   const totalLag = progress?.totalLag ?? previous?.totalLag;
   const watermark = progress?.watermark ?? previous?.watermark;
+  const state = stateStatus(input.spec, progress?.state, previous?.state);
   const configHash = input.coordination.state === 'synced' ? input.coordination.configHash : previous?.configHash;
   const restarts = input.restarts;
   const errors = input.errors.length === 0 ? '' : `; ${input.errors.map((e) => e.message).join('; ')}`;
@@ -315,10 +316,27 @@ export function computeStatus(input: StatusInput): StreamingJobStatus {
     ...(lastCommittedBatch === undefined ? {} : { lastCommittedBatch: { ...lastCommittedBatch } }),
     ...(totalLag === undefined ? {} : { totalLag }),
     ...(watermark === undefined ? {} : { watermark }),
+    ...(state === undefined ? {} : { state }),
     ...(configHash === undefined ? {} : { configHash }),
     ...(restarts === 0 ? {} : { restarts }),
     message: truncate(`${headline}${errors}`, maxStatusMessage),
   };
+}
+
+/**
+ * status.state of a stateful job: its state partitions from the spec (declared, or the builtin
+ * wordcount's implied ones), with the sizes and last restore the driver reported — or, while
+ * ZooKeeper is away, the last known ones.
+ */
+function stateStatus(spec: DefaultedStreamingJobSpec | undefined, reported: AggregationState | undefined, previous: StreamingJobStatus['state']): StreamingJobStatus['state'] {
+  // An invalid spec says nothing about the state: keep what the status showed.
+  const partitions = spec === undefined ? previous?.partitions : effectiveAggregation(spec)?.statePartitions;
+  if (partitions === undefined) return undefined;
+  if (reported === undefined) {
+    const { partitions: _previous, ...known } = previous ?? {};
+    return { partitions, ...known };
+  }
+  return { partitions, keys: reported.keys, bytes: reported.bytes, ...(reported.lastRestore === undefined ? {} : { lastRestore: { ...reported.lastRestore } }) };
 }
 
 /** Whether two statuses differ in anything but condition timestamps (which only follow status). */

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { applyDefaults } from '../../../src/api/v1alpha1/index.js';
+import { driverProgress } from '../../../src/operator/coordination-adapter.js';
 import { jobConfigContent } from '../../../src/operator/reconciler/job-config.js';
 import { changelogTopic, repartitionTopic } from '../../../src/runtime/kafka-names.js';
 import { sampleSpec } from '../../support/sample-spec.js';
@@ -55,22 +56,31 @@ describe('wordcount on real processes, ZooKeeper and Kafka', () => {
     try {
       await world.produce(0, ['the quick brown fox', 'jumps over the lazy dog', 'The dog sleeps']);
       await world.produce(1, ['a fox and a dog']);
-      world.executor('executor-0');
-      world.executor('executor-1');
+      const executors = [world.executor('executor-0'), world.executor('executor-1')];
       world.driver();
       await waitUntilAggregated({ 0: 3, 1: 1 });
       expect(await sinkTotals()).toEqual({ totals: { a: 2, and: 1, brown: 1, dog: 3, fox: 2, jumps: 1, lazy: 1, over: 1, quick: 1, sleeps: 1, the: 3 }, split: [] });
 
-      // A later batch continues each word's total rather than counting it afresh.
+      // The state moves to a new executor, which restores it from the changelog; a later batch
+      // continues each word's total rather than counting it afresh.
+      for (const executor of executors) await world.kill(executor);
+      world.executor('executor-2');
       await world.produce(1, ['the fox again']);
       await world.produce(0, ['a dog']);
       await waitUntilAggregated({ 0: 4, 1: 2 });
       const { totals, split } = await sinkTotals();
       expect(split).toEqual([]);
       expect(totals).toMatchObject({ the: 4, fox: 3, again: 1, a: 3, dog: 4, sleeps: 1 });
-      const offsets = (await world.ledger().readOffsets(world.job))?.record;
-      expect(offsets?.progress).toMatchObject({ totalLag: 0 });
-      expect(offsets?.batch).toMatch(/^\d{10}$/);
+      const offsets = await world.ledger().readOffsets(world.job);
+      expect(offsets?.record.progress).toMatchObject({ totalLag: 0 });
+      expect(offsets?.record.batch).toMatch(/^\d{10}$/);
+
+      // What the operator puts in status.state: the state's size, and the restore the move cost.
+      const state = driverProgress(offsets === null ? null : { record: offsets.record, modifiedAt: offsets.modifiedAt }).state;
+      expect(state).toMatchObject({ keys: Object.keys(totals).length, lastRestore: { kind: 'full', records: expect.any(Number) as unknown, durationMs: expect.any(Number) as unknown } });
+      expect(state?.bytes).toBeGreaterThan(0);
+      expect(state?.lastRestore?.records).toBeGreaterThan(0);
+      expect(state?.partitionsReported).toBeLessThanOrEqual(8);
     } catch (err) {
       world.markFailed();
       throw err;

@@ -32,6 +32,21 @@ describe('driver progress as the operator reads it from the offsets node', () =>
     expect(driverProgress(node({ batch: null, partitions: [], progress: { totalLag: 'many' } })).totalLag).toBeUndefined();
   });
 
+  it('sums a stateful job\'s state partitions and takes its last restore, leaving out entries it cannot read', () => {
+    const state = {
+      partitions: { 0: { keys: 1200, bytes: 150_000 }, 1: { keys: 800, bytes: 100_000 }, 2: { keys: -1, bytes: 5 }, 3: 'big' },
+      lastRestore: { partition: 1, records: 4000, millis: 350, full: false, at: '2026-05-06T07:08:09.123Z' },
+    };
+    expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: { totalLag: 0, state } })).state).toEqual({
+      partitionsReported: 2,
+      keys: 2000,
+      bytes: 250_000,
+      lastRestore: { partition: 1, kind: 'incremental', records: 4000, durationMs: 350, at: '2026-05-06T07:08:09Z' },
+    });
+    expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: { state: { partitions: {}, lastRestore: { partition: 'x' } } } })).state).toBeUndefined();
+    expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: {} })).state).toBeUndefined();
+  });
+
   it('takes a windowed job\'s watermark beside the lag, in whole seconds, and ignores one it cannot read', () => {
     expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: { committedAt: '2026-05-06T07:08:09.123Z', totalLag: 0, watermark: '2026-05-06T07:07:30.999Z' } }))).toEqual({
       lastCommittedBatch: { id: 3, committedAt: '2026-05-06T07:08:09Z' },

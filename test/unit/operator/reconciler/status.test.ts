@@ -181,6 +181,19 @@ describe('the other fields', () => {
     expect(conditionOf(computeStatus(statusInput()), 'Ready')?.message).toBe('the driver and 2/2 executors ready');
   });
 
+  it('shows a stateful job\'s state partitions, the size the driver reported and its last restore, and keeps them while ZooKeeper is away', () => {
+    const lastRestore = { partition: 3, kind: 'full' as const, records: 120_000, durationMs: 840, at: '2025-06-01T11:59:58Z' };
+    // sampleSpec is the builtin wordcount without spec.aggregation: 8 implied state partitions.
+    expect(computeStatus(statusInput()).state).toEqual({ partitions: 8 });
+    const first = computeStatus(statusInput({ coordination: synced(progress({ state: { partitionsReported: 5, keys: 20_000, bytes: 3_400_000, lastRestore } })) }));
+    expect(first.state).toEqual({ partitions: 8, keys: 20_000, bytes: 3_400_000, lastRestore });
+    const later = computeStatus(statusInput({ previous: first, coordination: { state: 'failed', error: { code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'lost' } } }));
+    expect(later.state).toEqual(first.state);
+    const declared = applyDefaults(sampleSpec({ processor: { builtin: 'passthrough' }, aggregation: { aggregates: [{ name: 'n', function: 'count' }], statePartitions: 16 } }));
+    expect(computeStatus(statusInput({ spec: declared })).state).toEqual({ partitions: 16 });
+    expect(computeStatus(statusInput({ spec: applyDefaults(sampleSpec({ processor: { builtin: 'passthrough' } })) })).state).toBeUndefined();
+  });
+
   it('reports the driver restart count the pass derived', () => {
     expect(computeStatus(statusInput({ previous: { restarts: 2 }, restarts: 3 })).restarts).toBe(3);
     expect(computeStatus(statusInput({ restarts: 0 })).restarts).toBeUndefined();
