@@ -453,6 +453,12 @@ export const driverTotalLag = new Gauge({
   registers: [driverRegistry],
 });
 
+export const driverActive = new Gauge({
+  name: 'streamkeeper_driver_active',
+  help: '1 while this driver holds the job\'s driver znode (the active driver), 0 while it stands by.',
+  registers: [driverRegistry],
+});
+
 export const driverParkedOffsetsTotal = new Counter({
   name: 'streamkeeper_driver_parked_offsets_total',
   help: 'Source offsets in exhausted ranges the job went past without processing (onTaskExhausted degrade); each range is recorded in its failed batch.',
@@ -570,5 +576,8 @@ export const driverMetrics: DriverObserver = {
   },
   lastCommittedBatch(committedAtSeconds) {
     driverLastCommittedBatchTimestampSeconds.set(committedAtSeconds);
+  },
+  active(active) {
+    driverActive.set(active ? 1 : 0);
   },
 };

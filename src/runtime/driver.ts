@@ -195,6 +195,7 @@ export class Driver {
       const { registration, tookOver } = acquired;
       this.registration = registration;
       this.registered = true;
+      this.observer.active?.(true);
       this.standingBy = false;
       if (tookOver === '') this.logger.info({ pod: this.options.pod }, 'driver registered');
       else this.logger.info({ pod: this.options.pod, previous: tookOver }, 'driver registered: took over from the previous driver');
@@ -212,6 +213,7 @@ export class Driver {
         await this.loop(stop);
       } finally {
         this.registration = undefined;
+        this.observer.active?.(false);
         await this.reporting;
         await registration.remove().catch(() => undefined);
       }

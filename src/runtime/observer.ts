@@ -52,6 +52,8 @@ export interface DriverObserver {
   lastCommittedBatch?(committedAtSeconds: number): void;
   /** A windowed aggregation's watermark as of the last committed batch (Unix time, seconds). */
   watermark?(seconds: number): void;
+  /** The driver holds the job's `driver` node (true) or stands by (false). */
+  active?(active: boolean): void;
 }
 
 export const noopExecutorObserver: ExecutorObserver = {};
