@@ -4,7 +4,7 @@
  * changes. Every kafkajs failure leaves here as a StreamkeeperError (see kafkajs-errors.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, Partitioners, type Admin, type IHeaders, type KafkaConfig, type Message, type Producer, type SASLOptions, type Transaction } from 'kafkajs';
+import type { Admin, IHeaders, Kafka, KafkaConfig, Message, Producer, SASLOptions, Transaction } from 'kafkajs';
 import { StreamkeeperError } from '../../errors/index.js';
 import { silentLogger, type LogLevel, type Logger } from '../../logging/logger.js';
 import { ClientResources, closedClient } from './client-resources.js';
@@ -31,6 +31,7 @@ import {
 import { fromKafkajs, isCoordinatorNotReady, kafkajsErrorCode } from './kafkajs-errors.js';
 import { createInternalCluster } from './kafkajs-internals.js';
 import { kafkajsLevel, kafkajsLogCreator } from './kafkajs-logging.js';
+import { kafkajs } from './kafkajs-module.js';
 import { KafkajsRangeReader, defaultRangeReaderLimits, type RangeReaderLimits } from './kafkajs-range-reader.js';
 import { KafkajsSockets } from './kafkajs-sockets.js';
 import { checkGroupOffsets, checkPartitionCount, checkSend, checkTimeout, checkTopicName, checkTransactionTimeout } from './request-checks.js';
@@ -398,14 +399,14 @@ class KafkajsClient implements KafkaClient {
     private readonly readerLimits: RangeReaderLimits,
   ) {
     this.config = { ...config, socketFactory: this.sockets.factory };
-    this.kafka = new Kafka(this.config);
+    this.kafka = new (kafkajs().Kafka)(this.config);
     this.admin = new KafkajsAdmin(this.kafka, logger, () => this.resources.isOpen);
   }
 
   async producer(): Promise<RecordProducer> {
     this.resources.ensureOpen();
     const connect = async (): Promise<Producer> => {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: kafkajs().Partitioners.DefaultPartitioner });
       try {
         await producer.connect();
       } catch (err) {
@@ -429,7 +430,7 @@ class KafkajsClient implements KafkaClient {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: kafkajs().Partitioners.DefaultPartitioner,
       transactionTimeout: options.transactionTimeoutMs ?? defaultTransactionTimeoutMs,
       // The next transaction's first request meets CONCURRENT_TRANSACTIONS until the broker has
       // written the previous one's markers, typically a few milliseconds: retry soon, and often.
@@ -483,21 +484,4 @@ export function createKafkajsClient(settings: KafkaConnectionSettings, options: 
   const logger = (options.logger ?? silentLogger()).child({ kafka: describeConnection(settings) });
   const limits = { ...defaultRangeReaderLimits, ...options.rangeReaderLimits };
   return new KafkajsClient(kafkajsConfig(settings, logger, options.kafkajsLogLevel ?? 'warn'), logger, limits);
-}
-
-/**
- * Only the admin side of the kafkajs adapter, for a client whose producers and readers come from
- * another library: librdkafka's admin API lacks parts of KafkaAdmin (last stable offsets per
- * topic, waiting for leaders), and admin calls are rare.
- */
-export function createKafkajsAdmin(settings: KafkaConnectionSettings, logger: Logger, isOpen: () => boolean): { readonly admin: KafkaAdmin; close(): Promise<void> } {
-  const sockets = new KafkajsSockets();
-  const admin = new KafkajsAdmin(new Kafka({ ...kafkajsConfig(settings, logger), socketFactory: sockets.factory }), logger, isOpen);
-  return {
-    admin,
-    close: async () => {
-      await admin.close().catch(() => undefined);
-      await sockets.close();
-    },
-  };
 }

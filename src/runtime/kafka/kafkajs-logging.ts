@@ -2,25 +2,27 @@
  * Routes kafkajs's own log output into the project logger, so kafkajs never writes to the console
  * and its lines carry the same structure, level and redaction as everything else.
  */
-import { logLevel as KafkajsLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { logLevel as KafkajsLevel, LogEntry, logCreator } from 'kafkajs';
 import type { LogLevel, Logger } from '../../logging/logger.js';
 import { clientLogLevel } from './client-log-policy.js';
+import { kafkajs } from './kafkajs-module.js';
 
 /** kafkajs's level for a project level: kafkajs has no trace or fatal, `silent` is NOTHING. */
 export function kafkajsLevel(level: LogLevel): KafkajsLevel {
+  const levels = kafkajs().logLevel;
   switch (level) {
     case 'trace':
     case 'debug':
-      return KafkajsLevel.DEBUG;
+      return levels.DEBUG;
     case 'info':
-      return KafkajsLevel.INFO;
+      return levels.INFO;
     case 'warn':
-      return KafkajsLevel.WARN;
+      return levels.WARN;
     case 'error':
     case 'fatal':
-      return KafkajsLevel.ERROR;
+      return levels.ERROR;
     case 'silent':
-      return KafkajsLevel.NOTHING;
+      return levels.NOTHING;
   }
 }
 
@@ -54,7 +56,8 @@ export function kafkajsLogCreator(logger: Logger, asked: LogLevel = 'debug'): lo
       const fields = kafkajsFields(log);
       const entry = { kafkajs: { namespace, ...fields } };
       const { message } = log;
-      const chosen: LogLevel = level === KafkajsLevel.ERROR ? 'error' : level === KafkajsLevel.WARN ? 'warn' : level === KafkajsLevel.INFO ? 'info' : 'debug';
+      const levels = kafkajs().logLevel;
+      const chosen: LogLevel = level === levels.ERROR ? 'error' : level === levels.WARN ? 'warn' : level === levels.INFO ? 'info' : 'debug';
       const decided = clientLogLevel(chosen, message, fields);
       if (kafkajsLevel(decided) > kafkajsLevel(asked)) return;
       switch (decided) {

@@ -2,8 +2,9 @@
  * The KafkaClient on librdkafka through @confluentinc/kafka-javascript: the default, chosen by
  * measurement (docs/compatibility.md). librdkafka does natively what the kafkajs adapter builds by
  * hand — read_committed range reads by assign + fetch, transactions, fencing — and does the
- * protocol work on its own threads, off the JavaScript heap. Admin calls, rare and not on the
- * record path, go through the kafkajs admin (librdkafka's admin API has no last stable offsets).
+ * protocol work on its own threads, off the JavaScript heap. Admin calls use librdkafka's admin
+ * client too (last stable offsets are ListOffsets with read_committed), so a pod on this adapter
+ * loads no kafkajs at all.
  *
  * The package is built by tools/kafka-client/install.sh (npm's postinstall) for the Node ABI that
  * runs it; it is loaded on first use, so nothing else needs it.
@@ -19,8 +20,11 @@ import {
   defaultTransactionTimeoutMs,
   normaliseHeaders,
   type ConsumedRecord,
+  defaultLeaderWaitMs,
+  type CreateTopicOptions,
   type KafkaAdmin,
   type KafkaClient,
+  type PartitionWatermarks,
   type KafkaTransaction,
   type OutgoingRecord,
   type RangeReader,
@@ -33,8 +37,7 @@ import {
   type WaitOptions,
 } from './kafka-client.js';
 import { ClientResources, closedClient } from './client-resources.js';
-import { createKafkajsAdmin } from './kafkajs-client.js';
-import { checkGroupOffsets, checkRange, checkSend, checkTimeout, checkTransactionTimeout } from './request-checks.js';
+import { checkGroupOffsets, checkPartitionCount, checkRange, checkSend, checkTimeout, checkTopicName, checkTransactionTimeout } from './request-checks.js';
 import { TransactionLifecycle } from './transaction-lifecycle.js';
 
 type RdkafkaModule = typeof Rdkafka;
@@ -551,9 +554,232 @@ class RdkafkaRangeReader implements RangeReader {
   }
 }
 
+/**
+ * The error events meaning no broker could be reached: _TRANSPORT, _ALL_BROKERS_DOWN, _RESOLVE.
+ * An admin client's events arrive with code -1 and only librdkafka's text, so the text decides.
+ */
+const unreachableCodes: ReadonlySet<number> = new Set([-195, -187, -193]);
+const unreachableText = /broker transport failure|all broker connections are down|failed to resolve/i;
+const topicAlreadyExists = 36;
+const unknownTopicOrPartition = 3;
+/**
+ * Admin requests wait at most this long (or the connection's request timeout, if shorter): with no
+ * broker answering, librdkafka waits out a request's whole timeout, and the driver should report
+ * the brokers unreachable within a pass or two, as the kafkajs admin's connection attempts did.
+ */
+const adminRequestTimeoutMs = 10_000;
+
+/**
+ * Topic administration and offsets on librdkafka's admin client, created on first use. Requests go
+ * to the controller or the partition leaders librdkafka finds; nothing is cached between calls.
+ */
+class RdkafkaAdmin implements KafkaAdmin {
+  private client: Rdkafka.IAdminClient | undefined;
+  /** The latest "no broker reachable" error event since the last answered request. */
+  private unreachable: Rdkafka.LibrdKafkaError | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly isOpen: () => boolean,
+    requestTimeoutMs: number,
+  ) {
+    this.timeoutMs = Math.min(requestTimeoutMs, adminRequestTimeoutMs);
+  }
+
+  private handle(): Rdkafka.IAdminClient {
+    if (!this.isOpen()) throw closedClient();
+    if (this.client === undefined) {
+      this.client = rdkafka().AdminClient.create(this.config, {
+        'event.error': (err: Rdkafka.LibrdKafkaError) => {
+          if ((typeof err.code === 'number' && unreachableCodes.has(err.code)) || unreachableText.test(err.message)) this.unreachable = err;
+        },
+      });
+    }
+    return this.client;
+  }
+
+  /**
+   * One admin request. A request that timed out while librdkafka was reporting every broker
+   * unreachable is SK_KAFKA_UNREACHABLE: what the job's status must say, not a plain timeout.
+   */
+  private async call<T>(what: string, start: (admin: Rdkafka.IAdminClient, done: (err: unknown, value?: T) => void) => void): Promise<T> {
+    const admin = this.handle();
+    try {
+      const value = await callback<T>(what, (done) => {
+        start(admin, done);
+      });
+      this.unreachable = undefined;
+      return value;
+    } catch (err) {
+      if (err instanceof StreamkeeperError && err.code === 'SK_TIMEOUT' && this.unreachable !== undefined) {
+        throw new StreamkeeperError('SK_KAFKA_UNREACHABLE', `${what}: no broker answered (${this.unreachable.message})`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async createTopic(topic: string, options: CreateTopicOptions): Promise<boolean> {
+    checkTopicName(topic);
+    checkPartitionCount(options.partitions);
+    const created = await this.call<boolean>(`creating topic ${topic}`, (admin, done) => {
+      admin.createTopic(
+        { topic, num_partitions: options.partitions, replication_factor: options.replicationFactor ?? -1, config: { ...options.configs } },
+        this.timeoutMs,
+        (err) => {
+          const code = (err as Rdkafka.LibrdKafkaError | null | undefined)?.code;
+          if (code === topicAlreadyExists) done(null, false);
+          else done(err, true);
+        },
+      );
+    });
+    await this.waitForLeaders(topic);
+    if (created) this.logger.info({ topic, partitions: options.partitions }, 'created Kafka topic');
+    return created;
+  }
+
+  async deleteTopic(topic: string): Promise<boolean> {
+    checkTopicName(topic);
+    if (!(await this.listTopics()).includes(topic)) return false;
+    await this.call<undefined>(`deleting topic ${topic}`, (admin, done) => {
+      admin.deleteTopic(topic, this.timeoutMs, (err) => {
+        // Deleted meanwhile: it is going either way.
+        done((err as Rdkafka.LibrdKafkaError | null | undefined)?.code === unknownTopicOrPartition ? null : err);
+      });
+    });
+    // Deletion is acknowledged before every broker has forgotten the topic.
+    const deadline = Date.now() + defaultLeaderWaitMs;
+    while ((await this.listTopics()).includes(topic)) {
+      if (Date.now() >= deadline) throw new StreamkeeperError('SK_TIMEOUT', `topic ${topic} was deleted but is still listed after ${defaultLeaderWaitMs} ms`);
+      await sleep(100);
+    }
+    return true;
+  }
+
+  async listTopics(): Promise<string[]> {
+    const topics = await this.call<string[]>('listing topics', (admin, done) => {
+      admin.listTopics({ timeout: this.timeoutMs }, (err, names) => {
+        done(err, names);
+      });
+    });
+    return topics.filter((t) => !t.startsWith('__')).sort();
+  }
+
+  async addPartitions(topic: string, totalPartitions: number): Promise<void> {
+    checkTopicName(topic);
+    checkPartitionCount(totalPartitions);
+    await this.call<undefined>(`growing topic ${topic} to ${totalPartitions} partitions`, (admin, done) => {
+      admin.createPartitions(topic, totalPartitions, this.timeoutMs, (err) => {
+        done(err);
+      });
+    });
+    await this.waitForLeaders(topic);
+  }
+
+  /** The topic's partitions with their leaders (null: none); SK_KAFKA_UNKNOWN_TOPIC when there is no such topic. */
+  private async describe(topic: string, timeoutMs = this.timeoutMs): Promise<Rdkafka.TopicPartitionInfo[]> {
+    const [description] = await this.call<Rdkafka.TopicDescription[]>(`looking up ${topic}`, (admin, done) => {
+      admin.describeTopics([topic], { timeout: timeoutMs }, (err, descriptions) => {
+        done(err, descriptions);
+      });
+    });
+    if (description?.error !== undefined) throw fromRdkafka(description.error, `looking up ${topic}`);
+    if (description === undefined || description.partitions.length === 0) throw new StreamkeeperError('SK_KAFKA_UNKNOWN_TOPIC', `looking up ${topic}: no such topic`);
+    return [...description.partitions].sort((a, b) => a.partition - b.partition);
+  }
+
+  /** One offset per partition at `spec`, read_committed: LATEST is the last stable offset. */
+  private async offsetsAt(topic: string, partitions: readonly number[], spec: Rdkafka.OffsetSpec, timeoutMs = this.timeoutMs): Promise<Map<number, number>> {
+    const what = `reading the offsets of ${topic}`;
+    const results = await this.call<Rdkafka.ListOffsetsResult[]>(what, (admin, done) => {
+      admin.listOffsets(
+        partitions.map((partition) => ({ topic, partition, offset: spec })),
+        { timeout: timeoutMs, isolationLevel: 1 as Rdkafka.IsolationLevel }, // READ_COMMITTED
+        (err, offsets) => {
+          done(err, offsets);
+        },
+      );
+    });
+    const offsets = new Map<number, number>();
+    for (const result of results) {
+      if (result.error !== undefined) throw fromRdkafka(result.error, `${what} (partition ${result.partition})`);
+      offsets.set(result.partition, result.offset);
+    }
+    return offsets;
+  }
+
+  async topicOffsets(topic: string): Promise<PartitionWatermarks[]> {
+    checkTopicName(topic);
+    const partitions = (await this.describe(topic)).map((p) => p.partition);
+    const { OffsetSpec } = rdkafka().AdminClient as unknown as { OffsetSpec: typeof Rdkafka.OffsetSpec };
+    const [low, high] = await Promise.all([this.offsetsAt(topic, partitions, OffsetSpec.EARLIEST), this.offsetsAt(topic, partitions, OffsetSpec.LATEST)]);
+    return partitions.map((partition) => ({ partition, low: low.get(partition) ?? 0, high: high.get(partition) ?? 0 }));
+  }
+
+  async committedOffsets(groupId: string, topic: string): Promise<ReadonlyMap<number, number>> {
+    checkTopicName(topic);
+    if (groupId === '') throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', 'consumer group id must not be empty');
+    const partitions = (await this.describe(topic)).map((p) => p.partition);
+    const what = `reading the offsets group ${groupId} committed for ${topic}`;
+    const [group] = await this.call<Rdkafka.GroupResults[]>(what, (admin, done) => {
+      admin.listConsumerGroupOffsets([{ groupId, partitions: partitions.map((partition) => ({ topic, partition })) }], { timeout: this.timeoutMs }, (err, results) => {
+        done(err, results);
+      });
+    });
+    if (group?.error !== undefined) throw fromRdkafka(group.error, what);
+    const committed = new Map<number, number>();
+    for (const p of group?.partitions ?? []) {
+      if (p.topic !== topic) continue;
+      if ((p as { error?: Rdkafka.LibrdKafkaError }).error !== undefined) throw fromRdkafka((p as { error?: Rdkafka.LibrdKafkaError }).error, `${what} (partition ${p.partition})`);
+      if (p.offset >= 0) committed.set(p.partition, p.offset);
+    }
+    return committed;
+  }
+
+  async waitForLeaders(topic: string, options: WaitOptions = {}): Promise<void> {
+    checkTopicName(topic);
+    const timeoutMs = options.timeoutMs ?? defaultLeaderWaitMs;
+    checkTimeout(timeoutMs);
+    const { OffsetSpec } = rdkafka().AdminClient as unknown as { OffsetSpec: typeof Rdkafka.OffsetSpec };
+    let lastProblem = 'no answer yet';
+    let lastError: unknown;
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 0; attempt === 0 || Date.now() < deadline; attempt++) {
+      if (attempt > 0) await sleep(100);
+      const requestMs = Math.max(1000, Math.min(this.timeoutMs, deadline - Date.now()));
+      try {
+        const partitions = await this.describe(topic, requestMs);
+        const leaderless = partitions.filter((p) => p.leader === null).map((p) => p.partition);
+        if (leaderless.length === 0) {
+          // Listed leaders must also answer: ListOffsets goes to each partition's leader.
+          await this.offsetsAt(topic, partitions.map((p) => p.partition), OffsetSpec.LATEST, requestMs);
+          return;
+        }
+        lastProblem = `no leader for partition(s) ${leaderless.join(', ')}`;
+      } catch (err) {
+        lastError = err;
+        lastProblem = err instanceof Error ? err.message : String(err);
+      }
+    }
+    if (lastError instanceof StreamkeeperError && (lastError.code === 'SK_KAFKA_UNKNOWN_TOPIC' || lastError.code === 'SK_KAFKA_UNREACHABLE')) throw lastError;
+    throw new StreamkeeperError('SK_TIMEOUT', `the partitions of ${topic} had no available leaders after ${timeoutMs} ms (${lastProblem})`);
+  }
+
+  close(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    try {
+      client?.disconnect();
+    } catch {
+      // already disconnected
+    }
+    return Promise.resolve();
+  }
+}
+
 class RdkafkaClient implements KafkaClient {
-  readonly admin: KafkaAdmin;
-  private readonly closeAdmin: () => Promise<void>;
+  readonly admin: RdkafkaAdmin;
   private readonly resources = new ClientResources();
   private readonly requestTimeoutMs: number;
 
@@ -562,10 +788,8 @@ class RdkafkaClient implements KafkaClient {
     settings: KafkaConnectionSettings,
     private readonly logger: Logger,
   ) {
-    const kafkajsAdmin = createKafkajsAdmin(settings, logger, () => this.resources.isOpen);
-    this.admin = kafkajsAdmin.admin;
-    this.closeAdmin = () => kafkajsAdmin.close();
     this.requestTimeoutMs = settings.requestTimeoutMs ?? 30_000;
+    this.admin = new RdkafkaAdmin(config, logger, () => this.resources.isOpen, this.requestTimeoutMs);
   }
 
   async producer(): Promise<RecordProducer> {
@@ -617,7 +841,7 @@ class RdkafkaClient implements KafkaClient {
   }
 
   async close(): Promise<void> {
-    await this.resources.closeAll(this.logger, [{ close: this.closeAdmin }]);
+    await this.resources.closeAll(this.logger, [this.admin]);
   }
 }
 
