@@ -53,7 +53,7 @@ done
 
 # ---- 2. node images ------------------------------------------------------------
 GO=${GO:-$(command -v go || echo /usr/local/go/bin/go)}
-[[ -x "$GO" ]] || die "Go is needed to locate the Kubernetes sources of the pause container (go >= 1.25 on PATH)"
+[[ -x "$GO" ]] || die "Go is needed to locate the Kubernetes sources of the pause container (go >= 1.25): put it on PATH or set GO=/path/to/go"
 KUBE_SRC=$(cd "$REPO/tools/kube" && GOWORK=off GOFLAGS=-mod=mod "$GO" mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 PAUSE_C=$KUBE_SRC/build/pause/linux/pause.c
 [[ -f "$PAUSE_C" ]] || die "no $PAUSE_C in the module cache"

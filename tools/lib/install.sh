@@ -10,13 +10,13 @@ find_go() {
     GO=$(command -v go || true)
     [[ -n "$GO" ]] || { [[ -x /usr/local/go/bin/go ]] && GO=/usr/local/go/bin/go; }
   fi
-  [[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (${1:-go} on PATH, or GO=/path/to/go)"
+  [[ -n "$GO" && -x "$GO" ]] || die "the Go toolchain is required (${1:-go}): put it on PATH or set GO=/path/to/go; get it from https://go.dev/dl (Debian 12's golang-go is 1.19, too old)"
 }
 
 # Creates directory $1 and holds its .lock on fd 9 until the script exits, saying so when another
 # install holds it: concurrent installs (parallel test workers, two checkouts) build once.
 hold_install_lock() {
-  command -v flock >/dev/null || die "flock (util-linux) is required"
+  command -v flock >/dev/null || die "flock is required: apt-get install util-linux"
   mkdir -p "$1"
   exec 9>"$1/.lock"
   if ! flock -n 9; then

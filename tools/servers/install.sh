@@ -104,7 +104,7 @@ install_one() {
     return 0
   fi
 
-  command -v "$MVN" >/dev/null 2>&1 || die "mvn not found (set STREAMKEEPER_MVN or install Maven 3.8+)"
+  command -v "$MVN" >/dev/null 2>&1 || die "mvn not found: apt-get install maven (3.8+), or set STREAMKEEPER_MVN=/path/to/mvn"
 
   # One resolver at a time per cache dir: parallel test runs share it.
   exec {lock_fd}>"$CACHE_DIR/.lock"
