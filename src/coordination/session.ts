@@ -277,7 +277,8 @@ export class ZooKeeperSession {
       const client = this.client;
       if (client?.state === 'connected') return client;
       const remaining = deadline - this.clock.now();
-      if (remaining <= 0) throw new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `no ZooKeeper connection for ${this.operationTimeoutMs} ms`);
+      // Naming the servers tells a reader of the job's status which ZooKeeper is down.
+      if (remaining <= 0) throw new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `no connection to ZooKeeper at ${this.options.connectString} for ${this.operationTimeoutMs} ms`);
       const wake = new AbortController();
       const sleeping = sleep(this.clock, remaining, wake.signal);
       await Promise.race([this.stateChanged.promise, sleeping, this.closedSignal.promise]);
