@@ -15,6 +15,7 @@ const serversDir = join(packageRoot, 'tools', 'servers');
 
 interface ServerEntry {
   readonly mainClass: string;
+  readonly ensembleMainClass?: string;
   readonly configTemplate: string;
   readonly jvmFlags: readonly string[];
   readonly logging: readonly string[];
@@ -51,6 +52,8 @@ export function serverVersions(): Readonly<Record<JavaServer, string>> {
  */
 export interface ServerLaunchSpec {
   readonly mainClass: string;
+  /** The main class of a member of a replicated ensemble, for servers that have one (ZooKeeper). */
+  readonly ensembleMainClass: string | undefined;
   readonly jvmFlags: string[];
   /** Flags for the server's own command-line tools (e.g. Kafka's StorageTool). */
   readonly toolJvmFlags: string[];
@@ -62,6 +65,7 @@ export function serverLaunchSpec(server: JavaServer): ServerLaunchSpec {
   const expand = (flag: string): string => flag.replaceAll('{serversDir}', serversDir);
   return {
     mainClass: entry.mainClass,
+    ensembleMainClass: entry.ensembleMainClass,
     jvmFlags: [...entry.jvmFlags, ...entry.logging].map(expand),
     toolJvmFlags: [...entry.toolJvmFlags, ...entry.toolLogging].map(expand),
     configTemplate: join(serversDir, entry.configTemplate),

@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { KafkaServer } from './kafka-server.js';
+import { ZooKeeperEnsemble } from './zookeeper-ensemble.js';
 import { ZooKeeperServer } from './zookeeper-server.js';
 
 export type ServerName = 'zookeeper' | 'kafka' | 'control-plane';
@@ -17,6 +18,8 @@ export type ServerReady = { readonly server: 'zookeeper'; readonly instance: Zoo
 export interface ServerSetOptions {
   /** Start ZooKeeper unless a connect string is already given. */
   readonly zkConnect?: string | undefined;
+  /** ZooKeeper servers to start (default 1: standalone; more: a replicated ensemble, `ensemble`). */
+  readonly zookeeperServers?: number;
   /** Start Kafka unless bootstrap servers are already given. */
   readonly kafkaBrokers?: string | undefined;
   /** Give the Kafka started here a SASL_SSL listener too (see KafkaServerOptions.secureListener). */
@@ -37,6 +40,7 @@ export class ServerSet {
     readonly zookeeper: ZooKeeperServer | undefined,
     readonly kafka: KafkaServer | undefined,
     readonly controlPlane: ControlPlane | undefined,
+    readonly ensemble: ZooKeeperEnsemble | undefined,
   ) {}
 
   static async start(options: ServerSetOptions = {}): Promise<ServerSet> {
@@ -47,8 +51,9 @@ export class ServerSet {
       mkdirSync(baseDir, { recursive: true });
       return { baseDir };
     };
-    const [zk, kafka, controlPlane] = await Promise.allSettled([
-      options.zkConnect === undefined
+    const ensembleSize = options.zkConnect === undefined && (options.zookeeperServers ?? 1) > 1 ? options.zookeeperServers : undefined;
+    const [zk, kafka, controlPlane, ensemble] = await Promise.allSettled([
+      options.zkConnect === undefined && ensembleSize === undefined
         ? ZooKeeperServer.start({ detached, ...dirFor('zookeeper') }).then((instance) => {
             options.onReady?.({ server: 'zookeeper', instance });
             return instance;
@@ -66,21 +71,23 @@ export class ServerSet {
             options.onReady?.({ server: 'control-plane', instance });
             return instance;
           }),
+      ensembleSize === undefined ? Promise.resolve(undefined) : ZooKeeperEnsemble.start({ size: ensembleSize, detached, ...dirFor('zookeeper') }),
     ]);
-    if (zk.status === 'rejected' || kafka.status === 'rejected' || controlPlane.status === 'rejected') {
+    if (zk.status === 'rejected' || kafka.status === 'rejected' || controlPlane.status === 'rejected' || ensemble.status === 'rejected') {
       await Promise.allSettled([
+        ensemble.status === 'fulfilled' ? ensemble.value?.destroy() : undefined,
         zk.status === 'fulfilled' ? zk.value?.destroy() : undefined,
         kafka.status === 'fulfilled' ? kafka.value?.destroy() : undefined,
         controlPlane.status === 'fulfilled' ? controlPlane.value?.destroy() : undefined,
       ]);
-      const reasons = [zk, kafka, controlPlane].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+      const reasons = [zk, kafka, controlPlane, ensemble].filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
       throw new Error(`servers did not start:\n${reasons.join('\n')}`);
     }
-    return new ServerSet(options.zkConnect ?? zk.value?.connectString ?? '', options.kafkaBrokers ?? kafka.value?.bootstrapServers ?? '', zk.value, kafka.value, controlPlane.value);
+    return new ServerSet(options.zkConnect ?? zk.value?.connectString ?? ensemble.value?.connectString ?? '', options.kafkaBrokers ?? kafka.value?.bootstrapServers ?? '', zk.value, kafka.value, controlPlane.value, ensemble.value);
   }
 
   /** Stops and removes every server this set started (not the ones it was given). */
   async destroy(): Promise<void> {
-    await Promise.allSettled([this.controlPlane?.destroy(), this.kafka?.destroy(), this.zookeeper?.destroy()]);
+    await Promise.allSettled([this.controlPlane?.destroy(), this.kafka?.destroy(), this.zookeeper?.destroy(), this.ensemble?.destroy()]);
   }
 }

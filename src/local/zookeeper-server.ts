@@ -1,12 +1,14 @@
 /**
- * A real ZooKeeper server (standalone) as a local process on loopback, for tests and
- * `streamkeeper local`. It can be stopped and started again on the same port and data directory,
- * which is how tests simulate a ZooKeeper restart.
+ * A real ZooKeeper server as a local process on loopback, for tests and `streamkeeper local`:
+ * standalone, or one member of a replicated ensemble (see zookeeper-ensemble.ts). It can be
+ * stopped, killed and started again on the same ports and data directory, which is how tests
+ * simulate a ZooKeeper outage or the loss of an ensemble member.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StreamkeeperError } from '../errors/index.js';
 import { freePort } from './free-port.js';
 import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec } from './java-servers.js';
 import { SupervisedProcess } from './supervised-process.js';
@@ -17,6 +19,50 @@ export interface ZooKeeperServerOptions {
   /** Defaults to a fresh temporary directory, removed by `destroy()`. */
   readonly baseDir?: string;
   readonly detached?: boolean;
+  /** Start as this member of a replicated ensemble instead of standalone. */
+  readonly member?: EnsembleMembership;
+}
+
+/** One server of an ensemble as every member's configuration lists it. */
+export interface EnsemblePeer {
+  /** Its `myid` (1..255). */
+  readonly id: number;
+  readonly clientPort: number;
+  /** Where followers connect to the leader. */
+  readonly quorumPort: number;
+  /** Where members vote in leader elections. */
+  readonly electionPort: number;
+}
+
+export interface EnsembleMembership {
+  readonly id: number;
+  /** Every member, this one included. */
+  readonly peers: readonly EnsemblePeer[];
+}
+
+/** What `srvr` says the server is doing: serving alone, in an ensemble, or not serving. */
+export type ZooKeeperMode = 'standalone' | 'leader' | 'follower' | 'not serving';
+
+/** The mode a `srvr` reply names. */
+export function modeOf(srvrReply: string): ZooKeeperMode {
+  const mode = /^Mode: (\w+)/m.exec(srvrReply)?.[1];
+  return mode === 'standalone' || mode === 'leader' || mode === 'follower' ? mode : 'not serving';
+}
+
+/**
+ * The lines an ensemble member adds to the standalone configuration (the last occurrence of a key
+ * wins). Ticks stay at the template's 500 ms: a follower gives up on a silent leader after
+ * syncLimit ticks and the survivors elect a new one.
+ */
+export function ensembleConfig(membership: EnsembleMembership): string {
+  return [
+    '',
+    '# a member of a replicated ensemble',
+    'initLimit=20',
+    'syncLimit=4',
+    ...membership.peers.map((peer) => `server.${peer.id}=127.0.0.1:${peer.quorumPort}:${peer.electionPort};127.0.0.1:${peer.clientPort}`),
+    '',
+  ].join('\n');
 }
 
 /** Sends a four-letter-word command and returns the reply. */
@@ -45,12 +91,13 @@ export class ZooKeeperServer {
     readonly baseDir: string,
     private readonly ownsBaseDir: boolean,
     private readonly detached: boolean,
+    readonly member: EnsembleMembership | undefined,
   ) {}
 
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
-    const port = options.port ?? (await freePort());
+    const port = options.port ?? options.member?.peers.find((peer) => peer.id === options.member?.id)?.clientPort ?? (await freePort());
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-zookeeper-'));
-    const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.detached ?? false);
+    const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.detached ?? false, options.member);
     try {
       await server.startProcess();
     } catch (err) {
@@ -78,16 +125,35 @@ export class ZooKeeperServer {
     mkdirSync(dataDir, { recursive: true });
     const config = join(this.baseDir, 'zoo.cfg');
     const spec = serverLaunchSpec('zookeeper');
-    writeFileSync(config, renderConfigTemplate(spec.configTemplate, { DATA_DIR: dataDir, CLIENT_PORT: this.port }));
+    const standalone = renderConfigTemplate(spec.configTemplate, { DATA_DIR: dataDir, CLIENT_PORT: this.port });
+    const member = this.member;
+    let mainClass = spec.mainClass;
+    if (member !== undefined) {
+      if (spec.ensembleMainClass === undefined) throw new StreamkeeperError('SK_SERVER_START_FAILED', 'tools/servers/versions.json names no ensembleMainClass for zookeeper');
+      mainClass = spec.ensembleMainClass;
+      writeFileSync(join(dataDir, 'myid'), `${member.id}\n`);
+    }
+    writeFileSync(config, member === undefined ? standalone : `${standalone}${ensembleConfig(member)}`);
     this.process = SupervisedProcess.start({
-      name: 'zookeeper',
+      name: member === undefined ? 'zookeeper' : `zookeeper ${member.id}`,
       command: javaCommand(),
-      args: [...spec.jvmFlags, `-Dzookeeper.log.dir=${this.baseDir}`, '-cp', javaClasspath('zookeeper'), spec.mainClass, config],
+      args: [...spec.jvmFlags, `-Dzookeeper.log.dir=${this.baseDir}`, '-cp', javaClasspath('zookeeper'), mainClass, config],
       logFile: this.logFile,
       detached: this.detached,
     });
-    // `ruok` answers even when the server thread has died; `srvr` reports a mode only when serving.
-    await this.process.waitUntilReady(async () => (await fourLetterWord(this.port, 'srvr')).includes('Mode: standalone'), 60_000, 'serving clients');
+    // `ruok` answers even when the server thread has died; `srvr` reports a mode only when serving
+    // (a member serves once it has joined a quorum, so members must start together).
+    const serving: readonly ZooKeeperMode[] = member === undefined ? ['standalone'] : ['leader', 'follower'];
+    await this.process.waitUntilReady(async () => serving.includes(await this.mode()), 120_000, 'serving clients');
+  }
+
+  /** What the server is doing right now, as `srvr` says (`not serving` when it does not answer). */
+  async mode(): Promise<ZooKeeperMode> {
+    try {
+      return modeOf(await fourLetterWord(this.port, 'srvr'));
+    } catch {
+      return 'not serving';
+    }
   }
 
   /** Whether the server process is running (false between `stop()`/`kill()` and `restart()`). */

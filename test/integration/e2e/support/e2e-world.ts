@@ -21,6 +21,7 @@ import type { Event, Lease, Stored } from '../../../../src/kube/objects.js';
 import type { KafkaServer } from '../../../../src/local/kafka-server.js';
 import { ServerSet } from '../../../../src/local/server-set.js';
 import { logTail } from '../../../../src/local/supervised-process.js';
+import type { ZooKeeperEnsemble } from '../../../../src/local/zookeeper-ensemble.js';
 import type { ZooKeeperServer } from '../../../../src/local/zookeeper-server.js';
 import { createKafkajsClient, type KafkaClient } from '../../../../src/runtime/kafka/index.js';
 import { adminKubeClient, createNamespace, deleteNamespace, startTestNodeAgent, uniqueSuffix, type TestNodeAgent } from '../../../harness/kube.js';
@@ -38,9 +39,10 @@ export interface E2eWorldOptions {
   /**
    * `shared` (default): the harness's ZooKeeper and Kafka. `own`: a ZooKeeper server and a Kafka
    * broker started for this world alone (`servers`), which its scenarios may stop and restart
-   * without disturbing the files running beside it.
+   * without disturbing the files running beside it. `own-ensemble`: the same with a 3-server
+   * ZooKeeper ensemble (`ensemble`) instead of a standalone server.
    */
-  readonly servers?: 'shared' | 'own';
+  readonly servers?: 'shared' | 'own' | 'own-ensemble';
 }
 
 /** The ZooKeeper and Kafka a world's operators, jobs and checks talk to. */
@@ -103,7 +105,8 @@ export class E2eWorld implements JobWorld {
 
   /** Namespace, node agent and operator replicas; on failure, whatever started is torn down. */
   static async start(options: E2eWorldOptions): Promise<E2eWorld> {
-    const own = options.servers === 'own' ? await ServerSet.start({}) : undefined;
+    const servers = options.servers ?? 'shared';
+    const own = servers === 'shared' ? undefined : await ServerSet.start({ zookeeperServers: servers === 'own-ensemble' ? 3 : 1 });
     let world: E2eWorld;
     try {
       const endpoints = own === undefined ? { zkConnect: zkConnect(), kafkaBrokers: kafkaBrokers() } : { zkConnect: own.zkConnect, kafkaBrokers: own.kafkaBrokers.split(',') };
@@ -129,6 +132,13 @@ export class E2eWorld implements JobWorld {
     const kafka = this.ownServers?.kafka;
     if (zookeeper === undefined || kafka === undefined) throw new Error(`the e2e world ${this.name} uses the shared servers; start it with servers: 'own' to stop them`);
     return { zookeeper, kafka };
+  }
+
+  /** The world's own ZooKeeper ensemble (`servers: 'own-ensemble'`). */
+  get ensemble(): ZooKeeperEnsemble {
+    const ensemble = this.ownServers?.ensemble;
+    if (ensemble === undefined) throw new Error(`the e2e world ${this.name} has no ZooKeeper ensemble; start it with servers: 'own-ensemble'`);
+    return ensemble;
   }
 
   get nodeAgent(): TestNodeAgent {
