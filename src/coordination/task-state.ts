@@ -63,6 +63,7 @@ export interface StateReport {
   /** Their estimated size in memory: keys, encoded accumulators and a per-entry overhead. */
   readonly bytes: number;
   /** Set when this attempt read changelog records to bring the partition up to date. */
+  /** `millis`: whole milliseconds. */
   readonly restore?: { readonly records: number; readonly millis: number; readonly full: boolean };
 }
 

@@ -345,9 +345,10 @@ export function aggregationState(reported: unknown): AggregationState | undefine
     }
   }
   const r = (typeof lastRestore === 'object' && lastRestore !== null ? lastRestore : {}) as { partition?: unknown; records?: unknown; millis?: unknown; full?: unknown; at?: unknown };
+  const millis = typeof r.millis === 'number' && Number.isFinite(r.millis) && r.millis >= 0 ? Math.round(r.millis) : undefined;
   const restore =
-    isCount(r.partition) && isCount(r.records) && isCount(r.millis) && typeof r.full === 'boolean' && typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at))
-      ? { partition: r.partition, kind: r.full ? ('full' as const) : ('incremental' as const), records: r.records, durationMs: r.millis, at: new Date(Date.parse(r.at)).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+    isCount(r.partition) && isCount(r.records) && millis !== undefined && typeof r.full === 'boolean' && typeof r.at === 'string' && !Number.isNaN(Date.parse(r.at))
+      ? { partition: r.partition, kind: r.full ? ('full' as const) : ('incremental' as const), records: r.records, durationMs: millis, at: new Date(Date.parse(r.at)).toISOString().replace(/\.\d{3}Z$/, 'Z') }
       : undefined;
   if (partitionsReported === 0 && restore === undefined) return undefined;
   return { partitionsReported, keys, bytes, ...(restore === undefined ? {} : { lastRestore: restore }) };

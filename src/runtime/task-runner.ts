@@ -426,7 +426,7 @@ export class TaskRunner {
       stateReport: () => ({
         keys: state.store.size,
         bytes: state.store.usedBytes,
-        ...(report.records === 0 ? {} : { restore: { records: report.records, millis: report.millis, full: report.full } }),
+        ...(report.records === 0 ? {} : { restore: { records: report.records, millis: Math.round(report.millis), full: report.full } }),
       }),
       failed: () => {
         this.states.drop(partition);

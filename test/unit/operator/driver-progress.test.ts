@@ -35,7 +35,7 @@ describe('driver progress as the operator reads it from the offsets node', () =>
   it('sums a stateful job\'s state partitions and takes its last restore, leaving out entries it cannot read', () => {
     const state = {
       partitions: { 0: { keys: 1200, bytes: 150_000 }, 1: { keys: 800, bytes: 100_000 }, 2: { keys: -1, bytes: 5 }, 3: 'big' },
-      lastRestore: { partition: 1, records: 4000, millis: 350, full: false, at: '2026-05-06T07:08:09.123Z' },
+      lastRestore: { partition: 1, records: 4000, millis: 349.6, full: false, at: '2026-05-06T07:08:09.123Z' },
     };
     expect(driverProgress(node({ batch: '0000000003', partitions: [], progress: { totalLag: 0, state } })).state).toEqual({
       partitionsReported: 2,
