@@ -2,7 +2,8 @@
 // same run, with the driver and executors as real processes on a real ZooKeeper and Kafka:
 //
 //   node bench/run.mjs bench/stateful-throughput.ts [--lines 400000] [--partitions 4] [--executors 1]
-//                                                   [--task-size 20000] [--rounds 1] [--profile DIR]
+//                                                   [--task-size 20000] [--rounds 1] [--partition-groups 1]
+//                                                   [--profile DIR]
 //
 // The source holds `--lines` lines of ~10 words (a fixed-seed, Zipf-like vocabulary of 20,000
 // words) in `--partitions` partitions. Both jobs read it from the start with exactly-once delivery:
@@ -10,6 +11,10 @@
 //   - wordcount as the operator configures it without spec.aggregation: the map stage counts the
 //     words of each task and pre-aggregates them per word, the aggregate stage keeps one running
 //     total per word in the changelog and writes each changed total to the sink.
+//   - the same wordcount with the source partitions in `--partition-groups` groups (the mirrored
+//     config's partitionGroups; not a spec field yet): one map task per group and batch reads all
+//     of the group's partitions in one transaction, so its partials combine across partitions
+//     before the shuffle.
 // Records/s counts input lines, from the first recorded batch until the last line is committed —
 // for wordcount, until every partial is aggregated too, so its totals are final. Target: wordcount
 // >= 1.0x passthrough. The wordcount sink's final totals are checked against the input.
@@ -50,6 +55,7 @@ const partitions = option('--partitions', 4);
 const executors = option('--executors', 1);
 const taskSize = option('--task-size', 20_000);
 const rounds = option('--rounds', 1);
+const partitionGroups = option('--partition-groups', 1);
 const vocabularySize = 20_000;
 const profileDir = ((): string | undefined => {
   const i = process.argv.indexOf('--profile');
@@ -248,7 +254,7 @@ async function main(): Promise<void> {
   const words = lines.reduce((n, text) => n + text.split(' ').length, 0);
 
   /** The job the operator would mirror for `processor`, reading `source` from the start into `sink`. */
-  const content = (processor: 'passthrough' | 'wordcount', sink: string): JobConfigContent => {
+  const content = (processor: 'passthrough' | 'wordcount', sink: string, groups?: number): JobConfigContent => {
     const spec: StreamingJobSpec = {
       image: 'streamkeeper/streamkeeper:0.1.0',
       batchInterval: '250ms',
@@ -257,13 +263,13 @@ async function main(): Promise<void> {
       processor: { builtin: processor },
       executors: { replicas: executors },
     };
-    return jobConfigContent(applyDefaults(spec));
+    return { ...jobConfigContent(applyDefaults(spec)), ...(groups === undefined ? {} : { partitionGroups: groups }) };
   };
 
   /** Runs one job over the whole source; done when `finished` holds for the recorded positions. */
-  const run = async (processor: 'passthrough' | 'wordcount', sink: string): Promise<{ figures: Figures; job: Job }> => {
+  const run = async (processor: 'passthrough' | 'wordcount', sink: string, groups?: number): Promise<{ figures: Figures; job: Job }> => {
     const job = new Job(operator, scheme, env);
-    await job.start(content(processor, sink));
+    await job.start(content(processor, sink, groups));
     const deadline = Date.now() + 600_000;
     let positions: Map<string, number> | null;
     while ((positions = await job.positions()) === null) {
@@ -312,21 +318,26 @@ async function main(): Promise<void> {
     for (let round = 1; round <= rounds; round++) {
       const passthrough = await run('passthrough', await topic('bench-copy'));
       line(`[round ${round}] passthrough (baseline)`, `${Math.round(passthrough.figures.linesPerSecond)} lines/s in ${passthrough.figures.seconds.toFixed(1)} s; ${Math.round(passthrough.figures.linesPerCpuSecond)} lines/CPU-s`);
-      const sink = await topic('bench-totals');
-      const wordcount = await run('wordcount', sink);
-      const ratio = wordcount.figures.linesPerSecond / passthrough.figures.linesPerSecond;
-      line(
-        `[round ${round}] wordcount, running totals`,
-        `${Math.round(wordcount.figures.linesPerSecond)} lines/s in ${wordcount.figures.seconds.toFixed(1)} s = ${ratio.toFixed(2)}x passthrough (target >= 1.0x); ${Math.round(wordcount.figures.linesPerCpuSecond)} lines/CPU-s`,
-      );
-      const sinkRecords = await readAll(sink);
-      const totals = latestSinkTotals(sinkRecords);
-      const comparison = compareCounts(expected, totals.counts);
-      line(
-        `[round ${round}] wordcount sink: ${sinkRecords.length} records, ${totals.counts.size} words`,
-        comparison.matches && totals.unreadable === 0 ? 'every final total equals the input\'s count' : `WRONG: ${comparison.differences.length} words differ, ${totals.unreadable} unreadable records`,
-      );
-      for (const internal of [repartitionTopic(wordcount.job.ref), changelogTopic(wordcount.job.ref)]) topics.push(internal);
+      for (const groups of [undefined, partitionGroups]) {
+        const sink = await topic('bench-totals');
+        const wordcount = await run('wordcount', sink, groups);
+        const what = groups === undefined ? 'wordcount, running totals' : `wordcount, running totals, ${groups} partition group(s)`;
+        const ratio = wordcount.figures.linesPerSecond / passthrough.figures.linesPerSecond;
+        line(
+          `[round ${round}] ${what}`,
+          `${Math.round(wordcount.figures.linesPerSecond)} lines/s in ${wordcount.figures.seconds.toFixed(1)} s = ${ratio.toFixed(2)}x passthrough (target >= 1.0x); ${Math.round(wordcount.figures.linesPerCpuSecond)} lines/CPU-s`,
+        );
+        const repartition = repartitionTopic(wordcount.job.ref);
+        const partials = (await kafka.admin.topicOffsets(repartition)).reduce((n, { high }) => n + high, 0);
+        const sinkRecords = await readAll(sink);
+        const totals = latestSinkTotals(sinkRecords);
+        const comparison = compareCounts(expected, totals.counts);
+        line(
+          `[round ${round}]   ${partials} partials shuffled; sink: ${sinkRecords.length} records, ${totals.counts.size} words`,
+          comparison.matches && totals.unreadable === 0 ? 'every final total equals the input\'s count' : `WRONG: ${comparison.differences.length} words differ, ${totals.unreadable} unreadable records`,
+        );
+        for (const internal of [repartition, changelogTopic(wordcount.job.ref)]) topics.push(internal);
+      }
     }
   } finally {
     for (const t of topics) await kafka.admin.deleteTopic(t).catch(() => undefined);
