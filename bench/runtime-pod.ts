@@ -15,7 +15,11 @@ if (gcFile !== undefined && gcFile !== '') {
     // time the program ran between its steps, and concurrent marking runs on other threads.
     for (const entry of list.getEntries()) if (gcPauseKinds.has((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? 0)) gcMs += entry.duration;
   }).observe({ entryTypes: ['gc'] });
+  // Written only when it changed: an idle pod's instrument should cost it nothing.
+  let written = -1;
   setInterval(() => {
+    if (gcMs === written) return;
+    written = gcMs;
     writeFileSync(gcFile, String(gcMs));
   }, 100).unref();
 }

@@ -32,7 +32,12 @@ if (mode === 'pod') {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) if (pauses.has(entry.detail?.kind ?? 0)) gcMs += entry.duration;
   }).observe({ entryTypes: ['gc'] });
-  setInterval(() => writeFileSync(gcFile, String(gcMs)), 100).unref();
+  let written = -1;
+  setInterval(() => {
+    if (gcMs === written) return;
+    written = gcMs;
+    writeFileSync(gcFile, String(gcMs));
+  }, 100).unref();
   process.argv = [process.argv[0], join(tree, 'bench', 'runtime-pod.ts'), ...podArgs];
   const { run } = await old(tree, 'src/cli/run.ts');
   await run();

@@ -17,7 +17,7 @@ import type { OffsetRange, StateReport, TaskRecord } from '../coordination/task-
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
-import type { ConsumedRecord, KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
+import type { KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
 import { changelogTopic, consumerGroupId, repartitionTopic, taskTransactionalId } from './kafka-names.js';
 import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
 import { sinkPartition } from './partitioner.js';
@@ -165,12 +165,9 @@ function mergeProcessed(into: ProcessedTask | undefined, part: ProcessedTask): P
   };
 }
 
-function toInput(record: ConsumedRecord): InputRecord {
-  return record;
-}
-
+/** A processor's output record is already what the producer sends: no copy per record. */
 function outgoing(record: SinkRecord): OutgoingRecord {
-  return { key: record.key, value: record.value, headers: record.headers, ...(record.timestamp === undefined ? {} : { timestamp: record.timestamp }) };
+  return record;
 }
 
 export function deadLetterRecord(poison: PoisonRecord, job: JobRef, task: TaskRecord): OutgoingRecord {
@@ -367,7 +364,7 @@ export class TaskRunner {
     const reader = await (isAggregateTask(assignment) ? this.sinkRangeReader() : this.rangeReader());
     const records = await reader.readRange(topic, partition, from, until, this.options.readTimeoutMs === undefined ? {} : { timeoutMs: this.options.readTimeoutMs });
     this.observer.recordsRead?.(records.length);
-    return records.map(toInput);
+    return records; // a consumed record is an input record: no copy per record
   }
 
   /**
@@ -485,7 +482,18 @@ export class TaskRunner {
     };
     if (result.outputs.length > 0) {
       const partitions = await this.partitionsOf(settings.sinkTopic, 'spec.sink.kafka.topic');
-      for (const output of result.outputs) add(settings.sinkTopic, sinkPartition(output.key, range.partition, partitions), outgoing(output));
+      // One lookup per sink partition, not one key string per record.
+      const bySinkPartition: OutgoingRecord[][] = [];
+      for (const output of result.outputs) {
+        const sinkAt = sinkPartition(output.key, range.partition, partitions);
+        let records = bySinkPartition[sinkAt];
+        if (records === undefined) {
+          records = [];
+          bySinkPartition[sinkAt] = records;
+          sends.set(`${settings.sinkTopic}/${sinkAt}`, { topic: settings.sinkTopic, partition: sinkAt, records });
+        }
+        records.push(outgoing(output));
+      }
     }
     let written = result.outputs.length;
     if (repartitioned !== undefined) {

@@ -138,12 +138,16 @@ export function rdkafkaConfig(settings: KafkaConnectionSettings): Config {
 }
 
 function toRdkafkaHeaders(headers: readonly RecordHeader[] | undefined): Rdkafka.MessageHeader[] | undefined {
+  if (headers === undefined || headers.length === 0) return undefined; // the usual record: nothing to allocate
   const normalised = normaliseHeaders(headers);
   return normalised.length === 0 ? undefined : normalised.map(({ key, value }) => ({ [key]: value }));
 }
 
-function fromRdkafkaHeaders(headers: Rdkafka.MessageHeader[] | undefined): RecordHeader[] {
-  if (headers === undefined || headers.length === 0) return [];
+/** Shared by every record read without headers (most), instead of one empty array each. */
+const noHeaders: readonly RecordHeader[] = Object.freeze([]);
+
+function fromRdkafkaHeaders(headers: Rdkafka.MessageHeader[] | undefined): readonly RecordHeader[] {
+  if (headers === undefined || headers.length === 0) return noHeaders;
   const result: RecordHeader[] = [];
   for (const header of headers) {
     for (const key in header) {

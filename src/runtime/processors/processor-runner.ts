@@ -42,13 +42,16 @@ function toBuffer(value: unknown, what: string): Buffer | null {
   throw new StreamkeeperError('SK_PROCESSOR_ERROR', `the processor returned a record whose ${what} is a ${typeof value}; use a string, a Buffer or null`);
 }
 
+/** Shared by every output record without headers (most), instead of one empty array each. */
+const noHeaders: readonly RecordHeader[] = Object.freeze([]);
+
 /** Checks and converts what a processor returned. */
 export function toSinkRecords(outputs: unknown): SinkRecord[] {
   if (!Array.isArray(outputs)) throw new StreamkeeperError('SK_PROCESSOR_ERROR', `the processor returned ${outputs === null ? 'null' : typeof outputs} instead of an array of records`);
   return outputs.map((output: unknown, index) => {
     if (output === null || typeof output !== 'object') throw new StreamkeeperError('SK_PROCESSOR_ERROR', `output record ${index} is not an object`);
     const record = output as OutputRecord;
-    const headers = (record.headers ?? []).map((h) => {
+    const headers = record.headers === undefined || record.headers.length === 0 ? noHeaders : record.headers.map((h) => {
       const value = toBuffer(h.value, `header ${h.key}`);
       if (typeof h.key !== 'string' || value === null) throw new StreamkeeperError('SK_PROCESSOR_ERROR', `output record ${index} has a header without a string key and a value`);
       return { key: h.key, value };
