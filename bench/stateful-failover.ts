@@ -47,7 +47,7 @@ const { values } = parseArgs({
     executors: { type: 'string', default: '3' },
     'state-partitions': { type: 'string', default: '6' },
     rate: { type: 'string', default: '2000' },
-    standby: { type: 'string', default: '0' },
+    standby: { type: 'string', default: '0,1' },
   },
 });
 const keys = Number(values.keys);
@@ -118,6 +118,20 @@ function restoresIn(pod: Pod): Restore[] {
   return found;
 }
 
+/** A sample's value from the pod's /metrics (its port is in its log), or undefined. */
+async function metricOf(pod: Pod, sample: string): Promise<number | undefined> {
+  try {
+    const line = readFileSync(pod.logFile, 'utf8').split('\n').find((l) => l.includes('serving /metrics'));
+    const port = line === undefined ? undefined : (JSON.parse(line) as { port?: number }).port;
+    if (port === undefined) return undefined;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const found = text.split('\n').find((l) => l.startsWith(`${sample} `));
+    return found === undefined ? undefined : Number(found.slice(sample.length + 1));
+  } catch {
+    return undefined;
+  }
+}
+
 interface Figures {
   readonly standby: number;
   readonly takeover: number[];
@@ -126,6 +140,7 @@ interface Figures {
   readonly fullRestores: number;
   readonly incrementalRestores: number;
   readonly changelogRead: number;
+  readonly standbyRead: number;
   readonly changelogWritten: number;
   readonly loadSeconds: number;
 }
@@ -170,7 +185,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
   try {
     await kafka.admin.createTopic(source, { partitions: sourcePartitions });
     await kafka.admin.createTopic(sink, { partitions: sourcePartitions });
-    const aggregation = { aggregates: [{ name: 'n', function: 'count' }], statePartitions, stateMemoryBytes: 1024 * 1024 * 1024, ...(standby === 0 ? {} : { standbyReplicas: standby }) };
+    const aggregation = { aggregates: [{ name: 'n', function: 'count' }], statePartitions, stateMemoryBytes: 1024 * 1024 * 1024, standbyReplicas: standby };
     const config: JobConfigContent = jobConfig({ topics: [source], sinkTopic: sink, brokers, batchInterval: '250ms', maxRecordsPerPartition: 50_000, maxTaskAttempts: 20, aggregation });
     await operator.start(config);
     const ledger = new TaskLedger(operator.operator, operator.layout);
@@ -219,8 +234,18 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     const changelogHigh = async (): Promise<number> => (await kafka.admin.topicOffsets(changelog)).reduce((sum, w) => sum + w.high, 0);
     const restoredSoFar = (): Restore[] => pods.flatMap(restoresIn);
     const readBefore = restoredSoFar().reduce((sum, r) => sum + r.records, 0);
+    // Each executor's standby reads so far, scraped before each kill and at the end.
+    const standbyReads = new Map<string, number>();
+    const scrapeStandby = async (): Promise<void> => {
+      for (const pod of live) {
+        const value = await metricOf(pod, 'streamkeeper_executor_standby_records_total');
+        if (value !== undefined) standbyReads.set(pod.name, value);
+      }
+    };
+    await scrapeStandby();
+    const standbyBefore = [...standbyReads.values()].reduce((sum, n) => sum + n, 0);
     const writtenBefore = await changelogHigh();
-    const figures: Figures = { standby, takeover: [], offsets: [], restoredRecords: [], fullRestores: 0, incrementalRestores: 0, changelogRead: 0, changelogWritten: 0, loadSeconds };
+    const figures: Figures = { standby, takeover: [], offsets: [], restoredRecords: [], fullRestores: 0, incrementalRestores: 0, changelogRead: 0, standbyRead: 0, changelogWritten: 0, loadSeconds };
 
     /** Every executor registered, then three more batches committed (a replacement has run tasks). */
     const settle = async (): Promise<void> => {
@@ -241,6 +266,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
         return pod === undefined || tasks === undefined ? undefined : { pod, tasks, batch: assigned[0]?.record.batch };
       }, 2);
       const victim = inFlight.pod;
+      await scrapeStandby();
       const from = await offsetsVersion();
       victim.child.kill('SIGKILL');
       const killedAt = Date.now();
@@ -274,6 +300,8 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     }
     feeding = false;
     await feed;
+    await scrapeStandby();
+    (figures as { standbyRead: number }).standbyRead = [...standbyReads.values()].reduce((sum, n) => sum + n, 0) - standbyBefore;
     (figures as { changelogRead: number }).changelogRead = restoredSoFar().reduce((sum, r) => sum + r.records, 0) - readBefore;
     (figures as { changelogWritten: number }).changelogWritten = (await changelogHigh()) - writtenBefore;
     await producer.close();
@@ -306,8 +334,8 @@ try {
   for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${describe(f.takeover)}; restores ${f.fullRestores} full / ${f.incrementalRestores} incremental, changelog records read per takeover p50 ${percentile([...f.restoredRecords].sort((a, b) => a - b), 50)}`);
   console.log('from the SIGKILL until the batch committed (offsets znode):');
   for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${describe(f.offsets)}`);
-  console.log('Kafka traffic of the state (update phase): changelog records read by executors / written:');
-  for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${f.changelogRead} / ${f.changelogWritten} = ${(f.changelogRead / Math.max(1, f.changelogWritten)).toFixed(2)}x`);
+  console.log('Kafka traffic of the state (update phase): changelog records read by executors (restores + standby copies) / written:');
+  for (const f of all) console.log(`  standbyReplicas ${f.standby}: (${f.changelogRead} + ${f.standbyRead}) / ${f.changelogWritten} = ${(f.changelogRead / Math.max(1, f.changelogWritten)).toFixed(2)}x + ${(f.standbyRead / Math.max(1, f.changelogWritten)).toFixed(2)}x`);
   const base = all[0];
   if (base !== undefined) {
     for (const f of all.slice(1)) {

@@ -42,8 +42,13 @@ export function assignTasks(taskIds: readonly string[], load: Map<string, number
   return plan;
 }
 
-/** The least-loaded executor other than `previous` (a failed task is retried elsewhere), else `previous`. */
-function pickTarget(load: ReadonlyMap<string, number>, previous: string): string | undefined {
+/**
+ * A task's first live standby other than `previous` (it holds the task's state warm), else the
+ * least-loaded executor other than `previous` (a failed task is retried elsewhere), else `previous`.
+ */
+function pickTarget(load: ReadonlyMap<string, number>, previous: string, standbys: readonly string[] = []): string | undefined {
+  const standby = standbys.find((pod) => pod !== previous && load.has(pod));
+  if (standby !== undefined) return standby;
   if (!load.has(previous) || load.size === 1) return leastLoaded(load);
   return leastLoaded(new Map([...load].filter(([pod]) => pod !== previous)));
 }
@@ -69,7 +74,7 @@ export interface RescheduleStep {
 export function decideReschedule(task: TaskRecord, view: RescheduleView): RescheduleStep | undefined {
   const reason = rescheduleReason(task, view.isLive);
   if (reason === undefined) return undefined;
-  const transition = nextTaskState(task, { type: 'reschedule', reason, to: pickTarget(view.load, task.owner), maxTaskAttempts: view.maxTaskAttempts });
+  const transition = nextTaskState(task, { type: 'reschedule', reason, to: pickTarget(view.load, task.owner, task.standbys), maxTaskAttempts: view.maxTaskAttempts });
   if (transition.kind === 'write' && transition.next.state === 'assigned') {
     view.load.set(transition.next.owner, (view.load.get(transition.next.owner) ?? 0) + 1);
   }

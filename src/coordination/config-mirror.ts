@@ -73,6 +73,11 @@ export interface AggregationConfig {
   readonly module?: string;
   readonly statePartitions: number;
   readonly stateMemoryBytes: number;
+  /**
+   * Executors besides the one running a state partition that keep a warm copy of its state and
+   * take its tasks over when it dies. Absent: none (a config mirrored before the field existed).
+   */
+  readonly standbyReplicas?: number;
   /** Absent: running totals; present: aggregates per event-time window. */
   readonly window?: WindowConfig;
 }

@@ -238,13 +238,14 @@ export class TaskLedger {
    * Creates the batch's tasks (`batchTasks`: one per partition group, or per range), each assigned
    * to `owners.get(taskId)`. Tasks that already exist (a restarted driver) are kept as they are.
    */
-  async createTasks(job: JobRef, batch: BatchRecord, owners: ReadonlyMap<string, string>, acl: readonly Acl[]): Promise<VersionedTask[]> {
+  /** `standbys`: by task id, the executors to prefer when its owner dies (a stateful task's warm copies). */
+  async createTasks(job: JobRef, batch: BatchRecord, owners: ReadonlyMap<string, string>, acl: readonly Acl[], standbys: ReadonlyMap<string, readonly string[]> = new Map()): Promise<VersionedTask[]> {
     return Promise.all(
       batchTasks(batch).map(async (work, index) => {
         const id = taskId(batch.id, index);
         const owner = owners.get(id);
         if (owner === undefined) throw new StreamkeeperError('SK_ZK_ERROR', `no executor given for task ${id}`);
-        const record = newTask(id, batch.id, work, owner);
+        const record = newTask(id, batch.id, work, owner, standbys.get(id));
         try {
           await this.session.create(this.layout.task(job, id), encodeTask(record), 'persistent', acl);
           return { record, version: 0 };

@@ -51,6 +51,12 @@ export interface TaskRecord {
   readonly maxEventTime?: number;
   /** An aggregate task: its state partition's size after its commit, for the job's status. */
   readonly stateReport?: StateReport;
+  /**
+   * A stateful task's warm standbys: executors that keep its state partition's state current, in
+   * order of preference. When the owner dies the task moves to the first live one, so the
+   * takeover restores only the last changelog records.
+   */
+  readonly standbys?: readonly string[];
 }
 
 /**
@@ -89,8 +95,8 @@ export type Transition =
   | { readonly kind: 'noop'; readonly reason: string }
   | { readonly kind: 'stale'; readonly reason: string };
 
-export function newTask(id: string, batch: string, work: TaskWork, owner: string): TaskRecord {
-  return { id, batch, ranges: work.ranges, ...(work.group === undefined ? {} : { group: work.group }), state: 'assigned', owner, attempt: 1, failures: 0 };
+export function newTask(id: string, batch: string, work: TaskWork, owner: string, standbys: readonly string[] = []): TaskRecord {
+  return { id, batch, ranges: work.ranges, ...(work.group === undefined ? {} : { group: work.group }), state: 'assigned', owner, attempt: 1, failures: 0, ...(standbys.length === 0 ? {} : { standbys }) };
 }
 
 /** What one task of a batch reads: its ranges and, for a partition group's task, the group. */
@@ -208,6 +214,7 @@ export function decodeTask(data: Buffer, path: string): TaskRecord {
     ranges.length > 0 &&
     ranges.every(isRange) &&
     (parsed.group === undefined ? ranges.length === 1 : Number.isSafeInteger(parsed.group) && parsed.group >= 0) &&
+    (parsed.standbys === undefined || (Array.isArray(parsed.standbys) && parsed.standbys.every((pod) => typeof pod === 'string'))) &&
     taskStates.includes(parsed.state as TaskState);
   if (!valid) throw new StreamkeeperError('SK_ZK_ERROR', `${path} does not hold a task record`, { field: path });
   return { ...rest, ranges } as TaskRecord;

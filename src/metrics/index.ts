@@ -401,6 +401,12 @@ export const executorStateRestoredRecordsTotal = new Counter({
   registers: [executorRegistry],
 });
 
+export const executorStandbyRecordsTotal = new Counter({
+  name: 'streamkeeper_executor_standby_records_total',
+  help: 'Changelog records read to keep this executor\'s warm standby copies of state partitions current (spec.aggregation.standbyReplicas): the Kafka traffic standbys cost.',
+  registers: [executorRegistry],
+});
+
 export const executorStateKeys = new Gauge({
   name: 'streamkeeper_executor_state_keys',
   help: 'Keys in the state partitions this executor holds in memory, after its latest aggregate task.',
@@ -524,6 +530,10 @@ export const executorMetrics: ExecutorObserver = {
     recordStateSize(report.partition, report.keys, report.bytes);
   },
   stateSize: recordStateSize,
+  standbyRefreshed(report) {
+    executorStandbyRecordsTotal.inc(report.records);
+    recordStateSize(report.partition, report.keys, report.bytes);
+  },
   recordsRead(count) {
     executorRecordsReadTotal.inc(count);
   },

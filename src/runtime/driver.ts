@@ -17,7 +17,7 @@ import { jobKey, taskId, type CoordinationLayout, type JobRef } from '../coordin
 import { ExecutorMembership, activeExecutors, type ExecutorSet } from '../coordination/membership.js';
 import { decodeDriverRegistration, encodeDriverRegistration, type ProgressBlocker } from '../coordination/progress-report.js';
 import type { EphemeralNode, Subscription, ZooKeeperSession } from '../coordination/session.js';
-import { TaskLedger, batchTasks, nextBatchId, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
+import { TaskLedger, batchTasks, nextBatchId, type BatchRecord, type DriverProgress, type OffsetsRecord, type VersionedBatch } from '../coordination/task-ledger.js';
 import type { OffsetRange, TaskRecord } from '../coordination/task-state.js';
 import type { Acl } from '../coordination/zookeeper/client.js';
 import { StreamkeeperError, classify, isStreamkeeperError } from '../errors/index.js';
@@ -29,6 +29,7 @@ import type { KafkaClient } from './kafka/index.js';
 import { consumerGroupId, repartitionTopic } from './kafka-names.js';
 import { noopDriverObserver, type DriverObserver } from './observer.js';
 import { deleteInternalTopics, ensureInternalTopics, internalTopics, type InternalTopics } from './stateful/internal-topics.js';
+import { observePlacements, placeStatePartitions, type ObservedPlacement } from './stateful/placement.js';
 import { closesWindows, foldMaxEventTime, nextWatermark } from './stateful/watermark.js';
 import { foldStateProgress } from './stateful/state-progress.js';
 import { batchBlocker, parseError, sameCause, sourceBlocker, type BlockerCause, type KafkaSides } from './progress-blockers.js';
@@ -110,6 +111,11 @@ export class Driver {
   private readonly progressIntervalMs: number;
   private readonly stopGraceMs: number;
   private settings: JobSettings | undefined;
+  /**
+   * Who ran each state partition last and who keeps warm copies of it, as the tasks told: soft
+   * state (a new driver starts empty and learns it from the tasks of the batch it finishes).
+   */
+  private readonly statePlacements = new Map<number, ObservedPlacement>();
   private executors: ExecutorSet = new Map();
   private readonly subscriptions: Subscription[] = [];
   /** Wakes the planning loop early: a config or membership change. */
@@ -599,6 +605,7 @@ export class Driver {
     if (!(await this.ensureTasks(batch, signal))) return;
     const tasks = await this.waitForTasks(id, expected, signal);
     if (tasks === undefined) return;
+    this.learnPlacements(tasks);
     const progress = batchProgress(tasks, expected);
     if (progress.state === 'succeeded') await this.commit(batch, offsets, started, tasks);
     else if (progress.state === 'failed') await this.fail(batch, offsets, tasks, progress.exhausted, started);
@@ -613,9 +620,13 @@ export class Driver {
       if (ids.every((id) => have.has(id))) return true;
       const active = activeExecutors(this.executors);
       if (active.length > 0) {
-        const owners = assignTasks(ids.filter((id) => !have.has(id)), currentLoad(existing.map((t) => t.record), active));
+        this.learnPlacements(existing.map((t) => t.record));
+        const load = currentLoad(existing.map((t) => t.record), active);
+        const { owners, standbys } = this.placeStateTasks(batch.record, ids.filter((id) => !have.has(id)), active, load);
+        for (const [id, pod] of assignTasks(ids.filter((id) => !have.has(id) && !owners.has(id)), load)) owners.set(id, pod);
         for (const t of existing) owners.set(t.record.id, t.record.owner);
-        await this.ledger.createTasks(job, batch.record, owners, this.acl);
+        const created = await this.ledger.createTasks(job, batch.record, owners, this.acl, standbys);
+        this.learnPlacements(created.map((t) => t.record));
         return true;
       }
       this.idle('no live executor to give the recorded batch\'s tasks to; waiting');
@@ -629,6 +640,38 @@ export class Driver {
     const settings = this.settings;
     if (settings === undefined) return undefined;
     return { source: { brokers: settings.sourceBrokers, secrets: settings.secrets.source }, sink: { brokers: settings.sinkBrokers, secrets: settings.secrets.sink } };
+  }
+
+  /**
+   * Owners and standbys of the batch's aggregate tasks among `ids`: each state partition stays
+   * where it ran, or moves to its standby (see placeStatePartitions). Counts them in `load`.
+   */
+  private placeStateTasks(batch: BatchRecord, ids: readonly string[], active: readonly string[], load: Map<string, number>): { owners: Map<string, string>; standbys: Map<string, readonly string[]> } {
+    const owners = new Map<string, string>();
+    const standbys = new Map<string, readonly string[]>();
+    const aggregation = this.settings?.processing.aggregation;
+    if (aggregation === undefined) return { owners, standbys };
+    const repartition = repartitionTopic(this.options.job);
+    const byPartition = new Map<number, string>();
+    batchTasks(batch).forEach((work, index) => {
+      const id = taskId(batch.id, index);
+      const range = work.ranges[0];
+      if (work.group === undefined && work.ranges.length === 1 && range?.topic === repartition && ids.includes(id)) byPartition.set(range.partition, id);
+    });
+    const placed = placeStatePartitions([...byPartition.keys()], this.statePlacements, active, aggregation.standbyReplicas ?? 0);
+    for (const [partition, placement] of placed) {
+      const id = byPartition.get(partition);
+      if (id === undefined) continue;
+      owners.set(id, placement.owner);
+      if (placement.standbys.length > 0) standbys.set(id, placement.standbys);
+      load.set(placement.owner, (load.get(placement.owner) ?? 0) + 1);
+    }
+    return { owners, standbys };
+  }
+
+  /** Remembers who holds each state partition from its latest aggregate tasks (a moved task names its new owner). */
+  private learnPlacements(tasks: readonly TaskRecord[]): void {
+    observePlacements(tasks, repartitionTopic(this.options.job), this.statePlacements);
   }
 
   /** Every task of batch `id` once they are all final; undefined when stopped first. */

@@ -18,7 +18,9 @@ import type { KafkaClient } from './kafka/index.js';
 import { noopExecutorObserver, type ExecutorObserver, type TaskOutcome } from './observer.js';
 import { ProcessorRegistry } from './processors/processor-runner.js';
 import { TaskRunner, type TaskResult } from './task-runner.js';
-import { systemClock, type Clock } from '../machinery/clock.js';
+import { systemClock, type Clock, type Timer } from '../machinery/clock.js';
+import { repartitionTopic } from './kafka-names.js';
+import { heldBy, observePlacements, type ObservedPlacement } from './stateful/placement.js';
 
 /** Builds a Kafka client for one side of the job (source or sink) and its brokers. */
 export type KafkaClientFactory = (side: 'source' | 'sink', brokers: readonly string[]) => KafkaClient;
@@ -38,6 +40,8 @@ export interface ExecutorOptions {
   readonly clock?: Clock;
 }
 
+/** How often warm standby copies of state partitions read what their changelogs committed. */
+const standbyRefreshMs = 500;
 /** Batches whose plan is kept (tasks of one batch arrive together). */
 const batchCacheSize = 64;
 /** Runs of one attempt on this executor after transient failures, before it is reported failed. */
@@ -74,6 +78,12 @@ export class Executor {
   private drained: (() => void) | undefined;
   private readonly presence: JobPresence;
   private readonly clock: Clock;
+  /** Who runs each state partition and who keeps standby copies, from the newest aggregate tasks seen. */
+  private readonly statePlacements = new Map<number, ObservedPlacement>();
+  /** The latest plan of a job with an aggregation, for refreshing standby copies between tasks. */
+  private statefulPlan: BatchPlanContext | undefined;
+  private standbyTimer: Timer | undefined;
+  private refreshing = false;
 
   constructor(private readonly options: ExecutorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -159,6 +169,8 @@ export class Executor {
 
   private async shutdown(): Promise<void> {
     this.stopped = true;
+    this.standbyTimer?.cancel();
+    this.standbyTimer = undefined;
     for (const subscription of this.subscriptions.splice(0)) subscription.close();
     await this.registration?.deregister().catch((err: unknown) => {
       this.logger.warn({ err: classify(err).message }, 'could not remove the executor registration');
@@ -221,6 +233,44 @@ export class Executor {
     for (const key of this.taken) if (!present.has(key) && !this.running.has(key.slice(0, key.lastIndexOf('#')))) this.taken.delete(key);
     this.queue.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.pump();
+    observePlacements([...tasks.values()].map((t) => t.record), repartitionTopic(this.options.job), this.statePlacements);
+    this.scheduleStandbyRefresh();
+  }
+
+  private scheduleStandbyRefresh(): void {
+    if (this.stopped || this.draining || this.standbyTimer !== undefined || this.statePlacements.size === 0) return;
+    this.standbyTimer = this.clock.setTimer(standbyRefreshMs, () => {
+      void this.refreshStandbys().finally(() => {
+        this.standbyTimer = undefined;
+        this.scheduleStandbyRefresh();
+      });
+    });
+  }
+
+  /**
+   * Keeps this executor's standby copies current and forgets state partitions it neither runs nor
+   * stands by for. Standby copies are soft: a failure here only makes a later takeover restore more.
+   */
+  private async refreshStandbys(): Promise<void> {
+    const plan = this.statefulPlan;
+    const aggregation = plan?.processing.aggregation;
+    if (this.refreshing || plan === undefined || aggregation === undefined) return;
+    this.refreshing = true;
+    try {
+      const { owned, standby } = heldBy(this.statePlacements, this.options.pod);
+      const runner = this.runnerFor(plan.brokers);
+      await runner.forgetStatePartitions(this.options.job, new Set([...owned, ...standby]));
+      for (const partition of standby) {
+        if (this.stopped || this.draining) return;
+        const report = await runner.refreshStandby(this.options.job, partition, aggregation);
+        if (report.full) this.logger.info(report, 'standby copy of a state partition restored from the changelog');
+        else if (report.records > 0) this.logger.debug(report, 'standby copy of a state partition caught up');
+      }
+    } catch (err) {
+      this.logger.warn({ err: classify(err).message }, 'cannot refresh the standby copies of state partitions; a takeover restores what they miss');
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   private pump(): void {
@@ -247,7 +297,11 @@ export class Executor {
   private resolve(task: TaskRecord): Promise<BatchPlanContext> {
     let cached = this.batchPlans.get(task.batch);
     if (cached === undefined) {
-      cached = this.ledger.readBatch(this.options.job, task.batch).then((batch) => batchPlan(task.batch, batch?.record ?? null));
+      cached = this.ledger.readBatch(this.options.job, task.batch).then((batch) => {
+        const plan = batchPlan(task.batch, batch?.record ?? null);
+        if (plan.processing.aggregation !== undefined) this.statefulPlan = plan;
+        return plan;
+      });
       cached.catch(() => this.batchPlans.delete(task.batch));
       this.batchPlans.set(task.batch, cached);
       while (this.batchPlans.size > batchCacheSize) this.batchPlans.delete(this.batchPlans.keys().next().value as string);

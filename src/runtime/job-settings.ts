@@ -135,6 +135,7 @@ function checkedAggregation(aggregation: AggregationConfig, delivery: DeliveryGu
   if (delivery !== 'exactlyOnce') throw invalidConfig(field, 'an aggregation needs sink.kafka.delivery exactlyOnce');
   if (!Number.isSafeInteger(aggregation.statePartitions) || aggregation.statePartitions < 1) throw invalidConfig(`${field}.statePartitions`, `must be a positive integer (got ${String(aggregation.statePartitions)})`);
   if (!(aggregation.stateMemoryBytes > 0)) throw invalidConfig(`${field}.stateMemory`, 'must be a positive quantity');
+  if (aggregation.standbyReplicas !== undefined && (!Number.isSafeInteger(aggregation.standbyReplicas) || aggregation.standbyReplicas < 0)) throw invalidConfig(`${field}.standbyReplicas`, `must be a non-negative integer (got ${String(aggregation.standbyReplicas)})`);
   if (aggregation.groupBy !== undefined && parseFieldPath(aggregation.groupBy) === undefined) throw invalidConfig(`${field}.groupBy.field`, `"${aggregation.groupBy}" is not a dotted field path`);
   (aggregation.aggregates ?? []).forEach((a, i) => {
     if (!(aggregateFunctions as readonly string[]).includes(a.function)) throw invalidConfig(`${field}.aggregates[${i}].function`, `"${a.function}" is not one of ${aggregateFunctions.join(', ')}`);

@@ -23,6 +23,8 @@ export interface ExecutorObserver {
   taskFinished?(outcome: TaskOutcome, seconds: number): void;
   /** A state partition was brought up to date from its changelog before an aggregate task. */
   stateRestored?(report: { readonly partition: number; readonly records: number; readonly full: boolean; readonly keys: number; readonly bytes: number; readonly millis: number }): void;
+  /** A warm standby copy of a state partition read what its changelog committed since its last refresh. */
+  standbyRefreshed?(report: { readonly partition: number; readonly records: number; readonly full: boolean; readonly keys: number; readonly bytes: number; readonly millis: number }): void;
   /** A state partition's size after an aggregate task committed. */
   stateSize?(partition: number, keys: number, bytes: number): void;
 }

@@ -18,18 +18,18 @@ import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
 import type { KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
-import { changelogTopic, consumerGroupId, repartitionTopic, taskTransactionalId } from './kafka-names.js';
+import { changelogTopic, consumerGroupId, repartitionTopic, taskTransactionalId, transactionalId } from './kafka-names.js';
 import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
 import { sinkPartition } from './partitioner.js';
 import type { InputRecord } from './processors/api.js';
 import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
 import { AggregatorRegistry } from './stateful/aggregator-registry.js';
-import { StateCache } from './stateful/state-cache.js';
+import { StateCache, type RestoreReport } from './stateful/state-cache.js';
 import { aggregate, aggregateWindows, preAggregate, repartitionRecords, type Aggregated, type LateRecord, type MapWindowing } from './stateful/stages.js';
 import type { StateKey } from './stateful/aggregator.js';
 import { isoTime, noWatermark } from './stateful/windows.js';
 import { parseFieldPath } from '../api/v1alpha1/index.js';
-import type { WindowConfig } from '../coordination/config-mirror.js';
+import type { AggregationConfig, WindowConfig } from '../coordination/config-mirror.js';
 import { systemClock, type Clock } from '../machinery/clock.js';
 
 export interface TaskAssignment {
@@ -80,7 +80,7 @@ interface ProcessedTask {
   readonly committed?: (ends: ReadonlyMap<string, number>) => void;
   /** An aggregate task, once `committed` ran: its state partition's size and what restoring it cost. */
   readonly stateReport?: () => StateReport;
-  readonly failed?: () => void;
+  readonly failed?: (err: unknown) => void;
 }
 
 /** Bounds of one produce request: well under the broker's default 1 MiB batch limit. */
@@ -297,6 +297,41 @@ export class TaskRunner {
     return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id)));
   }
 
+  /**
+   * Brings this executor's warm standby copy of state partition `partition` up to what its
+   * changelog committed (read_committed, up to the last stable offset: the owner's open
+   * transaction is not read). Under the partition's lock, so never beside its task here; a
+   * takeover then reads only what was committed since, after its producer fenced the old owner.
+   */
+  async refreshStandby(job: JobRef, partition: number, aggregation: AggregationConfig): Promise<RestoreReport> {
+    const id = transactionalId(job, repartitionTopic(job), partition);
+    return this.mutex.run(id, async () => {
+      this.stateBudgetBytes = aggregation.stateMemoryBytes;
+      const reader = await this.sinkRangeReader();
+      const { report } = await this.states.restore(partition, changelogTopic(job), (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs);
+      this.observer.standbyRefreshed?.(report);
+      return report;
+    });
+  }
+
+  /**
+   * Forgets cached state partitions other than `keep` (this executor neither runs nor stands by
+   * for them), each under its lock: memory goes to the partitions it needs.
+   */
+  async forgetStatePartitions(job: JobRef, keep: ReadonlySet<number>): Promise<void> {
+    const repartition = repartitionTopic(job);
+    await Promise.all(
+      this.states.heldPartitions
+        .filter((partition) => !keep.has(partition))
+        .map((partition) =>
+          this.mutex.run(transactionalId(job, repartition, partition), () => {
+            this.states.drop(partition);
+            return Promise.resolve();
+          }),
+        ),
+    );
+  }
+
   async close(): Promise<void> {
     const reader = this.reader;
     const sinkReader = this.sinkReader;
@@ -425,8 +460,10 @@ export class TaskRunner {
         bytes: state.store.usedBytes,
         ...(report.records === 0 ? {} : { restore: { records: report.records, millis: Math.round(report.millis), full: report.full } }),
       }),
-      failed: () => {
-        this.states.drop(partition);
+      failed: (err) => {
+        // Fenced: nothing was committed and the cached state was not touched (it changes only
+        // after a commit), so it stays; the restart reads only what the other producer committed.
+        if (!isStreamkeeperError(err, 'SK_KAFKA_FENCED')) this.states.drop(partition);
       },
     };
   }
@@ -630,7 +667,7 @@ export class TaskRunner {
         }
         await transaction.commit();
       } catch (err) {
-        processed.failed?.();
+        processed.failed?.(err);
         await this.endFailed(id, transaction, err);
         if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
           // Expected when the task's partitions ran on another executor since this producer was

@@ -4,7 +4,7 @@
  */
 import type { TSchema } from '@sinclair/typebox';
 import { isPlainObject } from './kube-schema.js';
-import { defaultStateMemory, defaultStatePartitions, StreamingJobSpecSchema } from './schema.js';
+import { defaultStandbyReplicas, defaultStateMemory, defaultStatePartitions, StreamingJobSpecSchema } from './schema.js';
 import type { DefaultedStreamingJobSpec, KafkaSasl, KafkaTls, StreamingJobSpec } from './types.js';
 
 interface SchemaShape {
@@ -84,6 +84,7 @@ export const impliedWordcountAggregation: DefaultedAggregation = {
   aggregates: [{ name: 'count', function: 'sum' }],
   statePartitions: defaultStatePartitions,
   stateMemory: defaultStateMemory,
+  standbyReplicas: defaultStandbyReplicas,
 };
 
 /** The aggregation a job runs: spec.aggregation, or the builtin wordcount's implied running totals. */

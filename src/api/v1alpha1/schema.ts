@@ -86,6 +86,8 @@ export const schemaLimits = {
 export const defaultStatePartitions = 8;
 /** Memory an executor's aggregation state may take when spec.aggregation.stateMemory is unset. */
 export const defaultStateMemory = '256Mi';
+/** Warm standby copies of each state partition when spec.aggregation.standbyReplicas is unset. */
+export const defaultStandbyReplicas = 1;
 /** The smallest state budget: below it, per-key overhead leaves next to no room for keys. */
 export const minStateMemoryBytes = 16 * 1024 * 1024;
 
@@ -374,6 +376,16 @@ const Aggregation = Type.Object(
           'Most memory the aggregation state cached in one executor may take (e.g. 256Mi). A state partition whose state alone needs more fails its task with SK_STATE_LIMIT naming this field.',
       }),
       defaultStateMemory,
+    ),
+    standbyReplicas: withDefault(
+      Type.Integer({
+        description:
+          'Warm standby copies of each state partition: that many executors besides the one running the partition keep its state current by reading its changelog, and take over its tasks when that executor dies, restoring only the last records instead of the whole state. Each copy reads the changelog again (Kafka traffic: one more read of the changelog\'s write rate) and counts in its executor\'s stateMemory. 0: no standby; a dead executor\'s partitions are restored in full from the changelog. With fewer executors than standbyReplicas + 1, each partition has as many copies as other executors.',
+        format: 'int32',
+        minimum: 0,
+        maximum: 3,
+      }),
+      defaultStandbyReplicas,
     ),
     window: Type.Optional(Window),
   },

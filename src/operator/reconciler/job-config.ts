@@ -49,6 +49,7 @@ function aggregationConfig(aggregation: DefaultedAggregation): AggregationConfig
     statePartitions: aggregation.statePartitions,
     // Validation refused an unreadable quantity before the config is derived.
     stateMemoryBytes: parseQuantity(aggregation.stateMemory) ?? 0,
+    standbyReplicas: aggregation.standbyReplicas,
     ...(aggregation.window === undefined ? {} : { window: windowConfig(aggregation.window) }),
   };
 }

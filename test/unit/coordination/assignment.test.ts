@@ -37,6 +37,13 @@ describe('who gets which task', () => {
     ]);
   });
 
+  it('moves a stateful task to its first live standby, whatever the load, else to the least-loaded', () => {
+    const tasks = [task(0, { owner: 'dead', standbys: ['gone', 'c'] }), task(1, { owner: 'dead', standbys: ['gone'] }), task(2, { owner: 'a', state: 'failed', standbys: ['a', 'b'] })];
+    const live = new Set(['a', 'b', 'c']);
+    const steps = planReschedule(tasks, { isLive: (p) => live.has(p), load: new Map([['a', 0], ['b', 9], ['c', 9]]), maxTaskAttempts: 3 });
+    expect(steps.map((s) => (s.transition.kind === 'write' ? s.transition.next.owner : '-'))).toEqual(['c', 'a', 'b']);
+  });
+
   it('retries a failed task on another executor when there is one', () => {
     const tasks = [task(0, { owner: 'a', state: 'failed' })];
     const steps = planReschedule(tasks, { isLive: () => true, load: new Map([['a', 0], ['b', 5]]), maxTaskAttempts: 3 });
