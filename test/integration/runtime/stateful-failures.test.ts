@@ -189,6 +189,67 @@ describe('running totals exactly once with processes killed', () => {
       throw err;
     }
   }, 300_000);
+
+  it('moves a SIGKILLed owner\'s aggregate tasks to their warm standbys, which restore only the last records, and keeps exact totals', async () => {
+    world = new StatefulWorld();
+    try {
+      await world.start(world.config({ processor: { name: 'wordcount', params: {} }, aggregation: { ...aggregation, standbyReplicas: 1 }, maxRecordsPerPartition: 300, maxTaskAttempts: 20 }), { source: 2, sink: 2 });
+      const expected = new Map<string, number>();
+      const first = [lines(400, 3000), lines(401, 3000)];
+      for (let p = 0; p < 2; p++) {
+        countWords(first[p] ?? [], expected);
+        await world.produce(p, first[p] ?? []);
+      }
+      const executors = [world.executor('executor-0'), world.executor('executor-1'), world.executor('executor-2')];
+      world.driver();
+      const ledger = world.ledger();
+      const repartition = repartitionTopic(world.job);
+      // Some state committed first, so the standbys have copies to keep warm.
+      await eventually(async () => (await world.topicPositions()).get(`${repartition}/0`) ?? 0, (n) => n > 0, 'the first partials aggregated', 120_000);
+      await sleep(1500);
+      const held = await eventually(
+        async () => (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned' && t.record.range.topic === repartition && (t.record.standbys ?? []).length > 0),
+        (tasks) => tasks.length > 0,
+        'an aggregate task with a standby in flight',
+        60_000,
+      );
+      const victimName = held[0]?.record.owner ?? '';
+      const moved = held.filter((t) => t.record.owner === victimName).map((t) => ({ id: t.record.id, partition: t.record.range.partition, standby: t.record.standbys?.[0] ?? '' }));
+      const victim = executors.find((e) => e.name === victimName);
+      if (victim === undefined) throw new Error(`no executor named ${victimName}`);
+      await world.kill(victim);
+      // Where the victim's tasks went: each to its named standby.
+      const owners = await eventually(
+        async () => {
+          const tasks = new Map((await ledger.readTasks(world.job)).map((t) => [t.record.id, t.record]));
+          return moved.map((m) => tasks.get(m.id)?.owner ?? victimName);
+        },
+        (now) => now.every((owner) => owner !== victimName),
+        'the dead owner\'s aggregate tasks moved',
+        60_000,
+      );
+      expect(owners).toEqual(moved.map((m) => m.standby));
+      const second = [lines(402, 1000), lines(403, 1000)];
+      for (let p = 0; p < 2; p++) {
+        countWords(second[p] ?? [], expected);
+        await world.produce(p, second[p] ?? []);
+      }
+      await world.waitUntilAggregated({ 0: 4000, 1: 4000 });
+      await expectExactTotals(world, expected);
+      // Each standby held a copy of its partition before the kill, and the takeover restored
+      // incrementally from it (a restore that read records is logged; none from the start of the log).
+      for (const m of moved) {
+        const lines = (executors.find((e) => e.name === m.standby)?.log() ?? '').split('\n');
+        expect(lines.some((line) => line.includes('standby copy of a state partition restored') && line.includes(`"partition":${m.partition},`))).toBe(true);
+        const fullRestores = lines.filter((line) => line.includes('state partition restored from the changelog') && line.includes(`"task":"${m.id}"`) && line.includes('"full":true'));
+        expect(fullRestores).toEqual([]);
+      }
+      expect(world.operator.errors).toEqual([]);
+    } catch (err) {
+      world.markFailed();
+      throw err;
+    }
+  }, 300_000);
 });
 
 /**
