@@ -208,13 +208,13 @@ describe('running totals exactly once with processes killed', () => {
       await eventually(async () => (await world.topicPositions()).get(`${repartition}/0`) ?? 0, (n) => n > 0, 'the first partials aggregated', 120_000);
       await sleep(1500);
       const held = await eventually(
-        async () => (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned' && t.record.range.topic === repartition && (t.record.standbys ?? []).length > 0),
+        async () => (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned' && t.record.ranges[0]?.topic === repartition && (t.record.standbys ?? []).length > 0),
         (tasks) => tasks.length > 0,
         'an aggregate task with a standby in flight',
         60_000,
       );
       const victimName = held[0]?.record.owner ?? '';
-      const moved = held.filter((t) => t.record.owner === victimName).map((t) => ({ id: t.record.id, partition: t.record.range.partition, standby: t.record.standbys?.[0] ?? '' }));
+      const moved = held.filter((t) => t.record.owner === victimName).map((t) => ({ id: t.record.id, partition: t.record.ranges[0]?.partition ?? -1, standby: t.record.standbys?.[0] ?? '' }));
       const victim = executors.find((e) => e.name === victimName);
       if (victim === undefined) throw new Error(`no executor named ${victimName}`);
       await world.kill(victim);
