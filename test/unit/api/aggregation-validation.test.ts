@@ -54,8 +54,9 @@ describe('spec.aggregation', () => {
       aggregates: [{ name: 'requests', function: 'count' }, { name: 'bytes', function: 'sum', field: 'bytes' }],
       statePartitions: 4,
       stateMemoryBytes: 64 * 1024 * 1024,
+      standbyReplicas: 1,
     });
-    expect(jobConfigContent(applyDefaults(spec({ module: '/app/a.mjs' }) as StreamingJobSpec)).aggregation).toEqual({ module: '/app/a.mjs', statePartitions: 8, stateMemoryBytes: 256 * 1024 * 1024 });
+    expect(jobConfigContent(applyDefaults(spec({ module: '/app/a.mjs', standbyReplicas: 0 }) as StreamingJobSpec)).aggregation).toEqual({ module: '/app/a.mjs', statePartitions: 8, stateMemoryBytes: 256 * 1024 * 1024, standbyReplicas: 0 });
   });
 
   it('leaves a stateless job\'s config without an aggregation', () => {
@@ -79,12 +80,13 @@ describe('the builtin wordcount without spec.aggregation', () => {
       aggregates: [{ name: 'count', function: 'sum' }],
       statePartitions: 8,
       stateMemoryBytes: 256 * 1024 * 1024,
+      standbyReplicas: 1,
     });
   });
 
   it('runs the spec\'s aggregation instead when it declares one', () => {
     const content = jobConfigContent(applyDefaults(wordcount({ topic: 'out' }, { aggregates: [{ name: 'total', function: 'sum' }], statePartitions: 2 }) as StreamingJobSpec));
-    expect(content.aggregation).toEqual({ aggregates: [{ name: 'total', function: 'sum' }], statePartitions: 2, stateMemoryBytes: 256 * 1024 * 1024 });
+    expect(content.aggregation).toEqual({ aggregates: [{ name: 'total', function: 'sum' }], statePartitions: 2, stateMemoryBytes: 256 * 1024 * 1024, standbyReplicas: 1 });
   });
 
   it('refuses at-least-once delivery, naming the field and saying why', () => {
