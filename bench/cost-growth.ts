@@ -4,7 +4,11 @@
  * the job's driver and executors are real pods):
  *
  *   node bench/run.mjs bench/cost-growth.ts [--partitions 4,64,256] [--intervals 5s,1s,250ms]
- *       [--rate 1000] [--executors 2] [--warmup-seconds 8] [--seconds 20]
+ *       [--groups 16,P] [--rate 1000] [--executors 2] [--warmup-seconds 8] [--seconds 20]
+ *
+ * `--groups` lists the jobs' spec.source.kafka.partitionGroups, each run for every (partitions,
+ * interval): a number, or `P` for as many groups as partitions — one task per partition, what a
+ * batch cost before partition groups, as the baseline of the same run.
  *
  * For each (partitions, batchInterval) one exactly-once passthrough job runs while records are
  * produced at a steady `--rate` (records/s, spread so that every partition has new records in
@@ -44,6 +48,7 @@ const { values } = parseArgs({
   options: {
     partitions: { type: 'string', default: '4,64,256' },
     intervals: { type: 'string', default: '5s,1s,250ms' },
+    groups: { type: 'string', default: '16,P' },
     rate: { type: 'string', default: '1000' },
     executors: { type: 'string', default: '2' },
     'warmup-seconds': { type: 'string', default: '8' },
@@ -52,6 +57,14 @@ const { values } = parseArgs({
 });
 const partitionCounts = values.partitions.split(',').map(Number);
 const intervals = values.intervals.split(',');
+/** partitionGroups of each configuration; `P`: one group per partition. */
+const groupings = values.groups.split(',').map((g) => {
+  if (g === 'P') return 'P' as const;
+  const n = Number(g);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 1024) throw new Error(`--groups: '${g}' is neither P nor an integer from 1 to 1024`);
+  return n;
+});
+const groupsFor = (grouping: number | 'P', partitions: number): number => (grouping === 'P' ? partitions : grouping);
 const rate = Number(values.rate);
 const executors = Number(values.executors);
 const warmupMs = Number(values['warmup-seconds']) * 1000;
@@ -134,6 +147,7 @@ interface Sample {
 
 interface Row {
   readonly partitions: number;
+  readonly grouping: number | 'P';
   readonly interval: string;
   readonly zkWritesPerSecond: number;
   readonly batchesPerSecond: number;
@@ -195,89 +209,94 @@ async function main(): Promise<void> {
     const idleOperator = (cpuSecondsOf(operatorPid) - idle0.operator) / idleSeconds;
     console.log(`idle cluster (no job): ZooKeeper ${idleWrites.toFixed(1)} writes/s, operator ${(idleOperator * 100).toFixed(2)}% of a core`);
     console.log(`steady input: ${rate} records/s of ~100 bytes; exactly-once passthrough; ${executors} executors; window ${windowMs / 1000}s after ${warmupMs / 1000}s warm-up`);
-    const widths = [10, 9, 11, 12, 10, 11, 10, 13, 12, 10];
-    console.log(line(['partitions', 'interval', 'batches/s', 'ZK writes/s', 'writes/b', 'records/s', 'driver %', 'exec µs/rec', 'exec cores', 'operator %'], widths));
+    const widths = [10, 7, 9, 11, 12, 10, 11, 10, 13, 12, 10];
+    console.log(line(['partitions', 'groups', 'interval', 'batches/s', 'ZK writes/s', 'writes/b', 'records/s', 'driver %', 'exec µs/rec', 'exec cores', 'operator %'], widths));
 
     for (const partitions of partitionCounts) {
       for (const interval of intervals) {
-        const name = `cost-p${partitions}-${interval}`;
-        const source = `${name}-in`;
-        const sink = `${name}-out`;
-        await kafka.admin.createTopic(source, { partitions });
-        await kafka.admin.createTopic(sink, { partitions });
-        const feed = new Feed(kafka, source, partitions, Math.min(intervalMs(interval), 1000));
-        await kube.create('StreamingJob', {
-          apiVersion: 'streamkeeper.io/v1alpha1',
-          kind: 'StreamingJob',
-          metadata: { name, namespace },
-          spec: {
-            image: 'streamkeeper/streamkeeper:0.1.0',
-            batchInterval: interval,
-            source: { kafka: { bootstrapServers: state.kafkaBrokers.split(','), topics: [source], startingOffsets: 'latest' } },
-            sink: { kafka: { topic: sink, delivery: 'exactlyOnce' } },
-            processor: { builtin: 'passthrough' },
-            executors: { replicas: executors },
-          },
-        } as never);
-        const deadline = Date.now() + 180_000;
-        let pids = await podPids(kube, name);
-        while (pids.driver === undefined || pids.executors.length < executors || committedOf((await ledger.readOffsets({ namespace, name }))?.record).batch < 0) {
-          if (Date.now() > deadline) throw new Error(`${name}: no batch committed within 180 s`);
-          await sleep(500);
-          pids = await podPids(kube, name);
-        }
-        await sleep(warmupMs);
-        const sample = async (): Promise<Sample> => {
-          const offsets = committedOf((await ledger.readOffsets({ namespace, name }))?.record);
-          return {
-            at: Date.now(),
-            zxid: await zxid(zkPort),
-            driver: cpuSecondsOf(pids.driver ?? 0),
-            executors: pids.executors.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
-            operator: cpuSecondsOf(operatorPid),
-            ...offsets,
+        for (const grouping of groupings) {
+          const partitionGroups = groupsFor(grouping, partitions);
+          const name = `cost-p${partitions}-g${partitionGroups}-${interval}`;
+          const source = `${name}-in`;
+          const sink = `${name}-out`;
+          await kafka.admin.createTopic(source, { partitions });
+          await kafka.admin.createTopic(sink, { partitions });
+          const feed = new Feed(kafka, source, partitions, Math.min(intervalMs(interval), 1000));
+          await kube.create('StreamingJob', {
+            apiVersion: 'streamkeeper.io/v1alpha1',
+            kind: 'StreamingJob',
+            metadata: { name, namespace },
+            spec: {
+              image: 'streamkeeper/streamkeeper:0.1.0',
+              batchInterval: interval,
+              source: { kafka: { bootstrapServers: state.kafkaBrokers.split(','), topics: [source], startingOffsets: 'latest', partitionGroups } },
+              sink: { kafka: { topic: sink, delivery: 'exactlyOnce' } },
+              processor: { builtin: 'passthrough' },
+              executors: { replicas: executors },
+            },
+          } as never);
+          const deadline = Date.now() + 180_000;
+          let pids = await podPids(kube, name);
+          while (pids.driver === undefined || pids.executors.length < executors || committedOf((await ledger.readOffsets({ namespace, name }))?.record).batch < 0) {
+            if (Date.now() > deadline) throw new Error(`${name}: no batch committed within 180 s`);
+            await sleep(500);
+            pids = await podPids(kube, name);
+          }
+          await sleep(warmupMs);
+          const sample = async (): Promise<Sample> => {
+            const offsets = committedOf((await ledger.readOffsets({ namespace, name }))?.record);
+            return {
+              at: Date.now(),
+              zxid: await zxid(zkPort),
+              driver: cpuSecondsOf(pids.driver ?? 0),
+              executors: pids.executors.reduce((sum, pid) => sum + cpuSecondsOf(pid), 0),
+              operator: cpuSecondsOf(operatorPid),
+              ...offsets,
+            };
           };
-        };
-        const a = await sample();
-        await sleep(windowMs);
-        const b = await sample();
-        const seconds = (b.at - a.at) / 1000;
-        const records = b.committed - a.committed;
-        const row: Row = {
-          partitions,
-          interval,
-          zkWritesPerSecond: (b.zxid - a.zxid) / seconds,
-          batchesPerSecond: (b.batch - a.batch) / seconds,
-          recordsPerSecond: records / seconds,
-          driverCores: (b.driver - a.driver) / seconds,
-          executorMicrosPerRecord: records > 0 ? ((b.executors - a.executors) / records) * 1e6 : Number.NaN,
-          executorCores: (b.executors - a.executors) / seconds,
-          operatorCores: (b.operator - a.operator) / seconds,
-        };
-        rows.push(row);
-        console.log(
-          line(
-            [
-              String(partitions),
-              interval,
-              row.batchesPerSecond.toFixed(2),
-              row.zkWritesPerSecond.toFixed(0),
-              (row.zkWritesPerSecond / Math.max(row.batchesPerSecond, 1e-9)).toFixed(1),
-              row.recordsPerSecond.toFixed(0),
-              (row.driverCores * 100).toFixed(1),
-              row.executorMicrosPerRecord.toFixed(0),
-              row.executorCores.toFixed(2),
-              (row.operatorCores * 100).toFixed(2),
-            ],
-            widths,
-          ),
-        );
-        await feed.stop();
-        await kube.delete('StreamingJob', { namespace, name });
-        while ((await ignoreNotFound(kube.get('StreamingJob', { namespace, name }))) !== undefined) await sleep(500);
-        while ((await podPids(kube, name)).executors.length > 0) await sleep(500);
-        await kafka.admin.deleteTopic(source).catch(() => undefined);
-        await kafka.admin.deleteTopic(sink).catch(() => undefined);
+          const a = await sample();
+          await sleep(windowMs);
+          const b = await sample();
+          const seconds = (b.at - a.at) / 1000;
+          const records = b.committed - a.committed;
+          const row: Row = {
+            partitions,
+            grouping,
+            interval,
+            zkWritesPerSecond: (b.zxid - a.zxid) / seconds,
+            batchesPerSecond: (b.batch - a.batch) / seconds,
+            recordsPerSecond: records / seconds,
+            driverCores: (b.driver - a.driver) / seconds,
+            executorMicrosPerRecord: records > 0 ? ((b.executors - a.executors) / records) * 1e6 : Number.NaN,
+            executorCores: (b.executors - a.executors) / seconds,
+            operatorCores: (b.operator - a.operator) / seconds,
+          };
+          rows.push(row);
+          console.log(
+            line(
+              [
+                String(partitions),
+                grouping === 'P' ? `P=${partitions}` : String(grouping),
+                interval,
+                row.batchesPerSecond.toFixed(2),
+                row.zkWritesPerSecond.toFixed(0),
+                (row.zkWritesPerSecond / Math.max(row.batchesPerSecond, 1e-9)).toFixed(1),
+                row.recordsPerSecond.toFixed(0),
+                (row.driverCores * 100).toFixed(1),
+                row.executorMicrosPerRecord.toFixed(0),
+                row.executorCores.toFixed(2),
+                (row.operatorCores * 100).toFixed(2),
+              ],
+              widths,
+            ),
+          );
+          await feed.stop();
+          await kube.delete('StreamingJob', { namespace, name });
+          while ((await ignoreNotFound(kube.get('StreamingJob', { namespace, name }))) !== undefined) await sleep(500);
+          while ((await podPids(kube, name)).executors.length > 0) await sleep(500);
+          await kafka.admin.deleteTopic(source).catch(() => undefined);
+          await kafka.admin.deleteTopic(sink).catch(() => undefined);
+        }
       }
     }
     const base = rows[0];
@@ -285,20 +304,23 @@ async function main(): Promise<void> {
       console.log(`\nratios to the first row (${base.partitions} partitions, ${base.interval}):`);
       for (const row of rows) {
         console.log(
-          `  ${String(row.partitions).padStart(4)} partitions ${row.interval.padStart(6)}: ZK writes/s ${(row.zkWritesPerSecond / base.zkWritesPerSecond).toFixed(1)}x, ` +
+          `  ${String(row.partitions).padStart(4)} partitions, groups ${String(row.grouping).padStart(4)}, ${row.interval.padStart(6)}: ZK writes/s ${(row.zkWritesPerSecond / base.zkWritesPerSecond).toFixed(1)}x, ` +
             `driver CPU ${(row.driverCores / base.driverCores).toFixed(1)}x, executor CPU/record ${(row.executorMicrosPerRecord / base.executorMicrosPerRecord).toFixed(1)}x, ` +
             `operator CPU ${(row.operatorCores / Math.max(base.operatorCores, 1e-9)).toFixed(1)}x`,
         );
       }
     }
-    // The constants docs/scaling.md uses: writes per batch against partitions (least squares).
-    const points = rows.filter((r) => r.batchesPerSecond > 0).map((r) => ({ x: r.partitions, y: r.zkWritesPerSecond / r.batchesPerSecond }));
-    if (points.length >= 2) {
+    // The constants docs/scaling.md uses: writes per batch against tasks per batch (least squares),
+    // per grouping; tasks per batch = min(partitions, groups) when every partition has records.
+    for (const grouping of groupings) {
+      const points = rows.filter((r) => r.grouping === grouping && r.batchesPerSecond > 0).map((r) => ({ x: r.partitions, y: r.zkWritesPerSecond / r.batchesPerSecond }));
+      if (points.length < 2 || new Set(points.map((p) => p.x)).size < 2) continue;
       const n = points.length;
       const mx = points.reduce((s, p) => s + p.x, 0) / n;
       const my = points.reduce((s, p) => s + p.y, 0) / n;
       const slope = points.reduce((s, p) => s + (p.x - mx) * (p.y - my), 0) / points.reduce((s, p) => s + (p.x - mx) ** 2, 0);
-      console.log(`\nZooKeeper writes per batch ≈ ${(my - slope * mx).toFixed(1)} + ${slope.toFixed(2)} × partitions (fit over ${n} rows)`);
+      const perPartition = points.map((p) => `${p.x}: ${p.y.toFixed(1)}`).join(', ');
+      console.log(`\ngroups ${grouping}: ZooKeeper writes per batch by partitions ${perPartition}; fit ≈ ${(my - slope * mx).toFixed(1)} + ${slope.toFixed(2)} × partitions (${n} rows)`);
     }
   } finally {
     await session.close().catch(() => undefined);

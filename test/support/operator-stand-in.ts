@@ -5,6 +5,7 @@
  * operator's level-based passes do.
  */
 import { randomBytes } from 'node:crypto';
+import { defaultPartitionGroups } from '../../src/api/v1alpha1/index.js';
 import { AclScheme, jobUser } from '../../src/coordination/acl.js';
 import { ConfigMirror, type JobConfigContent } from '../../src/coordination/config-mirror.js';
 import { CoordinationLayout, type JobRef } from '../../src/coordination/layout.js';
@@ -23,6 +24,8 @@ export function jobConfig(overrides: Partial<JobConfigContent> & { readonly topi
     processor: { name: 'passthrough', params: {} },
     batchInterval: '100ms',
     maxRecordsPerPartition: 1000,
+    // What the operator mirrors for a spec without the field: the runtime runs the grouped protocol.
+    partitionGroups: defaultPartitionGroups,
     maxTaskAttempts: 4,
     source: { bootstrapServers: [...brokers], topics: [...topics], startingOffsets: 'earliest' },
     sink: { bootstrapServers: [...brokers], topic: sinkTopic, delivery: 'exactlyOnce' },

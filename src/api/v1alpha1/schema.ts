@@ -82,6 +82,9 @@ export const schemaLimits = {
   aggregates: 32,
 } as const;
 
+/** Partition groups of a job without spec.source.kafka.partitionGroups: tasks per batch, at most. */
+export const defaultPartitionGroups = 16;
+
 /** State partitions of a job without spec.aggregation.statePartitions (and of the builtin wordcount). */
 export const defaultStatePartitions = 8;
 /** Memory an executor's aggregation state may take when spec.aggregation.stateMemory is unset. */
@@ -191,10 +194,28 @@ const KafkaSource = Type.Object(
       }),
       10_000,
     ),
+    partitionGroups: withDefault(
+      Type.Integer({
+        description:
+          'Number of partition groups: every partition of the source topics belongs to one group for the job\'s life, and each batch runs one task per group with new records, reading all of the group\'s partitions and committing their output and offsets in one Kafka transaction. Bounds the tasks (and ZooKeeper writes) per batch whatever the partition count; with at most this many partitions of one topic, each partition is a task of its own. Fixed when the job is created.',
+        format: 'int32',
+        minimum: 1,
+        maximum: 1024,
+      }),
+      defaultPartitionGroups,
+    ),
     tls: Type.Optional(KafkaTls()),
     sasl: Type.Optional(KafkaSasl()),
   },
-  { description: 'The Kafka cluster and topics to read.' },
+  {
+    description: 'The Kafka cluster and topics to read.',
+    ...celRules({
+      rule: 'self.partitionGroups == oldSelf.partitionGroups',
+      message:
+        'partitionGroups is fixed when the job is created: each group commits its partitions under its own transactional id, which fences the group\'s earlier attempts, so regrouping would leave a partition\'s earlier writers unfenced; create a new job to change it',
+      fieldPath: '.partitionGroups',
+    }),
+  },
 );
 
 const KafkaSink = Type.Object(

@@ -17,6 +17,7 @@ export function jobConfigContent(spec: DefaultedStreamingJobSpec): JobConfigCont
     processor: { name: spec.processor.builtin ?? spec.processor.module ?? '', params: { ...(spec.processor.params ?? {}) } },
     batchInterval: spec.batchInterval,
     maxRecordsPerPartition: source.maxRecordsPerPartition,
+    partitionGroups: source.partitionGroups,
     maxTaskAttempts: spec.executors.maxTaskAttempts,
     source: {
       bootstrapServers: [...source.bootstrapServers],
