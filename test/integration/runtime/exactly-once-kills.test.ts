@@ -98,18 +98,19 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       const target = Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition]));
       const done = world.waitForPositions(target, 120_000).then(() => true);
       let finished = false;
+      const isFinished = (): boolean => finished;
       void done.then(() => (finished = true), () => (finished = true));
       // What the tasks in ZooKeeper carried, sampled while the job ran.
       let mostTasksInABatch = 0;
       let mostRangesInATask = 0;
-      while (!finished) {
+      while (!isFinished()) {
         await sleep(300 + random() * 1200);
         const tasks = await ledger.readTasks(world.job).catch(() => []);
         const perBatch = new Map<string, number>();
         for (const t of tasks) perBatch.set(t.record.batch, (perBatch.get(t.record.batch) ?? 0) + 1);
         mostTasksInABatch = Math.max(mostTasksInABatch, ...perBatch.values());
         mostRangesInATask = Math.max(mostRangesInATask, ...tasks.map((t) => t.record.ranges.length));
-        if (finished) break;
+        if (isFinished()) break;
         const victim = await churn.pickVictim(0.8);
         if (victim === undefined) continue;
         await churn.killAndReplace(victim, random() * 400);

@@ -201,6 +201,27 @@ describe('driver and executors (in-memory servers)', () => {
     expect(scenario.output()).toEqual(['=a', '=b', '=c']);
   });
 
+  it('runs 16 partitions as 4 partition-group tasks; a dead executor\'s group task moves and commits each of its ranges exactly once', async () => {
+    scenario = new Scenario();
+    await scenario.start(jobConfig({ partitionGroups: 4 }), 16);
+    for (let p = 0; p < 16; p++) await scenario.produce(p, [`a${p}`, `b${p}`]);
+    const release = scenario.processors.hold();
+    const doomed = await scenario.executor('e-0');
+    await scenario.driver();
+    await eventually(() => scenario.processors.started, (n) => n >= 1, 'a task started on e-0');
+    const tasks = (await scenario.ledger().readTasks(scenario.job)).map((t) => t.record);
+    expect(tasks.map((t) => [t.group, t.ranges.length])).toEqual([0, 1, 2, 3].map(() => [expect.any(Number), 4]));
+    expect(new Set(tasks.flatMap((t) => t.ranges.map((r) => r.partition)))).toEqual(new Set(Array.from({ length: 16 }, (_v, p) => p)));
+    await scenario.executor('e-1');
+    scenario.processors.held = undefined;
+    await doomed.session.close(); // its node goes: dead, and its tasks move to e-1
+    await eventually(() => scenario.offsets(), (o) => Array.from({ length: 16 }, (_v, p) => o[`in/${p}`]).every((next) => next === '2'), 'batch committed');
+    release(); // the zombie attempts go on, and must not commit
+    await sleep(100);
+    const expected = Array.from({ length: 16 }, (_v, p) => [`=a${p}`, `=b${p}`]).flat();
+    expect(scenario.output().sort()).toEqual(expected.sort());
+  });
+
   it('runs a moved task with the config map its batch was planned with, on an executor started after the config changed', async () => {
     scenario = new Scenario();
     const config = jobConfig({ config: { greeting: 'planned' } });
