@@ -11,7 +11,7 @@ describe('jobSettings', () => {
   it('reads what the driver plans with and what tasks are processed with', () => {
     const content = jobConfig({ processor: { name: 'filter', params: { regex: '^a', n: 3 } }, batchInterval: '1m30s', config: { greeting: 'hi' }, failurePolicy: { onTaskExhausted: 'degrade', poisonRecords: 'deadLetter', deadLetterTopic: 'dlq' } });
     const settings = jobSettings(document(content));
-    expect(settings.planning).toEqual({ batchIntervalMs: 90_000, maxRecordsPerPartition: 1000, topics: ['in'], startingOffsets: 'earliest', onTaskExhausted: 'degrade' });
+    expect(settings.planning).toEqual({ batchIntervalMs: 90_000, maxRecordsPerPartition: 1000, partitionGroups: 16, topics: ['in'], startingOffsets: 'earliest', onTaskExhausted: 'degrade' });
     expect(settings.processing).toEqual({ processor: 'filter', params: { regex: '^a', n: '3' }, sinkTopic: 'out', delivery: 'exactlyOnce', poisonRecords: 'deadLetter', deadLetterTopic: 'dlq' });
     expect(settings.config).toEqual({ greeting: 'hi' });
     expect(settings.generation).toBe(3);

@@ -69,6 +69,7 @@ describe('the configuration mirrored to ZooKeeper', () => {
       processor: { name: 'filter', params: { field: 'level', equals: 'ERROR' } },
       batchInterval: '5s',
       maxRecordsPerPartition: 10_000,
+      partitionGroups: 16,
       maxTaskAttempts: 4,
       source: { bootstrapServers: ['k:9092'], topics: ['in'], startingOffsets: 'latest', secretRef: { name: 'kafka-user' }, caSecretRef: { name: 'kafka-ca' } },
       sink: { bootstrapServers: ['k:9092'], topic: 'counts', delivery: 'exactlyOnce', secretRef: { name: 'kafka-user' }, caSecretRef: { name: 'kafka-ca' } },
