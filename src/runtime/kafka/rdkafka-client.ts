@@ -581,6 +581,8 @@ class RdkafkaAdmin implements KafkaAdmin {
   private client: Rdkafka.IAdminClient | undefined;
   /** The latest "no broker reachable" error event since the last answered request. */
   private unreachable: Rdkafka.LibrdKafkaError | undefined;
+  /** The latest refused login (SASL credentials, or a broker certificate TLS did not verify). */
+  private refused: StreamkeeperError | undefined;
   private readonly timeoutMs: number;
 
   constructor(
@@ -597,7 +599,9 @@ class RdkafkaAdmin implements KafkaAdmin {
     if (this.client === undefined) {
       this.client = rdkafka().AdminClient.create(this.config, {
         'event.error': (err: Rdkafka.LibrdKafkaError) => {
-          if ((typeof err.code === 'number' && unreachableCodes.has(err.code)) || unreachableText.test(err.message)) this.unreachable = err;
+          const refusal = fromRdkafka(err, 'logging in to the brokers');
+          if (refusal.code === 'SK_KAFKA_AUTHENTICATION_FAILED') this.refused = refusal;
+          else if ((typeof err.code === 'number' && unreachableCodes.has(err.code)) || unreachableText.test(err.message)) this.unreachable = err;
         },
       });
     }
@@ -615,8 +619,14 @@ class RdkafkaAdmin implements KafkaAdmin {
         start(admin, done);
       });
       this.unreachable = undefined;
+      this.refused = undefined;
       return value;
     } catch (err) {
+      // librdkafka fails requests after a refused login as timeouts or transport failures; the
+      // refusal is what the user has to fix.
+      if (err instanceof StreamkeeperError && (err.code === 'SK_TIMEOUT' || err.code === 'SK_KAFKA_UNREACHABLE') && this.refused !== undefined) {
+        throw new StreamkeeperError('SK_KAFKA_AUTHENTICATION_FAILED', `${what}: ${this.refused.message}`, { cause: err });
+      }
       if (err instanceof StreamkeeperError && err.code === 'SK_TIMEOUT' && this.unreachable !== undefined) {
         throw new StreamkeeperError('SK_KAFKA_UNREACHABLE', `${what}: no broker answered (${this.unreachable.message})`, { cause: err });
       }
