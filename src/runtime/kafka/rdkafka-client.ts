@@ -111,6 +111,15 @@ export function fromRdkafka(err: unknown, what: string): StreamkeeperError {
   if (code === undefined && (shape.code === -150 || /\bfenced\b/i.test(message))) code = 'SK_KAFKA_FENCED';
   // A failed certificate check arrives as a transport failure; retrying does not fix it.
   if (code === 'SK_KAFKA_UNREACHABLE' && /certificate verify failed|SSL handshake failed/i.test(message)) code = 'SK_KAFKA_AUTHENTICATION_FAILED';
+  // Error events (an admin client's above all) carry no code (or -1), only librdkafka's text —
+  // "Local: Authentication failure", or just "authentication failure" in an admin client's
+  // event — which names neither credentials nor certificates: say what the user has to check.
+  if (code === undefined && /^(Local: )?authentication failure$|SASL authentication error/i.test(message)) {
+    return new StreamkeeperError('SK_KAFKA_AUTHENTICATION_FAILED', `${what}: authentication failed: the brokers refused the SASL credentials (${message})`, { cause: err });
+  }
+  if (code === undefined && /^(Local: )?SSL error$/i.test(message)) {
+    return new StreamkeeperError('SK_KAFKA_AUTHENTICATION_FAILED', `${what}: the TLS handshake failed: the broker's certificate does not verify against the configured CA, or the listener does not speak TLS (${message})`, { cause: err });
+  }
   return new StreamkeeperError(code ?? 'SK_KAFKA_ERROR', `${what}: ${message}`, { cause: err });
 }
 

@@ -15,4 +15,14 @@ describe('librdkafka errors in the project vocabulary', () => {
   ])('maps code %d (%s) to %s', (code, message, expected) => {
     expect(fromRdkafka(Object.assign(new Error(message), { code }), 'sending').code).toBe(expected);
   });
+
+  it.each([
+    ['Local: Authentication failure', /authentication failed: the brokers refused the SASL credentials/],
+    ['authentication failure', /authentication failed: the brokers refused the SASL credentials/],
+    ['Local: SSL error', /TLS handshake failed: the broker's certificate does not verify against the configured CA/],
+  ])('reads an error event without a code (%s) as a refused login, saying what to check', (message, says) => {
+    const error = fromRdkafka(new Error(message), 'logging in to the brokers');
+    expect(error.code).toBe('SK_KAFKA_AUTHENTICATION_FAILED');
+    expect(error.message).toMatch(says);
+  });
 });
