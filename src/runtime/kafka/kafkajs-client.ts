@@ -235,8 +235,10 @@ class KafkajsAdmin implements KafkaAdmin {
         const partitions = topics.find((t) => t.name === topic)?.partitions ?? [];
         const leaderless = partitions.filter((p) => p.leader < 0 || p.partitionErrorCode !== 0).map((p) => p.partitionId);
         if (partitions.length > 0 && leaderless.length === 0) {
-          // Listed leaders must also answer: ListOffsets goes to each partition's leader.
-          await this.call(`reading the offsets of ${topic}`, (admin) => admin.fetchTopicOffsets(topic), false);
+          // Listed leaders must also answer: ListOffsets goes to each partition's leader. A leader
+          // that says it does not host the partition makes call() ask again on a fresh connection,
+          // whose metadata is read anew, instead of retrying on what this one cached.
+          await this.call(`reading the offsets of ${topic}`, (admin) => admin.fetchTopicOffsets(topic));
           return;
         }
         lastProblem = partitions.length === 0 ? 'no partitions listed' : `no leader for partition(s) ${leaderless.join(', ')}`;
