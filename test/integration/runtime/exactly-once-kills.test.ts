@@ -100,16 +100,19 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       let finished = false;
       const isFinished = (): boolean => finished;
       void done.then(() => (finished = true), () => (finished = true));
-      // What the tasks in ZooKeeper carried, sampled while the job ran.
+      // What the tasks in ZooKeeper carried, as the watch delivered them while the job ran (a
+      // sample now and then can miss every task of a fast run: they live for milliseconds).
       let mostTasksInABatch = 0;
       let mostRangesInATask = 0;
-      while (!isFinished()) {
-        await sleep(300 + random() * 1200);
-        const tasks = await ledger.readTasks(world.job).catch(() => []);
+      const taskWatch = ledger.watchTasks(world.job, (delivered) => {
+        const tasks = [...delivered.values()];
         const perBatch = new Map<string, number>();
         for (const t of tasks) perBatch.set(t.record.batch, (perBatch.get(t.record.batch) ?? 0) + 1);
         mostTasksInABatch = Math.max(mostTasksInABatch, ...perBatch.values());
         mostRangesInATask = Math.max(mostRangesInATask, ...tasks.map((t) => t.record.ranges.length));
+      });
+      while (!isFinished()) {
+        await sleep(300 + random() * 1200);
         if (isFinished()) break;
         const victim = await churn.pickVictim(0.8);
         if (victim === undefined) continue;
@@ -118,6 +121,7 @@ describe('exactly-once Kafka to Kafka with processes killed', () => {
       }
       await done;
       await late;
+      taskWatch.close();
 
       const seen = await world.readCommitted(world.sink);
       const expected = Array.from({ length: partitions }, (_v, p) => values(p, 0, perPartition).map((v) => `=${v}`)).flat();
