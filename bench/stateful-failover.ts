@@ -43,7 +43,7 @@ import { ensureBuilt, root } from './support/built.js';
 const { values } = parseArgs({
   options: {
     keys: { type: 'string', default: '1000000' },
-    rounds: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '5' },
     executors: { type: 'string', default: '3' },
     'state-partitions': { type: 'string', default: '6' },
     rate: { type: 'string', default: '2000' },
@@ -88,7 +88,7 @@ interface Pod {
   readonly exited: Promise<void>;
 }
 
-/** One restore an executor logged: `state partition restored from the changelog`. */
+/** One restore an executor logged: `state partition restored from the changelog` (by a task, or a standby copy's). */
 interface Restore {
   readonly pod: string;
   readonly partition: number;
@@ -98,24 +98,54 @@ interface Restore {
   readonly at: number;
 }
 
-function restoresIn(pod: Pod): Restore[] {
+/** The log lines of `pod` whose message is `message` (a line cut short by the kill is skipped). */
+function logLines<T>(pod: Pod, message: string): (T & { msg: string; at: number })[] {
   let text = '';
   try {
     text = readFileSync(pod.logFile, 'utf8');
   } catch {
     return [];
   }
-  const found: Restore[] = [];
+  const found: (T & { msg: string; at: number })[] = [];
   for (const line of text.split('\n')) {
-    if (!line.includes('restored from the changelog')) continue;
+    if (!line.includes(message)) continue;
     try {
-      const entry = JSON.parse(line) as { time?: string | number; partition: number; records: number; full: boolean; millis: number };
-      found.push({ pod: pod.name, partition: entry.partition, records: entry.records, full: entry.full, millis: entry.millis, at: typeof entry.time === 'number' ? entry.time : Date.parse(entry.time ?? '') });
+      const entry = JSON.parse(line) as T & { msg: string; time?: string | number };
+      if (entry.msg === message) found.push({ ...entry, at: typeof entry.time === 'number' ? entry.time : Date.parse(entry.time ?? '') });
     } catch {
       // a line cut short by the kill
     }
   }
   return found;
+}
+
+type RestoreLine = Omit<Restore, 'pod' | 'at'>;
+
+/** Restores aggregate tasks did before processing. */
+function restoresIn(pod: Pod): Restore[] {
+  return logLines<RestoreLine>(pod, 'state partition restored from the changelog').map((r) => ({ pod: pod.name, partition: r.partition, records: r.records, full: r.full, millis: r.millis, at: r.at }));
+}
+
+/** Full restores of standby copies (a new standby's first read of its partition). */
+function standbyRestoresIn(pod: Pod): Restore[] {
+  return logLines<RestoreLine>(pod, 'standby copy of a state partition restored from the changelog').map((r) => ({ pod: pod.name, partition: r.partition, records: r.records, full: r.full, millis: r.millis, at: r.at }));
+}
+
+/** The steps of a moved state partition's first commit under its new owner, as its executor logged them. */
+interface TakeoverSteps {
+  readonly task: string;
+  readonly waitMs: number;
+  readonly checkMs: number;
+  readonly producerMs: number;
+  readonly offsetsMs: number;
+  readonly processMs: number;
+  readonly restoreMs: number;
+  readonly commitMs: number;
+  readonly at: number;
+}
+
+function takeoversIn(pod: Pod): TakeoverSteps[] {
+  return logLines<TakeoverSteps>(pod, 'aggregate task of a moved state partition committed');
 }
 
 /** A sample's value from the pod's /metrics (its port is in its log), or undefined. */
@@ -132,9 +162,21 @@ async function metricOf(pod: Pod, sample: string): Promise<number | undefined> {
   }
 }
 
+/** One kill's timeline, ms from the SIGKILL (the slowest moved task's steps). */
+interface Timeline {
+  /** Every moved task had a new owner in ZooKeeper (seen by polling every 5 ms). */
+  readonly reassigned: number;
+  /** The new owner's executor saw the task (its log line's time less the steps it logged). */
+  readonly seen: number;
+  readonly steps: Omit<TakeoverSteps, 'task' | 'at'>;
+}
+
 interface Figures {
   readonly standby: number;
   readonly takeover: number[];
+  readonly timelines: Timeline[];
+  /** Changelog records read by full restores of new standby copies (after each kill, the replacement's). */
+  readonly standbyFullRead: number;
   readonly offsets: number[];
   readonly restoredRecords: number[];
   readonly fullRestores: number;
@@ -245,17 +287,46 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     await scrapeStandby();
     const standbyBefore = [...standbyReads.values()].reduce((sum, n) => sum + n, 0);
     const writtenBefore = await changelogHigh();
-    const figures: Figures = { standby, takeover: [], offsets: [], restoredRecords: [], fullRestores: 0, incrementalRestores: 0, changelogRead: 0, standbyRead: 0, changelogWritten: 0, loadSeconds };
+    const standbyFullBefore = pods.flatMap(standbyRestoresIn).reduce((sum, r) => sum + r.records, 0);
+    const figures: Figures = { standby, takeover: [], timelines: [], standbyFullRead: 0, offsets: [], restoredRecords: [], fullRestores: 0, incrementalRestores: 0, changelogRead: 0, standbyRead: 0, changelogWritten: 0, loadSeconds };
 
-    /** Every executor registered, then three more batches committed (a replacement has run tasks). */
-    const settle = async (): Promise<void> => {
+    /**
+     * Steady state: every executor registered; every state partition's standbys (as its newest
+     * aggregate task names them) hold a copy restored in full — a replacement's copies included,
+     * so no kill lands while a standby is still warming; then three more batches committed (a
+     * replacement has run tasks, and each copy has since caught up with what was committed
+     * during its restore: standbys refresh every 500 ms).
+     */
+    const settle = async (): Promise<number> => {
+      const started = Date.now();
       await until('every executor registered', async () => ((await operator.operator.children(operator.layout.executors(job))).length === executorCount ? true : undefined), 50);
+      if (standby > 0) {
+        await until('every standby copy restored', async () => {
+          const tasks = (await ledger.readTasks(job)).map((t) => t.record).filter((t) => t.ranges.length === 1 && t.group === undefined && t.ranges[0]?.topic === repartition);
+          const newest = new Map<number, (typeof tasks)[number]>();
+          for (const t of tasks) {
+            const p = t.ranges[0]?.partition ?? -1;
+            const seen = newest.get(p);
+            if (seen === undefined || seen.batch < t.batch) newest.set(p, t);
+          }
+          if (newest.size < statePartitions) return undefined;
+          const warm = [...newest].every(([p, t]) => {
+            const standbys = (t.standbys ?? []).filter((pod) => pod !== t.owner);
+            return standbys.length >= Math.min(standby, executorCount - 1) && standbys.every((name) => {
+              const pod = live.find((candidate) => candidate.name === name);
+              return pod !== undefined && standbyRestoresIn(pod).some((r) => r.partition === p && r.full);
+            });
+          });
+          return warm ? true : undefined;
+        }, 250, 600_000);
+      }
       const from = await offsetsVersion();
       await until('three batches committed', async () => ((await offsetsVersion()) >= from + 3 ? true : undefined), 20, 300_000);
+      return Date.now() - started;
     };
 
     for (let round = 0; round < rounds; round++) {
-      await settle();
+      const settledIn = await settle();
       const inFlight = await until('a batch in flight with aggregate tasks assigned', async () => {
         const assigned = (await ledger.readTasks(job)).filter((t) => t.record.state === 'assigned' && t.record.ranges[0]?.topic === repartition && Number(t.record.ranges[0].to) > Number(t.record.ranges[0].from));
         if (assigned.length === 0) return undefined;
@@ -274,6 +345,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
       // What the Pod informer tells the operator when the container ends.
       void victim.exited.then(() => operator.podTerminated(victim.name));
       let offsetsAt: number | undefined;
+      let reassignedAt: number | undefined;
       // Who ran each moved task, seen while waiting: the driver deletes a batch's tasks once it committed.
       const movedTo = new Map<string, { owner: string; partition: number }>();
       const takeoverAt = await until('the victim\'s aggregate tasks succeeded elsewhere', async () => {
@@ -282,6 +354,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
         // Gone: the batch committed, so they had succeeded.
         if (tasks.length === 0 && offsetsAt !== undefined) return offsetsAt;
         for (const t of tasks) if (t.record.owner !== victim.name) movedTo.set(t.record.id, { owner: t.record.owner, partition: t.record.ranges[0]?.partition ?? -1 });
+        if (reassignedAt === undefined && movedTo.size === inFlight.tasks.length) reassignedAt = Date.now() - killedAt;
         return tasks.length === inFlight.tasks.length && tasks.every((t) => t.record.state === 'succeeded' && t.record.owner !== victim.name) ? Date.now() - killedAt : undefined;
       }, 5, 300_000);
       if (offsetsAt === undefined) offsetsAt = await until('the batch committed', async () => ((await offsetsVersion()) > from ? Date.now() - killedAt : undefined), 5, 300_000);
@@ -290,12 +363,20 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
       const restores = live.flatMap(restoresIn).filter((r) => r.at >= killedAt - 50 && moved.some((m) => m.owner === r.pod && m.partition === r.partition));
       const records = restores.reduce((sum, r) => sum + r.records, 0);
       const full = restores.filter((r) => r.full).length;
+      // The slowest moved task's steps, as its new owner logged them.
+      const steps = [...movedTo].flatMap(([task, m]) => takeoversIn(live.find((p) => p.name === m.owner) ?? victim).filter((t) => t.task === task && t.at >= killedAt));
+      const slowest = steps.sort((a, b) => b.at - a.at)[0];
+      if (slowest !== undefined) {
+        const { task: _task, at, ...laps } = slowest;
+        const spent = laps.waitMs + laps.checkMs + laps.producerMs + laps.offsetsMs + laps.processMs + laps.commitMs;
+        figures.timelines.push({ reassigned: reassignedAt ?? NaN, seen: at - spent - killedAt, steps: laps });
+      }
       figures.takeover.push(takeoverAt);
       figures.offsets.push(offsetsAt);
       figures.restoredRecords.push(records);
       (figures as { fullRestores: number }).fullRestores += full;
       (figures as { incrementalRestores: number }).incrementalRestores += moved.length - full;
-      console.log(`    kill ${round + 1}: ${victim.name} held ${inFlight.tasks.length} of batch ${inFlight.batch}'s aggregate tasks; they succeeded elsewhere after ${(takeoverAt / 1000).toFixed(2)} s (batch committed +${(offsetsAt / 1000).toFixed(2)} s); restores: ${full} full, ${moved.length - full} incremental, ${records} changelog records read`);
+      console.log(`    kill ${round + 1}: ${victim.name} held ${inFlight.tasks.length} of batch ${inFlight.batch}'s aggregate tasks; they succeeded elsewhere after ${(takeoverAt / 1000).toFixed(2)} s (batch committed +${(offsetsAt / 1000).toFixed(2)} s); restores: ${full} full, ${moved.length - full} incremental, ${records} changelog records read (settled ${(settledIn / 1000).toFixed(1)} s before the kill)`);
       live.push(spawnPod('executor', `executor-${next++}`));
     }
     feeding = false;
@@ -303,6 +384,7 @@ async function runJob(zkConnect: string, brokers: string[], standby: number): Pr
     await scrapeStandby();
     (figures as { standbyRead: number }).standbyRead = [...standbyReads.values()].reduce((sum, n) => sum + n, 0) - standbyBefore;
     (figures as { changelogRead: number }).changelogRead = restoredSoFar().reduce((sum, r) => sum + r.records, 0) - readBefore;
+    (figures as { standbyFullRead: number }).standbyFullRead = pods.flatMap(standbyRestoresIn).reduce((sum, r) => sum + r.records, 0) - standbyFullBefore;
     (figures as { changelogWritten: number }).changelogWritten = (await changelogHigh()) - writtenBefore;
     await producer.close();
     return figures;
@@ -334,8 +416,15 @@ try {
   for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${describe(f.takeover)}; restores ${f.fullRestores} full / ${f.incrementalRestores} incremental, changelog records read per takeover p50 ${percentile([...f.restoredRecords].sort((a, b) => a - b), 50)}`);
   console.log('from the SIGKILL until the batch committed (offsets znode):');
   for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${describe(f.offsets)}`);
-  console.log('Kafka traffic of the state (update phase): changelog records read by executors (restores + standby copies) / written:');
-  for (const f of all) console.log(`  standbyReplicas ${f.standby}: (${f.changelogRead} + ${f.standbyRead}) / ${f.changelogWritten} = ${(f.changelogRead / Math.max(1, f.changelogWritten)).toFixed(2)}x + ${(f.standbyRead / Math.max(1, f.changelogWritten)).toFixed(2)}x`);
+  console.log('where a takeover spends its time, median over kills of the slowest moved task (ms from the SIGKILL; steps in ms):');
+  for (const f of all) {
+    const median = (values: number[]): string => percentile([...values].sort((a, b) => a - b), 50).toFixed(0);
+    const step = (name: keyof Timeline['steps']): string => median(f.timelines.map((t) => t.steps[name]));
+    if (f.timelines.length === 0) continue;
+    console.log(`  standbyReplicas ${f.standby}: reassigned at ${median(f.timelines.map((t) => t.reassigned))}, seen by the new owner at ${median(f.timelines.map((t) => t.seen))}; then queue/lock ${step('waitMs')}, claim + committed check ${step('checkMs')}, producer open (fence) ${step('producerMs')}, offsets ${step('offsetsMs')}, read + restore + aggregate ${step('processMs')} (restore ${step('restoreMs')}), transaction ${step('commitMs')}`);
+  }
+  console.log('Kafka traffic of the state (update phase): changelog records read by executors — task restores + standby copies (of which full restores of new copies) — against those written:');
+  for (const f of all) console.log(`  standbyReplicas ${f.standby}: ${f.changelogRead} + ${f.standbyRead} (${f.standbyFullRead}) read / ${f.changelogWritten} written = ${(f.changelogRead / Math.max(1, f.changelogWritten)).toFixed(2)}x + ${(f.standbyRead / Math.max(1, f.changelogWritten)).toFixed(2)}x (${((f.standbyRead - f.standbyFullRead) / Math.max(1, f.changelogWritten)).toFixed(2)}x keeping copies current)`);
   const base = all[0];
   if (base !== undefined) {
     for (const f of all.slice(1)) {

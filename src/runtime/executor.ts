@@ -68,6 +68,8 @@ export class Executor {
   /** Claims taken up (queued, running or done): each is processed once, however often it is delivered. */
   private readonly taken = new Set<string>();
   private queue: TaskRecord[] = [];
+  /** When each claim taken up was first seen (clock ms), for the timeline a takeover logs. */
+  private readonly receivedAt = new Map<string, number>();
   private readonly running = new Map<string, RunningTask>();
   private readonly subscriptions: Subscription[] = [];
   private registration: ExecutorRegistrationHandle | undefined;
@@ -227,10 +229,16 @@ export class Executor {
       present.add(claimKey(record));
       if (record.owner !== pod || record.state !== 'assigned' || this.taken.has(claimKey(record))) continue;
       this.taken.add(claimKey(record));
+      this.receivedAt.set(claimKey(record), this.clock.now());
       if (this.draining) void this.release(record);
       else this.queue.push(record);
     }
-    for (const key of this.taken) if (!present.has(key) && !this.running.has(key.slice(0, key.lastIndexOf('#')))) this.taken.delete(key);
+    for (const key of this.taken) {
+      if (!present.has(key) && !this.running.has(key.slice(0, key.lastIndexOf('#')))) {
+        this.taken.delete(key);
+        this.receivedAt.delete(key);
+      }
+    }
     this.queue.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     this.pump();
     observePlacements([...tasks.values()].map((t) => t.record), repartitionTopic(this.options.job), this.statePlacements);
@@ -374,7 +382,8 @@ export class Executor {
     for (let local = 1; ; local++) {
       try {
         const plan = await this.resolve(task);
-        return await this.runnerFor(plan.brokers).run({ job: this.options.job, task, settings: plan.processing, config: plan.configMap, stillHeld: () => this.stillHeld(task), ...(plan.watermark === undefined ? {} : { watermark: plan.watermark }) });
+        const receivedAt = this.receivedAt.get(claimKey(task));
+        return await this.runnerFor(plan.brokers).run({ job: this.options.job, task, settings: plan.processing, config: plan.configMap, stillHeld: () => this.stillHeld(task), ...(plan.watermark === undefined ? {} : { watermark: plan.watermark }), ...(receivedAt === undefined ? {} : { receivedAt }) });
       } catch (err) {
         if (isStreamkeeperError(err, 'SK_TASK_STALE') || classify(err).kind !== 'transient' || local >= localAttempts || this.stopped) throw err;
         if (!(await this.stillHeld(task).catch(() => true))) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} moved on while attempt ${task.attempt} was retried after: ${classify(err).message}`);

@@ -42,6 +42,8 @@ export interface TaskAssignment {
   readonly stillHeld: () => Promise<boolean>;
   /** A windowed aggregation's watermark, as recorded with the task's batch; absent: none yet. */
   readonly watermark?: number;
+  /** When this executor saw the task assigned to it (clock ms): a takeover's timeline starts there. */
+  readonly receivedAt?: number;
 }
 
 export type TaskResult =
@@ -260,6 +262,31 @@ class TransactionalProducers {
   }
 }
 
+/**
+ * Milliseconds of each step of an attempt, from when the executor saw the task: `waitMs` until it
+ * ran (queue and the partition's lock), then each step up to the transaction's commit.
+ */
+class TakeoverTimeline {
+  readonly laps: Record<string, number> = {};
+  private last: number;
+
+  constructor(
+    private readonly clock: Clock,
+    received: number,
+    queued: number,
+  ) {
+    this.last = clock.now();
+    this.laps.waitMs = Math.max(0, Math.round(this.last - Math.min(received, queued)));
+  }
+
+  /** Adds the time since the previous lap to `step` (a restart after being fenced adds again). */
+  lap(step: string): void {
+    const now = this.clock.now();
+    this.laps[step] = (this.laps[step] ?? 0) + Math.round(now - this.last);
+    this.last = now;
+  }
+}
+
 export class TaskRunner {
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -294,7 +321,8 @@ export class TaskRunner {
     const { task } = assignment;
     if (assignment.settings.delivery === 'atLeastOnce') return this.runAtLeastOnce(assignment);
     const id = taskTransactionalId(assignment.job, task);
-    return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id)));
+    const queued = this.clock.now();
+    return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id, queued)));
   }
 
   /**
@@ -606,11 +634,12 @@ export class TaskRunner {
     return positions;
   }
 
-  private async runExactlyOnce(assignment: TaskAssignment, id: string): Promise<TaskResult> {
+  private async runExactlyOnce(assignment: TaskAssignment, id: string, queued: number): Promise<TaskResult> {
     const { task, job } = assignment;
     const { ranges } = task;
     const group = consumerGroupId(job);
     const logger = this.logger.child({ task: task.id, attempt: task.attempt, transactionalId: id });
+    const timeline = new TakeoverTimeline(this.clock, assignment.receivedAt ?? queued, queued);
     // A windowed aggregate task also closes the windows its batch's watermark passed, range or
     // not. That is idempotent through the state it restores (a closed window's state is gone), so
     // it runs even when its range was committed, and an empty range is a task too.
@@ -626,6 +655,7 @@ export class TaskRunner {
         // committed yet; only then take the id over.
         if (!(await assignment.stillHeld())) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
         const committed = await this.committedPositions(group, ranges);
+        timeline.lap('checkMs');
         if (allCommitted(committed) && !closesWindows) {
           logger.info({ committed: least(committed) }, 'the task\'s ranges were committed by an earlier attempt; completing the task without processing it again');
           return { kind: 'already-committed', committed: least(committed), ...(await this.committedEventTime(assignment, logger)) };
@@ -634,7 +664,9 @@ export class TaskRunner {
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
       // and settles their transaction, so the group offsets read next are final.
       const producer = await this.producers.acquire(id, reopening);
+      timeline.lap('producerMs');
       const done = await this.committedPositions(group, ranges);
+      timeline.lap('offsetsMs');
       for (const r of ranges) done.set(rangeKey(r), Math.max(done.get(rangeKey(r)) ?? -1, this.ownCommits.get(rangeKey(r)) ?? -1));
       if (allCommitted(done) && !closesWindows) {
         logger.info({ committed: least(done) }, 'the task\'s ranges were committed by an earlier attempt; completing the task without processing it again');
@@ -650,6 +682,7 @@ export class TaskRunner {
         starts.set(rangeKey(r), start);
       }
       const { processed, read } = await this.processRanges(assignment, starts, logger);
+      timeline.lap('processMs');
       const ends = new Map<string, number>();
       let transaction: KafkaTransaction | undefined;
       try {
@@ -677,10 +710,15 @@ export class TaskRunner {
         }
         throw err;
       }
+      timeline.lap('commitMs');
       for (const r of ranges) this.ownCommits.set(rangeKey(r), Number(r.to));
       processed.committed?.(ends);
       this.report(processed);
       const stateReport = processed.stateReport?.();
+      if (task.attempt > 1 && isAggregateTask(assignment)) {
+        // Where a moved state partition's takeover spends its time (restoreMs is part of processMs).
+        logger.info({ partition: ranges[0]?.partition, ...timeline.laps, restoreMs: Math.round(stateReport?.restore?.millis ?? 0), restored: stateReport?.restore?.records ?? 0, restarts: restart }, 'aggregate task of a moved state partition committed');
+      }
       return {
         kind: 'processed',
         read,
