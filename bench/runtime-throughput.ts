@@ -3,6 +3,9 @@
 //
 //   node bench/run.mjs bench/runtime-throughput.ts [--records 400000] [--partitions 4] [--latency-seconds 15]
 //                                                  [--clients kafkajs,librdkafka] [--baseline 976f0a7|none]
+//                                                  [--copier on|off] [--plain on|off]
+//                                                  [--jobs atLeastOnce/1,atLeastOnce/2,exactlyOnce/1,exactlyOnce/2]
+//                                                  [--profile DIR] [--threads]
 //
 // 0. Reference: Kafka's own Java TransactionalMessageCopier (kafka-tools, the broker's version)
 //    copies the source topic exactly-once with a transaction size equal to our task size, timed
@@ -21,13 +24,20 @@
 //    produced at a steady rate, latency = when a read_committed reader first sees the output record
 //    minus the source record's timestamp (passthrough keeps it). Target: p99 < 1 s; p99.9 reported.
 //
+// --copier off, --plain off, --jobs and --latency-seconds 0 leave phases out (the ratios that need
+// them are then not printed), for short runs while working on one figure. --profile DIR: the
+// driver and executors write V8 CPU profiles (.cpuprofile) into DIR/<job>-<pod>/, one per thread
+// (the main thread and the TypeScript loader's); they are
+// stopped with SIGTERM so the profiles get written. --threads: each job's CPU by pod role and
+// thread name (Node's main thread, V8's workers, librdkafka's rdk:* threads).
+//
 // The bench's own producer and reader (the instrument) are the kafkajs adapter for every library,
 // so that the pods' library is the only thing that changes between rows.
 //
 // Uses ZK_CONNECT / KAFKA_BROKERS when set, else starts (and afterwards destroys) its own servers.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -56,13 +66,44 @@ function option(flag: string, fallback: number): number {
 
 const totalRecords = option('--records', 400_000);
 const partitions = option('--partitions', 4);
-const latencySeconds = option('--latency-seconds', 15);
+const latencySeconds = ((): number => {
+  const i = process.argv.indexOf('--latency-seconds');
+  const value = i < 0 ? 15 : Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value < 0) throw new Error('--latency-seconds must be 0 (no latency phase) or a positive number');
+  return value;
+})();
 const latencyRate = option('--latency-rate', 2000);
 const libraries = ((): KafkaClientLibrary[] => {
   const i = process.argv.indexOf('--clients');
   const names = (i < 0 ? 'kafkajs,librdkafka' : (process.argv[i + 1] ?? '')).split(',');
   for (const name of names) if (!(kafkaClientLibraries as readonly string[]).includes(name)) throw new Error(`--clients: unknown library ${name}`);
   return names as KafkaClientLibrary[];
+})();
+
+function onOff(flag: string): boolean {
+  const i = process.argv.indexOf(flag);
+  const value = i < 0 ? 'on' : process.argv[i + 1];
+  if (value !== 'on' && value !== 'off') throw new Error(`${flag} must be on or off`);
+  return value === 'on';
+}
+
+const runCopier = onOff('--copier');
+const runPlain = onOff('--plain');
+const jobKinds = ((): { delivery: 'atLeastOnce' | 'exactlyOnce'; executors: number }[] => {
+  const i = process.argv.indexOf('--jobs');
+  const names = (i < 0 ? 'atLeastOnce/1,atLeastOnce/2,exactlyOnce/1,exactlyOnce/2' : (process.argv[i + 1] ?? '')).split(',');
+  return names.map((name) => {
+    const [delivery, executors] = name.split('/');
+    if ((delivery !== 'atLeastOnce' && delivery !== 'exactlyOnce') || !['1', '2'].includes(executors ?? '')) {
+      throw new Error(`--jobs: ${name} is not atLeastOnce|exactlyOnce / 1|2`);
+    }
+    return { delivery, executors: Number(executors) };
+  });
+})();
+const showThreads = process.argv.includes('--threads');
+const profileDir = ((): string | undefined => {
+  const i = process.argv.indexOf('--profile');
+  return i < 0 ? undefined : process.argv[i + 1];
 })();
 
 const baselineRef = ((): string | undefined => {
@@ -84,6 +125,28 @@ function cpuMs(pid: number | undefined): number {
   } catch {
     return 0; // exited
   }
+}
+
+/** CPU milliseconds of a live process by thread name (main thread, V8 workers, librdkafka's threads...). */
+function threadCpuMs(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  if (pid === undefined) return byName;
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName; // exited
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const fields = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      byName.set(name, (byName.get(name) ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks);
+    } catch {
+      // the thread ended
+    }
+  }
+  return byName;
 }
 
 function line(what: string, figure: string): void {
@@ -158,6 +221,7 @@ class Job {
   readonly layout = new CoordinationLayout(`/bench-${randomBytes(4).toString('hex')}`);
   readonly credential = generateCredential(jobUser(this.ref));
   private readonly processes: ChildProcess[] = [];
+  private readonly roles: string[] = [];
   private readonly gcDir = mkdtempSync(join(tmpdir(), 'bench-gc-'));
 
   constructor(
@@ -167,10 +231,11 @@ class Job {
     private readonly library: KafkaClientLibrary,
   ) {}
 
-  /** CPU and GC milliseconds of the driver and executors so far. */
-  usage(): { cpuMs: number; gcMs: number } {
+  /** CPU and GC milliseconds of the driver and executors so far, and CPU by role and thread name. */
+  usage(): { cpuMs: number; gcMs: number; byThread: Map<string, number> } {
     let cpu = 0;
     let gc = 0;
+    const byThread = new Map<string, number>();
     for (const [i, child] of this.processes.entries()) {
       cpu += cpuMs(child.pid);
       try {
@@ -178,8 +243,12 @@ class Job {
       } catch {
         // not written yet
       }
+      for (const [name, ms] of threadCpuMs(child.pid)) {
+        const key = `${this.roles[i] ?? '?'} ${name}`;
+        byThread.set(key, (byThread.get(key) ?? 0) + ms);
+      }
     }
-    return { cpuMs: cpu, gcMs: gc };
+    return { cpuMs: cpu, gcMs: gc, byThread };
   }
 
   async start(content: JobConfigContent, executors: number): Promise<void> {
@@ -205,9 +274,11 @@ class Job {
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
         STREAMKEEPER_KAFKA_CLIENT: this.library,
         BENCH_GC_FILE: gcFile,
+        ...(profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, `${this.ref.name}-${pod}`)}` }),
       },
     });
     this.processes.push(child);
+    this.roles.push(role);
   }
 
   /** Committed records summed over partitions, from the driver's offsets znode. */
@@ -233,7 +304,13 @@ class Job {
             child.once('exit', () => {
               resolve();
             });
-            child.kill('SIGKILL');
+            if (profileDir === undefined) {
+              child.kill('SIGKILL');
+              return;
+            }
+            // A profile is written when the process exits on its own.
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
           }),
       ),
     );
@@ -367,54 +444,67 @@ async function main(): Promise<void> {
     const chunk = 20_000; // the task size: maxRecordsPerPartition of the jobs below
     line(`source: ${totalRecords} records of ~100 bytes in ${partitions} partitions; task size ${chunk}`, '');
 
-    await javaCopier(env, source, await topic('bench-java-warmup'), chunk); // warms the broker's page cache
-    const java = await javaCopier(env, source, await topic('bench-java'), chunk);
-    line('Java TransactionalMessageCopier (kafka-tools), exactly-once', `${Math.round(java.recordsPerSecond)} records/s, ${Math.round(java.recordsPerCpuSecond)} records/CPU-s`);
+    let java: CopyFigures | undefined;
+    if (runCopier) {
+      await javaCopier(env, source, await topic('bench-java-warmup'), chunk); // warms the broker's page cache
+      java = await javaCopier(env, source, await topic('bench-java'), chunk);
+      line('Java TransactionalMessageCopier (kafka-tools), exactly-once', `${Math.round(java.recordsPerSecond)} records/s, ${Math.round(java.recordsPerCpuSecond)} records/CPU-s`);
+    }
+    /** " = 1.20x plain, 3.00x Java" for the references this run has. */
+    const ratios = (rate: number, plain?: number): string => {
+      const parts = [...(plain === undefined ? [] : [`${(rate / plain).toFixed(2)}x plain`]), ...(java === undefined ? [] : [`${(rate / java.recordsPerSecond).toFixed(2)}x Java`])];
+      return parts.length === 0 ? '' : ` = ${parts.join(', ')}`;
+    };
 
     const baseline = baselineRef === undefined ? undefined : await baselineJob(env, baselineRef, source, await topic('bench-baseline'), chunk);
     if (baseline !== undefined) {
       line(
         `[${baseline.commit.slice(0, 7)}, Node.js ${baseline.nodeVersion}] job, exactlyOnce, 1 executor(s)`,
-        `${Math.round(baseline.recordsPerSecond)} records/s = ${(baseline.recordsPerSecond / java.recordsPerSecond).toFixed(2)}x Java; ${Math.round(baseline.recordsPerCpuSecond)} records/CPU-s; GC ${(baseline.gcShare * 100).toFixed(1)}% of CPU`,
+        `${Math.round(baseline.recordsPerSecond)} records/s${ratios(baseline.recordsPerSecond)}; ${Math.round(baseline.recordsPerCpuSecond)} records/CPU-s; GC ${(baseline.gcShare * 100).toFixed(1)}% of CPU`,
       );
     }
 
     const figures = new Map<string, JobFigures>();
     for (const library of libraries) {
-      const client = createKafkaClient(library, { brokers: env.brokers, clientId: `bench-plain-${library}` });
-      await plainLoop(client, source, await topic('bench-warmup'), chunk); // warms the JIT
-      const plain = await plainLoop(client, source, await topic('bench-plain'), chunk);
-      await client.close();
-      line(`[${library}] plain consume→produce loop (same adapter)`, `${Math.round(plain)} records/s`);
+      let plain: number | undefined;
+      if (runPlain) {
+        const client = createKafkaClient(library, { brokers: env.brokers, clientId: `bench-plain-${library}` });
+        await plainLoop(client, source, await topic('bench-warmup'), chunk); // warms the JIT
+        plain = await plainLoop(client, source, await topic('bench-plain'), chunk);
+        await client.close();
+        line(`[${library}] plain consume→produce loop (same adapter)`, `${Math.round(plain)} records/s`);
+      }
 
-      for (const delivery of ['atLeastOnce', 'exactlyOnce'] as const) {
-        for (const executors of [1, 2]) {
-          const job = new Job(operator, scheme, env, library);
-          const sink = await topic('bench-out');
-          await job.start(content(env, source, sink, delivery, '250ms', chunk), executors);
-          const deadline = Date.now() + 300_000;
-          while (!(await job.hasRecordedABatch())) {
-            if (Date.now() > deadline) throw new Error('the job did not start');
-            await sleep(20);
-          }
-          const started = performance.now();
-          const before = job.usage();
-          const startCommitted = await job.committed();
-          while ((await job.committed()) < totalRecords) {
-            if (Date.now() > deadline) throw new Error('the job did not finish in time');
-            await sleep(20);
-          }
-          const after = job.usage();
-          const moved = totalRecords - startCommitted;
-          const rate = moved / ((performance.now() - started) / 1000);
-          const cpu = after.cpuMs - before.cpuMs;
-          const result = { recordsPerSecond: rate, recordsPerCpuSecond: moved / (cpu / 1000), gcShare: (after.gcMs - before.gcMs) / cpu };
-          figures.set(`${library}/${delivery}/${executors}`, result);
-          await job.stop();
-          line(
-            `[${library}] job, ${delivery}, ${executors} executor(s)`,
-            `${Math.round(rate)} records/s = ${(rate / plain).toFixed(2)}x plain, ${(rate / java.recordsPerSecond).toFixed(2)}x Java; ${Math.round(result.recordsPerCpuSecond)} records/CPU-s; GC ${(result.gcShare * 100).toFixed(1)}% of CPU`,
-          );
+      for (const { delivery, executors } of jobKinds) {
+        const job = new Job(operator, scheme, env, library);
+        const sink = await topic('bench-out');
+        await job.start(content(env, source, sink, delivery, '250ms', chunk), executors);
+        const deadline = Date.now() + 300_000;
+        while (!(await job.hasRecordedABatch())) {
+          if (Date.now() > deadline) throw new Error('the job did not start');
+          await sleep(20);
+        }
+        const started = performance.now();
+        const before = job.usage();
+        const startCommitted = await job.committed();
+        while ((await job.committed()) < totalRecords) {
+          if (Date.now() > deadline) throw new Error('the job did not finish in time');
+          await sleep(20);
+        }
+        const after = job.usage();
+        const moved = totalRecords - startCommitted;
+        const rate = moved / ((performance.now() - started) / 1000);
+        const cpu = after.cpuMs - before.cpuMs;
+        const result = { recordsPerSecond: rate, recordsPerCpuSecond: moved / (cpu / 1000), gcShare: (after.gcMs - before.gcMs) / cpu };
+        figures.set(`${library}/${delivery}/${executors}`, result);
+        await job.stop();
+        line(
+          `[${library}] job, ${delivery}, ${executors} executor(s)`,
+          `${Math.round(rate)} records/s${ratios(rate, plain)}; ${Math.round(result.recordsPerCpuSecond)} records/CPU-s; GC ${(result.gcShare * 100).toFixed(1)}% of CPU`,
+        );
+        if (showThreads) {
+          const threads = [...after.byThread].map(([name, ms]) => [name, ms - (before.byThread.get(name) ?? 0)] as const).filter(([, ms]) => ms > 0);
+          for (const [name, ms] of threads.sort((a, b) => b[1] - a[1])) line(`    ${name}`, `${(ms / 1000).toFixed(2)} CPU-s, ${((100 * ms) / cpu).toFixed(1)}%`);
         }
       }
     }
@@ -422,7 +512,7 @@ async function main(): Promise<void> {
     const eos = (library: KafkaClientLibrary): JobFigures | undefined => figures.get(`${library}/exactlyOnce/1`);
     for (const library of libraries) {
       const f = eos(library);
-      if (f !== undefined) line(`[${library}] exactly-once, 1 executor vs the Java copier`, `${(f.recordsPerSecond / java.recordsPerSecond).toFixed(2)}x records/s (target >= 1.0x); ${(f.recordsPerCpuSecond / java.recordsPerCpuSecond).toFixed(2)}x records/CPU-s`);
+      if (f !== undefined && java !== undefined) line(`[${library}] exactly-once, 1 executor vs the Java copier`, `${(f.recordsPerSecond / java.recordsPerSecond).toFixed(2)}x records/s (target >= 1.0x); ${(f.recordsPerCpuSecond / java.recordsPerCpuSecond).toFixed(2)}x records/CPU-s`);
     }
     const kafkajs = eos('kafkajs');
     for (const library of libraries.filter((l) => l !== 'kafkajs')) {
@@ -442,7 +532,7 @@ async function main(): Promise<void> {
     }
 
     // Latency: a steady stream through an exactly-once job with two executors, per library.
-    for (const library of libraries) {
+    for (const library of latencySeconds > 0 ? libraries : []) {
       const latencySource = await topic('bench-lat-in');
       const latencySink = await topic('bench-lat-out');
       const job = new Job(operator, scheme, env, library);
