@@ -19,15 +19,21 @@ function world(server: InMemoryZooKeeper): World {
   });
 }
 
+/** A job in an in-memory ZooKeeper with its operator and driver sessions, counting writes. */
+async function driverWorld() {
+  const server = new InMemoryZooKeeper();
+  const w = world(server);
+  const operator = await w.operator();
+  const { job, credential } = await w.job(operator);
+  const driver = await w.open(credential);
+  const acl = await readJobAcl(driver, w.layout, job);
+  return { server, w, operator, job, credential, driver, acl };
+}
+
 describe('task ledger write budget', () => {
   it('spends four ZooKeeper writes on a task\'s normal life: create, ACL lock, completion, cleanup', async () => {
-    const server = new InMemoryZooKeeper();
-    const w = world(server);
-    const operator = await w.operator();
-    const { job, credential } = await w.job(operator);
-    const driver = await w.open(credential);
+    const { server, w, job, credential, driver, acl } = await driverWorld();
     const executor = await w.open(credential);
-    const acl = await readJobAcl(driver, w.layout, job);
     const batch = await new TaskLedger(driver, w.layout).recordBatch(job, batchId(0), ranges(50), acl);
 
     const before = server.writes;
@@ -42,13 +48,8 @@ describe('task ledger write budget', () => {
   });
 
   it('spends four writes per partition group, not per partition: 64 partitions in 4 groups cost 16 task writes a batch', async () => {
-    const server = new InMemoryZooKeeper();
-    const w = world(server);
-    const operator = await w.operator();
-    const { job, credential } = await w.job(operator);
-    const driver = await w.open(credential);
+    const { server, w, job, credential, driver, acl } = await driverWorld();
     const executor = await w.open(credential);
-    const acl = await readJobAcl(driver, w.layout, job);
     const planned = ranges(64);
     const ledger = new TaskLedger(driver, w.layout);
     const batch = await ledger.recordBatch(job, batchId(0), planned, acl, undefined, groupRanges(planned, 4));
@@ -68,12 +69,7 @@ describe('task ledger write budget', () => {
   });
 
   it('records a batch\'s grouping write-ahead: tasks carry their group\'s ranges, and another grouping of the same batch is refused', async () => {
-    const server = new InMemoryZooKeeper();
-    const w = world(server);
-    const operator = await w.operator();
-    const { job, credential } = await w.job(operator);
-    const driver = await w.open(credential);
-    const acl = await readJobAcl(driver, w.layout, job);
+    const { w, job, driver, acl } = await driverWorld();
     const planned = ranges(6);
     const ledger = new TaskLedger(driver, w.layout);
     const groups = groupRanges(planned, 2);
@@ -91,12 +87,7 @@ describe('task ledger write budget', () => {
   });
 
   it('spends one write per task moved off a dead executor', async () => {
-    const server = new InMemoryZooKeeper();
-    const w = world(server);
-    const operator = await w.operator();
-    const { job, credential } = await w.job(operator);
-    const driver = await w.open(credential);
-    const acl = await readJobAcl(driver, w.layout, job);
+    const { server, w, operator, job, credential, driver, acl } = await driverWorld();
     const alive = await w.open(credential);
     await new ExecutorMembership(alive, w.layout).register(job, 'alive', acl);
     const ledger = new TaskLedger(driver, w.layout);
