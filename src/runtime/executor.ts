@@ -51,6 +51,17 @@ function claimKey(task: TaskRecord): string {
   return `${task.id}#${task.attempt}`;
 }
 
+/**
+ * Batch by batch (a partition's ranges are committed in order); within a batch, tasks moved from
+ * a dead or failed executor first — the batch already waited for them — then by id.
+ */
+export function runOrder(a: TaskRecord, b: TaskRecord): number {
+  if (a.batch !== b.batch) return a.batch < b.batch ? -1 : 1;
+  const moved = Number(b.attempt > 1) - Number(a.attempt > 1);
+  if (moved !== 0) return moved;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
 interface RunningTask {
   readonly claim: TaskClaim;
   lost: boolean;
@@ -239,7 +250,7 @@ export class Executor {
         this.receivedAt.delete(key);
       }
     }
-    this.queue.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    this.queue.sort(runOrder);
     this.pump();
     observePlacements([...tasks.values()].map((t) => t.record), repartitionTopic(this.options.job), this.statePlacements);
     this.scheduleStandbyRefresh();
@@ -268,9 +279,12 @@ export class Executor {
       const { owned, standby } = heldBy(this.statePlacements, this.options.pod);
       const runner = this.runnerFor(plan.brokers);
       await runner.forgetStatePartitions(this.options.job, new Set([...owned, ...standby]));
+      if (standby.length === 0) return;
+      const watermarks = await runner.changelogWatermarks(this.options.job);
       for (const partition of standby) {
         if (this.stopped || this.draining) return;
-        const report = await runner.refreshStandby(this.options.job, partition, aggregation);
+        const report = await runner.refreshStandby(this.options.job, partition, aggregation, watermarks);
+        if (report === undefined) continue;
         if (report.full) this.logger.info(report, 'standby copy of a state partition restored from the changelog');
         else if (report.records > 0) this.logger.debug(report, 'standby copy of a state partition caught up');
       }

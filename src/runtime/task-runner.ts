@@ -17,7 +17,7 @@ import type { OffsetRange, StateReport, TaskRecord } from '../coordination/task-
 import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import type { ProcessingSettings } from './job-settings.js';
-import type { KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
+import type { KafkaAdmin, KafkaClient, KafkaTransaction, OutgoingRecord, PartitionWatermarks, RangeReader, RecordProducer, TransactionalProducer } from './kafka/index.js';
 import { changelogTopic, consumerGroupId, repartitionTopic, taskTransactionalId, transactionalId } from './kafka-names.js';
 import { noopExecutorObserver, type ExecutorObserver } from './observer.js';
 import { sinkPartition } from './partitioner.js';
@@ -325,18 +325,31 @@ export class TaskRunner {
     return this.mutex.run(id, () => this.producers.using(id, () => this.runExactlyOnce(assignment, id, queued)));
   }
 
+  /** The job's changelog watermarks, read once for a round of standby refreshes. */
+  changelogWatermarks(job: JobRef): Promise<PartitionWatermarks[]> {
+    return this.admin((admin) => admin.topicOffsets(changelogTopic(job)));
+  }
+
   /**
    * Brings this executor's warm standby copy of state partition `partition` up to what its
    * changelog committed (read_committed, up to the last stable offset: the owner's open
    * transaction is not read). Under the partition's lock, so never beside its task here; a
    * takeover then reads only what was committed since, after its producer fenced the old owner.
+   *
+   * `watermarks`, read once for a round over several partitions, spares an admin request per
+   * partition (tasks' requests queue behind them). It may be older than the copy: a task of the
+   * partition that committed here since moved the copy past it, and then there is nothing to read
+   * (undefined) — never a sign of a new log, as it is for watermarks read under the lock.
    */
-  async refreshStandby(job: JobRef, partition: number, aggregation: AggregationConfig): Promise<RestoreReport> {
+  async refreshStandby(job: JobRef, partition: number, aggregation: AggregationConfig, watermarks?: readonly PartitionWatermarks[]): Promise<RestoreReport | undefined> {
     const id = transactionalId(job, repartitionTopic(job), partition);
     return this.mutex.run(id, async () => {
       this.stateBudgetBytes = aggregation.stateMemoryBytes;
+      const held = this.states.positionOf(partition);
+      if (watermarks !== undefined && held !== undefined && held >= (watermarks.find((w) => w.partition === partition)?.high ?? 0)) return undefined;
       const reader = await this.sinkRangeReader();
-      const { report } = await this.states.restore(partition, changelogTopic(job), (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs);
+      const watermarksOf = watermarks === undefined ? (topic: string) => this.admin((admin) => admin.topicOffsets(topic)) : () => Promise.resolve(watermarks);
+      const { report } = await this.states.restore(partition, changelogTopic(job), watermarksOf, reader, this.options.readTimeoutMs);
       this.observer.standbyRefreshed?.(report);
       return report;
     });
@@ -653,8 +666,9 @@ export class TaskRunner {
         // Re-opening fences whoever holds the id — maybe the live owner of a task this attempt
         // lost while it was paused. So first make sure the task is still ours and the ranges not
         // committed yet; only then take the id over.
-        if (!(await assignment.stillHeld())) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
-        const committed = await this.committedPositions(group, ranges);
+        // Both reads at once: nothing is written before both answered.
+        const [held, committed] = await Promise.all([assignment.stillHeld(), this.committedPositions(group, ranges)]);
+        if (!held) throw new StreamkeeperError('SK_TASK_STALE', `task ${task.id} is no longer held by ${task.owner} attempt ${task.attempt}; not re-opening transactional id ${id}`);
         timeline.lap('checkMs');
         if (allCommitted(committed) && !closesWindows) {
           logger.info({ committed: least(committed) }, 'the task\'s ranges were committed by an earlier attempt; completing the task without processing it again');

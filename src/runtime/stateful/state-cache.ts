@@ -89,6 +89,11 @@ export class StateCache {
     this.partitions.delete(partition);
   }
 
+  /** The next changelog offset the cached copy of `partition` has not applied; undefined: not held. */
+  positionOf(partition: number): number | undefined {
+    return this.partitions.get(partition)?.position;
+  }
+
   get heldPartitions(): number[] {
     return [...this.partitions.keys()].sort((a, b) => a - b);
   }

@@ -100,6 +100,29 @@ describe('TaskRunner with an aggregation', () => {
     expect(changelogKeys).toBe(5 + 2);
   });
 
+  it('refreshes standby copies from one watermark read per round, and leaves a copy a task moved past it alone', async () => {
+    const done = new Map<number, number>();
+    await batch(runner(), [[0, 0, 2], [1, 0, 2]], done);
+    const target = [0, 1, 2].find((p) => high(changelog, p) > 0) ?? 0;
+    const aggregation = settings().aggregation as NonNullable<ProcessingSettings['aggregation']>;
+    const standby = runner();
+    const round = await standby.changelogWatermarks(job);
+    // A copy not held yet is restored in full, up to the round's watermarks.
+    expect(await standby.refreshStandby(job, target, aggregation, round)).toMatchObject({ partition: target, full: true, records: kafka.visibleRecords(changelog, target).length });
+    // The owner dies; the standby takes the partition over and commits past the round's watermarks.
+    const producer = await kafka.client().producer();
+    await producer.send('in', 0, [{ key: null, value: Buffer.from('the fox the dog the end') }]);
+    await standby.run(assignment(task('in', 0, 2, 3)));
+    const from = done.get(target) ?? 0;
+    const to = high(repartition, target);
+    expect(to).toBeGreaterThan(from);
+    await standby.run(assignment(task(repartition, target, from, to, 2)));
+    expect(high(changelog, target)).toBeGreaterThan(round.find((w) => w.partition === target)?.high ?? 0);
+    // Still the old round: nothing to read, and no full restore of a copy that is ahead.
+    expect(await standby.refreshStandby(job, target, aggregation, round)).toBeUndefined();
+    expect(await standby.refreshStandby(job, target, aggregation)).toMatchObject({ full: false, records: 0 });
+  });
+
   it('leaves no trace of an aggregate task whose transaction failed, and its retry counts once', async () => {
     const run = runner();
     for (const p of [0, 1]) await run.run(assignment(task('in', p, 0, 2)));
