@@ -50,6 +50,14 @@ export function modeOf(srvrReply: string): ZooKeeperMode {
 }
 
 /**
+ * The session ids a `cons` reply lists (one connection per line, `sid=0x…`), as lower-case hex
+ * without `0x`, the form a znode's `ephemeralOwner` takes.
+ */
+export function sessionsOf(consReply: string): string[] {
+  return [...consReply.matchAll(/[(,]sid=0x([0-9a-f]+)[,)]/gi)].map((match) => BigInt(`0x${match[1] ?? '0'}`).toString(16));
+}
+
+/**
  * The lines an ensemble member adds to the standalone configuration (the last occurrence of a key
  * wins). Ticks stay at the template's 500 ms: a follower gives up on a silent leader after
  * syncLimit ticks and the survivors elect a new one.
@@ -153,6 +161,15 @@ export class ZooKeeperServer {
       return modeOf(await fourLetterWord(this.port, 'srvr'));
     } catch {
       return 'not serving';
+    }
+  }
+
+  /** The sessions whose clients are connected to this server now (none when it does not answer). */
+  async sessions(): Promise<string[]> {
+    try {
+      return sessionsOf(await fourLetterWord(this.port, 'cons'));
+    } catch {
+      return [];
     }
   }
 

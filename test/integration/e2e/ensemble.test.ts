@@ -3,7 +3,8 @@
  * ensemble's leader and later a follower while it streams: the survivors elect a new leader, the
  * operator, driver and executors (all given every member in the connect string) move their
  * sessions to the survivors, no job is left stuck, and every word is still counted exactly once.
- * A session that expires during the election may reschedule tasks; exactly-once must hold anyway.
+ * The driver's and executors' sessions survive the election (a 10 s session timeout, an election
+ * of about a second): the registrations they hold keep their owners.
  */
 import { describe, expect, it } from '@jest/globals';
 import { fourLetterWord, type ZooKeeperServer } from '../../../src/local/zookeeper-server.js';
@@ -21,6 +22,26 @@ async function committedBatch(job: WordcountJob): Promise<number> {
   return Number((await job.committedOffsets())?.batch ?? -1);
 }
 
+/**
+ * How long batches take to commit one after another while nothing fails: the baseline a stall
+ * after a kill is read against (a kill lands anywhere within a batch, so a stall of up to one gap
+ * is no stall at all).
+ */
+async function commitGapMs(job: WordcountJob, batches = 3): Promise<number> {
+  const first = await committedBatch(job);
+  const from = await eventually(async () => {
+    const now = await committedBatch(job);
+    if (now <= first) throw new Error(`still at batch ${now}`);
+    return { batch: now, at: Date.now() };
+  }, 'a batch committed');
+  const to = await eventually(async () => {
+    const now = await committedBatch(job);
+    if (now < from.batch + batches) throw new Error(`at batch ${now}, waiting for ${from.batch + batches}`);
+    return { batch: now, at: Date.now() };
+  }, `${batches} batches committed`);
+  return (to.at - from.at) / (to.batch - from.batch);
+}
+
 /** Client connections a member serves now (`srvr`), 0 when it does not answer. */
 async function connections(member: ZooKeeperServer): Promise<number> {
   try {
@@ -30,12 +51,30 @@ async function connections(member: ZooKeeperServer): Promise<number> {
   }
 }
 
+/** The sessions that hold the job's driver and executor registrations, by znode. */
+async function registrationOwners(world: E2eWorld, job: WordcountJob): Promise<Map<string, string>> {
+  const zk = await world.zookeeper();
+  const executors = world.layout.executors(job.ref);
+  const paths = [world.layout.driver(job.ref), ...(await zk.children(executors)).map((pod) => `${executors}/${pod}`)];
+  const owners = new Map<string, string>();
+  for (const path of paths) {
+    const stat = await zk.exists(path);
+    if (stat !== null) owners.set(path, BigInt(`0x${stat.ephemeralOwner}`).toString(16));
+  }
+  return owners;
+}
+
 /**
  * SIGKILLs `member` and waits until a batch commits after the last one committed before; returns
  * how long commits stalled. The job's clients (operator, driver, executors, and this test's
- * reader) must by then be connected to the survivors only.
+ * reader) must by then be connected to the survivors, the driver and executors in the sessions
+ * that registered them before the kill.
  */
-async function killMember(world: E2eWorld, job: WordcountJob, member: ZooKeeperServer, role: string): Promise<number> {
+async function killMember(world: E2eWorld, job: WordcountJob, member: ZooKeeperServer, role: string, gapMs: number): Promise<number> {
+  const owners = await registrationOwners(world, job);
+  expect(owners.size).toBe(3);
+  const jobSessions = new Set(owners.values());
+  const heldByMember = (await member.sessions()).filter((sid) => jobSessions.has(sid)).length;
   const before = await committedBatch(job);
   const killedAt = Date.now();
   await member.kill();
@@ -50,7 +89,17 @@ async function killMember(world: E2eWorld, job: WordcountJob, member: ZooKeeperS
   const served = await Promise.all(survivors.map(connections));
   // The operator, the driver and two executors hold sessions; this test's reader holds one too.
   expect(served.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
-  report(`${role} (myid ${member.member?.id ?? '?'}, port ${member.port}) SIGKILLed: the next batch committed after ${(stallMs / 1000).toFixed(1)} s; leader now myid ${leader.member?.id ?? '?'}; survivors serve ${served.join(' + ')} connections`);
+  // Every registration is still held by the session that made it, now served by a survivor.
+  await eventually(async () => {
+    const onSurvivors = new Set((await Promise.all(survivors.map((m) => m.sessions()))).flat());
+    expect(await registrationOwners(world, job)).toEqual(owners);
+    for (const [path, sid] of owners) if (!onSurvivors.has(sid)) throw new Error(`session 0x${sid} of ${path} is connected to no survivor`);
+  }, `the job's sessions connected to the survivors`);
+  report(
+    `${role} (myid ${member.member?.id ?? '?'}, port ${member.port}, serving ${heldByMember} of the job's 3 registration sessions) SIGKILLed: ` +
+      `the next batch committed after ${(stallMs / 1000).toFixed(1)} s (batches committed every ${(gapMs / 1000).toFixed(1)} s before); ` +
+      `leader now myid ${leader.member?.id ?? '?'}; survivors serve ${served.join(' + ')} connections; the 3 sessions kept their ids`,
+  );
   return stallMs;
 }
 
@@ -70,14 +119,14 @@ describe('a job on a three-server ZooKeeper ensemble', () => {
     }, 'a first batch committed');
 
     const leader = await eventually(() => ensemble.leader(), 'a leader in the ensemble');
-    await killMember(world, job, leader, 'the leader');
+    await killMember(world, job, leader, 'the leader', await commitGapMs(job));
     // Back as a follower, so that the ensemble keeps its majority when a follower goes next.
     await leader.restart();
     expect(await leader.mode()).toBe('follower');
 
     const [follower] = (await ensemble.followers()).filter((m) => m !== leader);
     if (follower === undefined) throw new Error('no follower besides the restarted leader');
-    await killMember(world, job, follower, 'a follower');
+    await killMember(world, job, follower, 'a follower', await commitGapMs(job));
     await follower.restart();
 
     await input.stop();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ensemblePeers } from '../../../src/local/zookeeper-ensemble.js';
-import { ensembleConfig, modeOf } from '../../../src/local/zookeeper-server.js';
+import { ensembleConfig, modeOf, sessionsOf } from '../../../src/local/zookeeper-server.js';
 
 describe('a ZooKeeper ensemble on loopback', () => {
   it('gives each member a myid from 1 and its own client, quorum and election ports', () => {
@@ -31,5 +31,16 @@ describe('a ZooKeeper ensemble on loopback', () => {
     expect(modeOf('Mode: standalone\n')).toBe('standalone');
     expect(modeOf('This ZooKeeper instance is not currently serving requests\n')).toBe('not serving');
     expect(modeOf('Mode: observer\n')).toBe('not serving');
+  });
+
+  it('reads the connected sessions from cons as ephemeral owners spell them', () => {
+    const reply = [
+      ' /127.0.0.1:41236[1](queued=0,recved=12,sent=12,sid=0x100005a3c1e0001,lop=PING,est=1765140000000,to=10000,lcxid=0x3,lzxid=0x20000000a,lresp=5,llat=0,minlat=0,avglat=0.1,maxlat=1)',
+      ' /127.0.0.1:41240[1](queued=0,recved=3,sent=3,sid=0x2000001ABC,lop=GETD,est=1765140000001,to=10000)',
+      ' /127.0.0.1:41250[0](queued=0,recved=1,sent=0)',
+      '',
+    ].join('\n');
+    expect(sessionsOf(reply)).toEqual(['100005a3c1e0001', '2000001abc']);
+    expect(sessionsOf('')).toEqual([]);
   });
 });

@@ -51,7 +51,7 @@ interface Endpoints {
   readonly kafkaBrokers: readonly string[];
 }
 
-const logLines = { operator: 80, pod: 40 } as const;
+const logLines = { operator: 80, pod: 40, zookeeper: 40 } as const;
 
 /** Status progress (last committed batch, lag) within seconds, not the operator's default 30 s. */
 const progressRefreshPeriod = '2s';
@@ -259,6 +259,13 @@ export class E2eWorld implements JobWorld {
     });
     for (const replica of this.operators) {
       out.push(`----- operator ${replica.identity} (pid ${replica.pid}, ${replica.running ? 'running' : `exited ${JSON.stringify(replica.exitStatus)}`}): last ${logLines.operator} lines of ${replica.logFile}`, clip(replica.logTail(logLines.operator)));
+    }
+    const ensemble = this.ownServers?.ensemble;
+    if (ensemble !== undefined) {
+      const modes = await ensemble.modes();
+      ensemble.members.forEach((member, i) => {
+        out.push(`----- ZooKeeper member myid ${member.member?.id ?? '?'} (port ${member.port}, ${member.running ? `pid ${String(member.pid)}` : 'not running'}, ${modes[i] ?? '?'}): last ${logLines.zookeeper} lines of ${member.logFile}`, clip(logTail(member.logFile, logLines.zookeeper)));
+      });
     }
     if (this.nodeAgentHandle !== undefined) {
       let files: string[] = [];
