@@ -80,6 +80,10 @@ describe('builtin aggregator', () => {
     const empty = aggregator.initial();
     expect(decodeAccumulator(encodeAccumulator(empty))).toEqual(empty);
     expect(aggregator.result(empty)).toEqual({ requests: 0, bytes: 0, smallest: null, largest: null, mean: null });
+    // Finite accumulators and module ones (any JSON) decode to what was encoded.
+    for (const accumulator of [[3, 12.5, 1, 9, 2], { users: ['inf', 'u-1'], note: 'infinite' }, { low: Number.NEGATIVE_INFINITY, seen: 2 }]) {
+      expect(decodeAccumulator(encodeAccumulator(accumulator))).toEqual(accumulator);
+    }
   });
 
   it('keeps binary keys byte for byte', () => {
