@@ -217,8 +217,11 @@ class TransactionalProducers {
     private readonly transactionTimeoutMs: number | undefined,
   ) {}
 
-  /** The producer for `id`; `fresh` closes a kept one first, so opening fences and settles again. */
-  async acquire(id: string, fresh: boolean): Promise<TransactionalProducer> {
+  /**
+   * The producer for `id`; `fresh` closes a kept one first, so opening fences and settles again.
+   * `sendOffsets`: whether its sends report offsets (fixed per id: a task's kind decides it).
+   */
+  async acquire(id: string, fresh: boolean, sendOffsets: boolean): Promise<TransactionalProducer> {
     const kept = this.open.get(id);
     if (kept !== undefined) {
       this.open.delete(id);
@@ -228,7 +231,7 @@ class TransactionalProducers {
       }
       await kept.close().catch(() => undefined);
     }
-    const producer = await this.client.transactionalProducer(id, this.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: this.transactionTimeoutMs });
+    const producer = await this.client.transactionalProducer(id, { sendOffsets, ...(this.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: this.transactionTimeoutMs }) });
     this.open.set(id, producer);
     const idle = [...this.open.keys()].filter((key) => key !== id && !this.inUse.has(key));
     for (const key of idle.slice(0, Math.max(0, this.open.size - this.max))) {
@@ -677,7 +680,9 @@ export class TaskRunner {
       }
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
       // and settles their transaction, so the group offsets read next are final.
-      const producer = await this.producers.acquire(id, reopening);
+      // Only an aggregate task needs the offsets its sends got (its changelog's new end); for
+      // every other task the commit proves delivery, without a delivery report per record.
+      const producer = await this.producers.acquire(id, reopening, isAggregateTask(assignment));
       timeline.lap('producerMs');
       const done = await this.committedPositions(group, ranges);
       timeline.lap('offsetsMs');
@@ -704,7 +709,7 @@ export class TaskRunner {
         for (const { topic, partition, records: out } of processed.sends.values()) {
           for (const chunk of chunkRecords(out)) {
             const sent = await transaction.send(topic, partition, chunk);
-            ends.set(`${topic}/${partition}`, sent.baseOffset + chunk.length);
+            if (sent.baseOffset >= 0) ends.set(`${topic}/${partition}`, sent.baseOffset + chunk.length);
           }
         }
         // Every range's offset advance in the same transaction: the task commits all or nothing.

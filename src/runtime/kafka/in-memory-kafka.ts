@@ -429,7 +429,7 @@ class InMemoryTransaction implements KafkaTransaction {
       kafka.faultable('transaction.send', () => {
         const baseOffset = kafka.transactionalSend(this.producer.coordinatorState(), topic, partition, records);
         this.touched = true;
-        return { topic, partition, baseOffset };
+        return { topic, partition, baseOffset: this.producer.sendOffsets ? baseOffset : -1 };
       }),
     );
   }
@@ -471,6 +471,7 @@ class InMemoryTransactionalProducer implements TransactionalProducer {
   constructor(
     readonly kafka: InMemoryKafka,
     readonly transactionalId: string,
+    readonly sendOffsets: boolean,
   ) {
     this.lifecycle = new TransactionLifecycle(transactionalId);
     this.epoch = kafka.initTransactionalId(transactionalId);
@@ -542,7 +543,7 @@ class InMemoryKafkaClient implements KafkaClient {
     if (timeoutMs !== undefined && timeoutMs > maxTransactionTimeoutMs) {
       throw new StreamkeeperError('SK_KAFKA_INVALID_REQUEST', `transaction timeout ${timeoutMs} ms is above the broker's maximum of ${maxTransactionTimeoutMs} ms`);
     }
-    return Promise.resolve(this.track(new InMemoryTransactionalProducer(this.kafka, transactionalId)));
+    return Promise.resolve(this.track(new InMemoryTransactionalProducer(this.kafka, transactionalId, options.sendOffsets !== false)));
   }
 
   async rangeReader(): Promise<RangeReader> {

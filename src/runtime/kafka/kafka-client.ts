@@ -128,6 +128,13 @@ export interface TransactionalProducer {
 export interface TransactionalProducerOptions {
   /** The broker aborts (and fences) a transaction left open longer than this. */
   readonly transactionTimeoutMs?: number;
+  /**
+   * false: a transaction's `send` resolves once the client has taken its records, with
+   * `baseOffset` -1, instead of once the brokers acknowledged them with their offsets. Their
+   * delivery is proven by `commit()`, which fails if any of them was not written. For writers that
+   * need no offsets: it spares librdkafka a delivery report per record. Default true.
+   */
+  readonly sendOffsets?: boolean;
 }
 
 /**

@@ -295,11 +295,13 @@ class KafkajsTransaction implements KafkaTransaction {
     private readonly sequence: number,
     private readonly transaction: Transaction,
     private readonly logger: Logger,
+    private readonly sendOffsets: boolean,
   ) {}
 
   async send(topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<SendResult> {
     checkSend(topic, partition, records);
-    return this.lifecycle.run(this.sequence, 'send', () => sendBatch(this.transaction, topic, partition, records));
+    const sent = await this.lifecycle.run(this.sequence, 'send', () => sendBatch(this.transaction, topic, partition, records));
+    return this.sendOffsets ? sent : { ...sent, baseOffset: -1 };
   }
 
   async commitOffsets(groupId: string, ...offsets: TopicPartitionOffset[]): Promise<void> {
@@ -349,6 +351,7 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
     readonly transactionalId: string,
     private readonly producer: Producer,
     private readonly logger: Logger,
+    private readonly sendOffsets: boolean,
     private readonly onClose: () => void,
   ) {
     this.lifecycle = new TransactionLifecycle(transactionalId);
@@ -372,7 +375,7 @@ class KafkajsTransactionalProducer implements TransactionalProducer {
   async begin(): Promise<KafkaTransaction> {
     const sequence = this.lifecycle.begin();
     try {
-      return new KafkajsTransaction(this.lifecycle, sequence, await this.producer.transaction(), this.logger);
+      return new KafkajsTransaction(this.lifecycle, sequence, await this.producer.transaction(), this.logger, this.sendOffsets);
     } catch (err) {
       // Nothing reached the broker: a transaction starts there with its first send.
       await this.lifecycle.run(sequence, 'abort', () => Promise.resolve());
@@ -438,7 +441,7 @@ class KafkajsClient implements KafkaClient {
       // written the previous one's markers, typically a few milliseconds: retry soon, and often.
       retry: { initialRetryTime: 20, retries: 10, maxRetryTime: 5000 },
     });
-    const handle: KafkajsTransactionalProducer = new KafkajsTransactionalProducer(transactionalId, producer, this.logger.child({ transactionalId }), () => { this.resources.forget(handle); });
+    const handle: KafkajsTransactionalProducer = new KafkajsTransactionalProducer(transactionalId, producer, this.logger.child({ transactionalId }), options.sendOffsets !== false, () => { this.resources.forget(handle); });
     try {
       await handle.fence();
     } catch (err) {

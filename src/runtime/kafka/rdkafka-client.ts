@@ -197,12 +197,24 @@ interface PendingSend {
   reject(err: unknown): void;
 }
 
-/** A connected librdkafka producer that turns delivery reports into one promise per send. */
+/** Local: Queue full — more records waiting in librdkafka than `queue.buffering.max.*` allow. */
+const queueFull = -184;
+
+/**
+ * A connected librdkafka producer that turns delivery reports into one promise per send. One
+ * opened with `reportsDelivery` false asks librdkafka for reports of failed records only: its
+ * sends resolve once their records are queued, without offsets, and a transaction's commit is
+ * what proves they were written. A report crosses into JavaScript as an object per record, which
+ * costs more main-thread time than producing the record.
+ */
 class DeliveringProducer {
   /** librdkafka's fatal error (for a transactional producer: fenced), once it has had one. */
   private fatal: Rdkafka.LibrdKafkaError | undefined;
 
-  constructor(readonly producer: Rdkafka.Producer) {
+  constructor(
+    readonly producer: Rdkafka.Producer,
+    private readonly reportsDelivery: boolean,
+  ) {
     producer.on('event.error', (err) => {
       if (err.isFatal === true || fromRdkafka(err, 'a producer event').code === 'SK_KAFKA_FENCED') this.fatal ??= err;
     });
@@ -221,17 +233,21 @@ class DeliveringProducer {
     });
   }
 
-  static async connect(config: Config, what: string): Promise<DeliveringProducer> {
+  static async connect(config: Config, what: string, reportsDelivery = true): Promise<DeliveringProducer> {
     const { Producer } = rdkafka();
-    const producer = new Producer({ ...config, dr_cb: true });
+    const producer = new Producer({ ...config, dr_cb: true, ...(reportsDelivery ? {} : { 'delivery.report.only.error': true }) });
     await callback(what, (done) => producer.connect({}, (err) => { done(err); }));
     producer.setPollInBackground(true);
-    return new DeliveringProducer(producer);
+    return new DeliveringProducer(producer, reportsDelivery);
   }
 
   async send(topic: string, partition: number, records: readonly OutgoingRecord[]): Promise<SendResult> {
     checkSend(topic, partition, records);
     const what = `sending ${records.length} record(s) to ${topic}/${partition}`;
+    if (!this.reportsDelivery) {
+      await this.queue(topic, partition, records, what);
+      return { topic, partition, baseOffset: -1 };
+    }
     const baseOffset = await new Promise<number>((resolve, reject) => {
       const pending: PendingSend = { remaining: records.length, baseOffset: Number.MAX_SAFE_INTEGER, failure: undefined, resolve, reject };
       let produced = 0;
@@ -250,6 +266,26 @@ class DeliveringProducer {
       throw fromRdkafka(err, what);
     });
     return { topic, partition, baseOffset };
+  }
+
+  /** Hands the records to librdkafka; when its queue is full, waits for it to drain once and tries again. */
+  private async queue(topic: string, partition: number, records: readonly OutgoingRecord[], what: string): Promise<void> {
+    for (const record of records) {
+      const produce = (): void => {
+        this.producer.produce(topic, partition, record.value, record.key, record.timestamp ?? 0, undefined, toRdkafkaHeaders(record.headers));
+      };
+      try {
+        produce();
+      } catch (err) {
+        if ((err as { code?: unknown } | null)?.code !== queueFull) throw fromRdkafka(this.fatal ?? err, what);
+        await callback(what, (done) => { this.producer.flush(defaultTransactionTimeoutMs, (flushErr) => { done(flushErr); }); });
+        try {
+          produce();
+        } catch (again) {
+          throw fromRdkafka(this.fatal ?? again, what);
+        }
+      }
+    }
   }
 
   close(): Promise<void> {
@@ -835,6 +871,7 @@ class RdkafkaClient implements KafkaClient {
     const delivering = await DeliveringProducer.connect(
       { ...this.config, ...producerConfig, 'transactional.id': transactionalId, 'transaction.timeout.ms': options.transactionTimeoutMs ?? defaultTransactionTimeoutMs },
       what,
+      options.sendOffsets !== false,
     );
     try {
       // InitProducerId: fences every older producer with this id and settles its pending transaction.

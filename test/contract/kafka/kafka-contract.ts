@@ -419,6 +419,46 @@ export function describeKafkaContract(label: string, newClient: KafkaClientFacto
         expect(await client.admin.topicOffsets(topic)).toEqual([{ partition: 0, low: 0, high: 0 }]);
       });
 
+      it('with sendOffsets off, resolves sends without offsets and makes them visible with their group offsets on commit', async () => {
+        const topic = await newTopic(2);
+        const group = unique('group');
+        const id = unique('tx');
+        const producer = await client.transactionalProducer(id, { sendOffsets: false });
+        const transaction = await producer.begin();
+        expect(await transaction.send(topic, 1, outgoing('a', 'b'))).toEqual({ topic, partition: 1, baseOffset: -1 });
+        expect(await transaction.send(topic, 1, outgoing('c'))).toEqual({ topic, partition: 1, baseOffset: -1 });
+        await transaction.commitOffsets(group, { topic, partition: 0, offset: 5 });
+        await transaction.commit(); // marker at 3
+        expect(valuesOf(await reader.readRange(topic, 1, 0, 4))).toEqual(['a', 'b', 'c']);
+        expect(offsetsOf(await reader.readRange(topic, 1, 0, 4))).toEqual([0, 1, 2]);
+        await producer.close();
+        const settled = await other.transactionalProducer(id); // committed offsets are final after this
+        expect(await other.admin.committedOffsets(group, topic)).toEqual(new Map([[0, 5]]));
+        await settled.close();
+      });
+
+      it('with sendOffsets off, fails a fenced producer\'s transaction with SK_KAFKA_FENCED and shows none of its records', async () => {
+        const topic = await newTopic();
+        const id = unique('tx');
+        const older = await client.transactionalProducer(id, { sendOffsets: false });
+        const zombie = await older.begin();
+        await zombie.send(topic, 0, outgoing('zombie'));
+        const newer = await other.transactionalProducer(id, { sendOffsets: false });
+        // The records were only queued: the zombie learns it was fenced when it sends or commits.
+        const failure = await (async () => {
+          await zombie.send(topic, 0, outgoing('late'));
+          await zombie.commit();
+        })().catch((err: unknown) => err);
+        expect(failure).toMatchObject({ code: 'SK_KAFKA_FENCED' });
+
+        const transaction = await newer.begin();
+        await transaction.send(topic, 0, outgoing('winner'));
+        await transaction.commit();
+        const high = (await client.admin.topicOffsets(topic))[0]?.high ?? 0;
+        expect(valuesOf(await reader.readRange(topic, 0, 0, high))).toEqual(['winner']);
+        await Promise.all([older.close(), newer.close()]);
+      });
+
       it('allows only abort after a send failed, then works again', async () => {
         const topic = await newTopic(1);
         const producer = await client.transactionalProducer(unique('tx'));
