@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { seededRandom } from '../../../src/machinery/random.js';
 import { changelogTopic, repartitionTopic } from '../../../src/runtime/kafka-names.js';
-import { ExecutorChurn, RuntimeWorld, eventually } from './support/runtime-world.js';
+import { ExecutorChurn, RuntimeWorld, eventually, untilSettled } from './support/runtime-world.js';
 
 const vocabulary = Array.from({ length: 300 }, (_v, i) => `w${i.toString(36)}`);
 
@@ -105,17 +105,10 @@ describe('running totals exactly once with processes killed', () => {
       })());
       const churn = new ExecutorChurn(world, random, 3);
       world.driver();
-      let finished = false;
-      const isFinished = (): boolean => finished;
-      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition])), 240_000).finally(() => (finished = true));
-      while (!isFinished()) {
-        await sleep(400 + random() * 1200);
-        if (isFinished()) break;
-        const victim = await churn.pickVictim(0.8);
-        if (victim === undefined) continue;
-        await churn.killAndReplace(victim);
+      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, perPartition])), 240_000);
+      await churn.killUntil(done, { busyShare: 0.8, pauseMs: () => 400 + random() * 1200, afterKill: () => {
         if (churn.kills >= 3) void releaseSecondHalf();
-      }
+      } });
       await done;
       await secondHalf;
       expect(churn.kills).toBeGreaterThan(2);
@@ -326,14 +319,10 @@ describe('final event-time windows exactly once with processes killed', () => {
       let driver = world.driver('driver-0');
       const ledger = world.ledger();
       // Each window must be written once however the work moved.
-      let finished = false;
-      const isFinished = (): boolean => finished;
-      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, 3000])), 240_000).finally(() => (finished = true));
+      const done = world.waitUntilAggregated(Object.fromEntries(Array.from({ length: partitions }, (_v, p) => [p, 3000])), 240_000);
       let driverKilled = false;
       let idleRounds = 0;
-      while (!isFinished()) {
-        await sleep(400 + random() * 1200);
-        if (isFinished()) break;
+      await untilSettled(done, () => 400 + random() * 1200, async () => {
         const tasks = (await ledger.readTasks(world.job)).filter((t) => t.record.state === 'assigned');
         idleRounds = tasks.length === 0 ? idleRounds + 1 : 0;
         // Mid-batch: its tasks are out; the next driver finishes the recorded batch. (Between
@@ -342,15 +331,15 @@ describe('final event-time windows exactly once with processes killed', () => {
           driverKilled = true;
           await world.kill(driver);
           driver = world.driver('driver-1');
-          continue;
+          return;
         }
         // Executors holding a task: one still starting (slow on a loaded machine) holds no state to
         // lose. Any live one while the later half waits for a kill (the first half may be done).
         const victim = (await churn.pickVictim(1)) ?? (secondHalf === undefined ? churn.live[0] : undefined);
-        if (victim === undefined) continue;
+        if (victim === undefined) return;
         await churn.killAndReplace(victim);
         if (driverKilled) void releaseSecondHalf();
-      }
+      });
       await done;
       await secondHalf;
       await expectExactWindows(world, expected);

@@ -244,4 +244,32 @@ export class ExecutorChurn {
     if (pauseMs > 0) await sleep(pauseMs);
     this.live.push(this.world.executor(`executor-${this.next++}`));
   }
+
+  /**
+   * Until `done` settles, every 300–1500 ms (`pauseMs`) kills a victim chosen as `pickVictim`
+   * chooses and replaces it `replaceAfterMs()` later; `afterKill` runs after each kill.
+   */
+  async killUntil(done: Promise<unknown>, options: { busyShare: number; pauseMs?: () => number; replaceAfterMs?: () => number; afterKill?: () => void }): Promise<void> {
+    await untilSettled(done, options.pauseMs ?? (() => 300 + this.random() * 1200), async () => {
+      const victim = await this.pickVictim(options.busyShare);
+      if (victim === undefined) return;
+      await this.killAndReplace(victim, options.replaceAfterMs?.() ?? 0);
+      options.afterKill?.();
+    });
+  }
+}
+
+/**
+ * Runs `round` after each pause until `done` settles (fulfilled or rejected: awaiting `done`, and
+ * its error, stays the caller's).
+ */
+export async function untilSettled(done: Promise<unknown>, pauseMs: () => number, round: () => Promise<void>): Promise<void> {
+  let finished = false;
+  const isFinished = (): boolean => finished;
+  void done.then(() => (finished = true), () => (finished = true));
+  while (!isFinished()) {
+    await sleep(pauseMs());
+    if (isFinished()) break;
+    await round();
+  }
 }
