@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs bench/stateful-throughput.ts [--lines 400000] [--partitions 4] [--executors 1]
 //                                                   [--task-size 20000] [--rounds 1] [--partition-groups 1]
-//                                                   [--profile DIR]
+//                                                   [--profile DIR] [--logs DIR]
 //
 // The source holds `--lines` lines of ~10 words (a fixed-seed, Zipf-like vocabulary of 20,000
 // words) in `--partitions` partitions. Both jobs read it from the start with exactly-once delivery:
@@ -20,12 +20,17 @@
 // >= 1.0x passthrough. The wordcount sink's final totals are checked against the input.
 //
 // --profile DIR: the driver and executors write V8 CPU profiles (.cpuprofile, for Chrome DevTools or
-// speedscope) into DIR, one per process; they are stopped with SIGTERM so the profiles get written.
+// speedscope) into DIR/<job>-<pod>/, one per thread (the largest is the main thread's: the module
+// loader runs on a thread of its own); they are stopped with SIGTERM so the profiles get written.
+//
+// --logs DIR: the driver and executors log at debug level into DIR, one JSON-lines file per process
+// (batches recorded and committed, tasks done with their duration), to trace where a batch waits.
 //
 // Uses ZK_CONNECT / KAFKA_BROKERS when set, else starts (and afterwards destroys) its own servers.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { applyDefaults, type StreamingJobSpec } from '../src/api/v1alpha1/index.js';
 import { AclScheme, jobUser } from '../src/coordination/acl.js';
@@ -59,6 +64,11 @@ const partitionGroups = option('--partition-groups', 1);
 const vocabularySize = 20_000;
 const profileDir = ((): string | undefined => {
   const i = process.argv.indexOf('--profile');
+  return i < 0 ? undefined : process.argv[i + 1];
+})();
+
+const logDir = ((): string | undefined => {
+  const i = process.argv.indexOf('--logs');
   return i < 0 ? undefined : process.argv[i + 1];
 })();
 
@@ -179,8 +189,9 @@ class Job {
   }
 
   private spawn(role: string, pod: string): void {
-    const child = spawn(process.execPath, ['bench/run.mjs', 'bench/runtime-pod.ts', role, '--log-format=json', '--log-level=warn'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const log = logDir === undefined ? 'ignore' : openSync(join(logDir, `${this.ref.name}-${pod}.log`), 'w');
+    const child = spawn(process.execPath, ['bench/run.mjs', 'bench/runtime-pod.ts', role, '--log-format=json', `--log-level=${logDir === undefined ? 'warn' : 'debug'}`], {
+      stdio: ['ignore', log, log === 'ignore' ? 'inherit' : log],
       env: {
         PATH: process.env.PATH,
         STREAMKEEPER_JOB: `${this.ref.namespace}/${this.ref.name}`,
@@ -192,7 +203,7 @@ class Job {
         STREAMKEEPER_METRICS_ADDR: '127.0.0.1:0',
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
         ...(process.env.STREAMKEEPER_KAFKA_CLIENT === undefined ? {} : { STREAMKEEPER_KAFKA_CLIENT: process.env.STREAMKEEPER_KAFKA_CLIENT }),
-        ...(profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-name=${this.ref.name}-${pod}.cpuprofile` }),
+        ...(profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(profileDir, `${this.ref.name}-${pod}`)}` }),
       },
     });
     this.processes.push(child);
@@ -237,6 +248,7 @@ interface Figures {
 }
 
 async function main(): Promise<void> {
+  if (logDir !== undefined) mkdirSync(logDir, { recursive: true });
   const env = await servers();
   const kafka = createKafkaClient('kafkajs', { brokers: env.brokers, clientId: 'bench-stateful' });
   const operatorCredential = generateCredential('streamkeeper-operator');

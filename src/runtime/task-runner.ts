@@ -26,7 +26,7 @@ import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorR
 import { AggregatorRegistry } from './stateful/aggregator-registry.js';
 import { StateCache, type RestoreReport } from './stateful/state-cache.js';
 import { aggregate, aggregateWindows, preAggregate, repartitionRecords, type Aggregated, type LateRecord, type MapWindowing } from './stateful/stages.js';
-import type { StateKey } from './stateful/aggregator.js';
+import type { KeyedAggregator, StateKey } from './stateful/aggregator.js';
 import { isoTime, noWatermark } from './stateful/windows.js';
 import { parseFieldPath } from '../api/v1alpha1/index.js';
 import type { AggregationConfig, WindowConfig } from '../coordination/config-mirror.js';
@@ -78,6 +78,11 @@ interface ProcessedTask {
   readonly lateDeadLettered?: number;
   /** A windowed map task: the greatest event time among its records. */
   readonly maxEventTime?: number;
+  /**
+   * A map task of a job with an aggregation: its partial accumulators per key, combined across
+   * all of the task's ranges before they become repartition records (one combine per task).
+   */
+  readonly partials?: Map<StateKey, unknown>;
   /** Given the end offset (last offset + 1) of what the transaction wrote per `topic/partition`. */
   readonly committed?: (ends: ReadonlyMap<string, number>) => void;
   /** An aggregate task, once `committed` ran: its state partition's size and what restoring it cost. */
@@ -147,9 +152,29 @@ function rangeKey(range: { readonly topic: string; readonly partition: number })
   return `${range.topic}/${range.partition}`;
 }
 
-/** Adds `part`'s sends and counts to `into` (the tasks of several ranges commit as one). */
-function mergeProcessed(into: ProcessedTask | undefined, part: ProcessedTask): ProcessedTask {
+/**
+ * Folds `from`'s partials into `into` with the aggregator's merge, keeping first-seen key order:
+ * a retry combines the same ranges in the same order, so it computes the same partials.
+ */
+function combinePartials(aggregator: KeyedAggregator, into: Map<StateKey, unknown>, from: ReadonlyMap<StateKey, unknown>): void {
+  for (const [key, partial] of from) {
+    const before = into.get(key);
+    into.set(key, before === undefined ? partial : aggregator.merge(before, partial));
+  }
+}
+
+/**
+ * Adds `part`'s sends and counts to `into` (the tasks of several ranges commit as one). Partials
+ * are combined with `aggregator`, so a key seen in several ranges travels once.
+ */
+function mergeProcessed(into: ProcessedTask | undefined, part: ProcessedTask, aggregator: KeyedAggregator | undefined): ProcessedTask {
   if (into === undefined) return part;
+  let partials = into.partials ?? part.partials;
+  if (into.partials !== undefined && part.partials !== undefined) {
+    if (aggregator === undefined) throw new StreamkeeperError('SK_PROCESSOR_ERROR', 'partials to combine without an aggregator');
+    combinePartials(aggregator, into.partials, part.partials);
+    partials = into.partials;
+  }
   const sends = new Map(into.sends);
   for (const [key, entry] of part.sends) {
     const before = sends.get(key);
@@ -164,6 +189,7 @@ function mergeProcessed(into: ProcessedTask | undefined, part: ProcessedTask): P
     lateDropped: (into.lateDropped ?? 0) + (part.lateDropped ?? 0),
     lateDeadLettered: (into.lateDeadLettered ?? 0) + (part.lateDeadLettered ?? 0),
     ...(times.length === 0 ? {} : { maxEventTime: Math.max(...times) }),
+    ...(partials === undefined ? {} : { partials }),
   };
 }
 
@@ -512,16 +538,46 @@ export class TaskRunner {
     };
   }
 
-  /** Reads and processes each range not committed yet (`starts`: where each range's work starts), as one task's output. */
-  private async processRanges(assignment: TaskAssignment, starts: ReadonlyMap<string, number>, logger: Logger): Promise<{ processed: ProcessedTask; read: number }> {
+  /**
+   * Reads and processes each range not committed yet (`starts`: where each range's work starts),
+   * as one task's output. The next range is read while the current one is processed (a group
+   * task's ranges are on several partitions). A map task of a job with an aggregation combines
+   * its partials across all its ranges, then addresses them to the repartition topic once.
+   */
+  private async processRanges(assignment: TaskAssignment, starts: ReadonlyMap<string, number>, logger: Logger): Promise<{ processed: ProcessedTask; read: number; readWaitMs: number }> {
+    const { ranges } = assignment.task;
+    const aggregation = assignment.settings.aggregation;
+    const aggregator = aggregation === undefined || isAggregateTask(assignment) ? undefined : await this.aggregators.resolve(aggregation);
+    const readAt = (index: number): Promise<InputRecord[]> | undefined => {
+      const range = ranges[index];
+      if (range === undefined) return undefined;
+      const reading = this.read(assignment, range, starts.get(rangeKey(range)) ?? Number(range.from), Number(range.to));
+      // Handled here too: a read left behind by a failed range must not surface as unhandled.
+      reading.catch(() => undefined);
+      return reading;
+    };
     let processed: ProcessedTask | undefined;
     let read = 0;
-    for (const range of assignment.task.ranges) {
-      const records = await this.read(assignment, range, starts.get(rangeKey(range)) ?? Number(range.from), Number(range.to));
+    /** How long processing waited for reads (the rest of the time went to the processor and the aggregation). */
+    let readWaitMs = 0;
+    let next = readAt(0);
+    for (let index = 0; next !== undefined; index++) {
+      const range = ranges[index] as OffsetRange;
+      const waitFrom = this.clock.now();
+      const records = await next;
+      readWaitMs += this.clock.now() - waitFrom;
+      next = readAt(index + 1);
       read += records.length;
-      processed = mergeProcessed(processed, await this.process(assignment, range, records, logger));
+      processed = mergeProcessed(processed, await this.process(assignment, range, records, logger), aggregator);
     }
-    return { processed: processed ?? { sends: new Map(), written: 0, skipped: 0, deadLettered: 0 }, read };
+    processed ??= { sends: new Map(), written: 0, skipped: 0, deadLettered: 0 };
+    const { partials } = processed;
+    readWaitMs = Math.round(readWaitMs);
+    if (partials === undefined || aggregation === undefined) return { processed, read, readWaitMs };
+    const sends = new Map(processed.sends);
+    const topic = repartitionTopic(assignment.job);
+    for (const [partition, records] of repartitionRecords(partials, aggregation.statePartitions)) sends.set(`${topic}/${partition}`, { topic, partition, records });
+    return { processed: { ...processed, sends }, read, readWaitMs };
   }
 
   /** Runs the processor and sorts the output and dead letters by sink partition (or, with an aggregation, pre-aggregates for the repartition topic). */
@@ -537,7 +593,7 @@ export class TaskRunner {
         settings.poisonRecords,
       );
     let result: { outputs: readonly SinkRecord[]; poison: readonly PoisonRecord[] };
-    let repartitioned: Map<number, OutgoingRecord[]> | undefined;
+    let partials: Map<StateKey, unknown> | undefined;
     let late: readonly LateRecord[] = [];
     let maxEventTime: number | undefined;
     if (settings.aggregation === undefined) {
@@ -547,7 +603,7 @@ export class TaskRunner {
       const window = settings.aggregation.window;
       const pre = await preAggregate(aggregator, records, run, settings.poisonRecords, window === undefined ? undefined : mapWindowing(window, assignment.watermark ?? noWatermark));
       result = { outputs: [], poison: pre.poison };
-      repartitioned = repartitionRecords(pre.partials, settings.aggregation.statePartitions);
+      partials = pre.partials;
       late = pre.late;
       if (window !== undefined && pre.maxEventTime !== noWatermark) maxEventTime = pre.maxEventTime;
     }
@@ -576,13 +632,9 @@ export class TaskRunner {
         records.push(outgoing(output));
       }
     }
-    let written = result.outputs.length;
-    if (repartitioned !== undefined) {
-      const topic = repartitionTopic(job);
-      for (const [partition, out] of repartitioned) for (const record of out) add(topic, partition, record);
-      // What this stage writes goes to the job's own repartition topic, not to the sink.
-      written = 0;
-    }
+    // With an aggregation, what this stage writes goes to the job's own repartition topic (once
+    // per task, see processRanges), not to the sink.
+    const written = result.outputs.length;
     let skipped = 0;
     let deadLettered = 0;
     if (result.poison.length > 0) {
@@ -617,7 +669,7 @@ export class TaskRunner {
         logger.warn(lateSpan, 'late records left out of the windows the watermark closed (aggregation.window.lateRecords: drop)');
       }
     }
-    return { sends, written, skipped, deadLettered, lateDropped, lateDeadLettered, ...(maxEventTime === undefined ? {} : { maxEventTime }) };
+    return { sends, written, skipped, deadLettered, lateDropped, lateDeadLettered, ...(maxEventTime === undefined ? {} : { maxEventTime }), ...(partials === undefined ? {} : { partials }) };
   }
 
   private async runAtLeastOnce(assignment: TaskAssignment): Promise<TaskResult> {
@@ -700,8 +752,9 @@ export class TaskRunner {
         if (start > from) logger.info({ topic: r.topic, partition: r.partition, from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
         starts.set(rangeKey(r), start);
       }
-      const { processed, read } = await this.processRanges(assignment, starts, logger);
+      const { processed, read, readWaitMs } = await this.processRanges(assignment, starts, logger);
       timeline.lap('processMs');
+      timeline.laps.readWaitMs = (timeline.laps.readWaitMs ?? 0) + readWaitMs;
       const ends = new Map<string, number>();
       let transaction: KafkaTransaction | undefined;
       try {
@@ -737,6 +790,9 @@ export class TaskRunner {
       if (task.attempt > 1 && isAggregateTask(assignment)) {
         // Where a moved state partition's takeover spends its time (restoreMs is part of processMs).
         logger.info({ partition: ranges[0]?.partition, ...timeline.laps, restoreMs: Math.round(stateReport?.restore?.millis ?? 0), restored: stateReport?.restore?.records ?? 0, restarts: restart }, 'aggregate task of a moved state partition committed');
+      } else {
+        // Where a task's time goes (processMs includes readWaitMs and, for an aggregate task, the restore).
+        logger.debug({ ...timeline.laps, restoreMs: Math.round(stateReport?.restore?.millis ?? 0), sent: [...processed.sends.values()].reduce((n, s) => n + s.records.length, 0) }, 'task committed');
       }
       return {
         kind: 'processed',

@@ -14,7 +14,7 @@ import type { OutgoingRecord } from '../kafka/index.js';
 import type { InputRecord } from '../processors/api.js';
 import type { PoisonRecord, ProcessingResult } from '../processors/processor-runner.js';
 import type { PoisonRecordPolicy } from '../../coordination/config-mirror.js';
-import { decodeAccumulator, encodeAccumulator, foldRecords, keyBytes, stateKey, type AggregationRecord, type KeyedAggregator, type StateKey } from './aggregator.js';
+import { copyAccumulator, decodeAccumulator, encodeAccumulator, foldRecords, keyBytes, stateKey, type AggregationRecord, type KeyedAggregator, type StateKey } from './aggregator.js';
 import { statePartition } from './state-partitioning.js';
 import type { BoundedStateStore } from './state-store.js';
 import { foldWindowed, isClosed, noWatermark, splitWindowedKey, windowOutputKey, type EventTimeSource, type Window, type WindowedFoldResult, type Windowing } from './windows.js';
@@ -28,7 +28,8 @@ export interface LateRecord {
 }
 
 export interface PreAggregated {
-  readonly partials: ReadonlyMap<StateKey, unknown>;
+  /** A new map, the caller's: a task combines the partials of its ranges into the first one's. */
+  readonly partials: Map<StateKey, unknown>;
   /** Records the processor or the aggregation refused, in offset order. */
   readonly poison: readonly PoisonRecord[];
   /** Windowed: outputs (or, with `lateToDeadLetter`, source records) behind the watermark for some window. */
@@ -168,7 +169,7 @@ function mergePartials(aggregator: KeyedAggregator, store: BoundedStateStore<unk
     if (base === undefined) {
       const committed = store.get(key);
       // A deep copy: merge may change its left side, and the cached state must stay as committed.
-      base = committed === undefined ? aggregator.initial() : decodeAccumulator(encodeAccumulator(committed));
+      base = committed === undefined ? aggregator.initial() : copyAccumulator(committed);
     }
     merged.set(key, aggregator.merge(base, partial));
   }

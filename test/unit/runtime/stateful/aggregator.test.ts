@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { builtinAggregator, decodeAccumulator, encodeAccumulator, foldRecords, keyBytes, stateKey, type AggregationRecord, type BuiltinAggregation } from '../../../../src/runtime/stateful/aggregator.js';
+import { builtinAggregator, copyAccumulator, decodeAccumulator, encodeAccumulator, foldRecords, keyBytes, stateKey, type AggregationRecord, type BuiltinAggregation } from '../../../../src/runtime/stateful/aggregator.js';
 import { statePartition } from '../../../../src/runtime/stateful/state-partitioning.js';
 import { sinkPartition } from '../../../../src/runtime/partitioner.js';
 
@@ -84,6 +84,27 @@ describe('builtin aggregator', () => {
     for (const accumulator of [[3, 12.5, 1, 9, 2], { users: ['inf', 'u-1'], note: 'infinite' }, { low: Number.NEGATIVE_INFINITY, seen: 2 }]) {
       expect(decodeAccumulator(encodeAccumulator(accumulator))).toEqual(accumulator);
     }
+  });
+
+  it('encodes and decodes accumulators as the JSON text the changelog holds, whatever their shape', () => {
+    const withReplacer = (value: unknown): string => JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (v > 0 ? '+inf' : '-inf') : v));
+    const shapes: unknown[] = [[3], [1.5, -2, 0], [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 4], { users: ['+inf', 'ann'] }, ['-inf'], 7, null, []];
+    for (const shape of shapes) expect(encodeAccumulator(shape).toString('utf8')).toBe(withReplacer(shape));
+    expect(decodeAccumulator(Buffer.from('["+inf","-inf",2]'))).toEqual([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2]);
+    expect(decodeAccumulator(Buffer.from('{"users":["ann"]}'))).toEqual({ users: ['ann'] });
+    expect(decodeAccumulator(Buffer.from('[1,2.5]'))).toEqual([1, 2.5]);
+  });
+
+  it('copies an accumulator as restoring it from the changelog would, sharing nothing with it', () => {
+    const shapes: unknown[] = [[3, Number.NEGATIVE_INFINITY], { users: ['ann'] }, [Number.NaN, -0], [[1], [2]]];
+    for (const shape of shapes) {
+      const copy = copyAccumulator(shape);
+      expect(copy).toEqual(decodeAccumulator(encodeAccumulator(shape)));
+      expect(copy).not.toBe(shape);
+    }
+    const nested = [[1], [2]];
+    (copyAccumulator(nested) as number[][])[0]?.push(9);
+    expect(nested).toEqual([[1], [2]]);
   });
 
   it('keeps binary keys byte for byte', () => {

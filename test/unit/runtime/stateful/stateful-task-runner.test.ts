@@ -88,6 +88,29 @@ describe('TaskRunner with an aggregation', () => {
     expect(kafka.openTransactions()).toEqual([]);
   });
 
+  it('combines the partials of every range a partition group\'s task carries before the shuffle: one partial per word', async () => {
+    const run = runner();
+    taskSeq += 1;
+    const group: TaskRecord = {
+      id: `0000000001-${String(taskSeq).padStart(5, '0')}`,
+      batch: '0000000001',
+      ranges: [0, 1].map((partition) => ({ topic: 'in', partition, from: '0', to: '2' })),
+      group: 0,
+      state: 'assigned',
+      owner: 'e-0',
+      attempt: 1,
+      failures: 0,
+    };
+    expect(await run.run(assignment(group))).toMatchObject({ kind: 'processed', read: 4 });
+    // the, fox, dog, jumps, a: 'the' and 'fox' are in both partitions, and travel once each.
+    const partials = Array.from({ length: statePartitions }, (_v, p) => kafka.visibleRecords(repartition, p)).flat();
+    expect(partials.map((r) => r.key?.toString()).sort()).toEqual(['a', 'dog', 'fox', 'jumps', 'the']);
+    expect(Object.fromEntries(partials.map((r) => [r.key?.toString(), JSON.parse(r.value?.toString() ?? '') as unknown]))).toMatchObject({ the: [3], fox: [3] });
+    const done = new Map<number, number>();
+    await batch(run, [], done);
+    expect(totals()).toEqual({ the: 3, fox: 3, dog: 1, jumps: 1, a: 1 });
+  });
+
   it('restores a state partition on another executor exactly as its predecessor committed it', async () => {
     const done = new Map<number, number>();
     await batch(runner(), [[0, 0, 2], [1, 0, 2]], done);
