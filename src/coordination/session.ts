@@ -46,6 +46,12 @@ export interface ZooKeeperSessionOptions {
    * with a transient error (also the limit for `open`).
    */
   readonly operationTimeoutMs?: number;
+  /**
+   * How long an operation waits for a lost connection to come back before it fails with a
+   * transient error (at most `operationTimeoutMs`, the default). Short for a caller that would
+   * rather report an outage than wait it out: the operator's status pass.
+   */
+  readonly connectionWaitMs?: number;
   readonly clock?: Clock;
   readonly random?: Random;
   readonly observer?: CoordinationObserver;
@@ -88,6 +94,7 @@ export class ZooKeeperSession {
   readonly random: Random;
   readonly backoff: BackoffPolicy;
   readonly operationTimeoutMs: number;
+  readonly connectionWaitMs: number;
   readonly logger: Logger;
   private readonly observer: CoordinationObserver;
 
@@ -97,6 +104,8 @@ export class ZooKeeperSession {
     this.backoff = validateBackoff({ ...zooKeeperBackoff, ...options.backoff });
     this.operationTimeoutMs = options.operationTimeoutMs ?? 30_000;
     if (!(this.operationTimeoutMs > 0)) throw new RangeError(`operationTimeoutMs must be greater than 0 (got ${this.operationTimeoutMs})`);
+    this.connectionWaitMs = Math.min(options.connectionWaitMs ?? this.operationTimeoutMs, this.operationTimeoutMs);
+    if (!(this.connectionWaitMs > 0)) throw new RangeError(`connectionWaitMs must be greater than 0 (got ${options.connectionWaitMs})`);
     this.logger = options.logger ?? silentLogger();
     this.observer = options.observer ?? noopObserver;
     // Every pending retry sleeps on this signal; thousands may wait at once during an outage.
@@ -119,6 +128,11 @@ export class ZooKeeperSession {
   // A getter, not the field: TypeScript would otherwise keep its narrowing across awaits.
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** The servers this session connects to, as given (`host:port[,host:port...][/chroot]`). */
+  get connectString(): string {
+    return this.options.connectString;
   }
 
   /** The id of the current ZooKeeper session, if there is one. */
@@ -270,15 +284,20 @@ export class ZooKeeperSession {
     for (const subscription of this.subscriptions) subscription.kick();
   }
 
-  /** The current client once it is connected; waits through reconnects until `deadline`. */
-  private async connectedClient(deadline: number): Promise<ZooKeeperClient> {
+  /**
+   * The current client once it is connected; waits through reconnects until `deadline`, and for
+   * at most `connectionWaitMs` from the call.
+   */
+  private async connectedClient(operationDeadline: number): Promise<ZooKeeperClient> {
+    const startedAt = this.clock.now();
+    const deadline = Math.min(operationDeadline, startedAt + this.connectionWaitMs);
     for (;;) {
       if (this.closed) throw closedError();
       const client = this.client;
       if (client?.state === 'connected') return client;
       const remaining = deadline - this.clock.now();
       // Naming the servers tells a reader of the job's status which ZooKeeper is down.
-      if (remaining <= 0) throw new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `no connection to ZooKeeper at ${this.options.connectString} for ${this.operationTimeoutMs} ms`);
+      if (remaining <= 0) throw new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `no connection to ZooKeeper at ${this.options.connectString} for ${deadline - startedAt} ms`);
       const wake = new AbortController();
       const sleeping = sleep(this.clock, remaining, wake.signal);
       await Promise.race([this.stateChanged.promise, sleeping, this.closedSignal.promise]);

@@ -15,7 +15,7 @@ import type { Subscription, ZooKeeperSession } from '../coordination/session.js'
 import { deleteJobSubtree, ensureJobSubtree, relockJobSubtree } from '../coordination/subtree.js';
 import { TaskLedger } from '../coordination/task-ledger.js';
 import type { Acl } from '../coordination/zookeeper/client.js';
-import { isStreamkeeperError } from '../errors/index.js';
+import { StreamkeeperError, isStreamkeeperError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../logging/logger.js';
 import {
   credentialFingerprint,
@@ -227,6 +227,21 @@ export class ZooKeeperJobCoordination implements JobCoordination {
     this.watches.delete(key);
     this.ensured.delete(key);
     this.rescheduler.forgetJob(ref);
+  }
+
+  connectionLost(): StreamkeeperError | undefined {
+    if (this.closed || this.session.state === 'connected') return undefined;
+    return new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `the operator has no connection to ZooKeeper at ${this.session.connectString}; it reconnects by itself`);
+  }
+
+  onConnectionChange(listener: () => void): () => void {
+    let connected = this.session.state === 'connected';
+    return this.session.onStateChange((state) => {
+      // 'closed' is the operator stopping, not an outage.
+      if (state === 'closed' || (state === 'connected') === connected) return;
+      connected = state === 'connected';
+      listener();
+    });
   }
 
   onMembershipChange(listener: (job: JobRef) => void): () => void {

@@ -1,8 +1,11 @@
 /**
  * Writes events.k8s.io/v1 Events about jobs, without spamming: an Event repeated within the
  * de-duplication window becomes a count on the first one (its `series`), patched at most every
- * `patchIntervalMs`, the way client-go's event correlator aggregates. Recording never fails a
- * reconcile pass: an Event that cannot be written is logged and counted.
+ * `patchIntervalMs`, the way client-go's event correlator aggregates — except that a repeat
+ * coming after another Event about the same object is written at once, so that the order of
+ * what happened stays true (Running, CoordinationUnavailable, Running again reads so, not as a
+ * job last seen unavailable). Recording never fails a reconcile pass: an Event that cannot be
+ * written is logged and counted.
  */
 import { randomBytes } from 'node:crypto';
 import { classify, isStreamkeeperError } from '../errors/index.js';
@@ -64,6 +67,8 @@ export function truncateNote(note: string): string {
 
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
+  /** The key of the last Event recorded about each object (by uid), least recently used first. */
+  private readonly latest = new Map<string, string>();
   private readonly client: Pick<KubeClient, 'create' | 'patch'>;
   private readonly dedupeWindowMs: number;
   private readonly patchIntervalMs: number;
@@ -89,12 +94,14 @@ export class EventRecorder {
     const key = `${regarding.uid}\u0000${event.type}\u0000${event.reason}\u0000${note}`;
     const now = this.clock.now();
     const seen = this.seen.get(key);
+    const interleaved = this.latest.get(regarding.uid) !== key;
+    this.noteLatest(regarding.uid, key);
     try {
       if (seen !== undefined && now - seen.lastObservedAt < this.dedupeWindowMs) {
         this.touch(key, seen);
         seen.count += 1;
         seen.lastObservedAt = now;
-        if (now - seen.lastWrittenAt < this.patchIntervalMs) {
+        if (now - seen.lastWrittenAt < this.patchIntervalMs && !interleaved) {
           eventsTotal.inc({ type: event.type, outcome: 'aggregated' });
           return;
         }
@@ -145,6 +152,16 @@ export class EventRecorder {
   private touch(key: string, seen: Seen): void {
     this.seen.delete(key);
     this.seen.set(key, seen);
+  }
+
+  private noteLatest(uid: string, key: string): void {
+    this.latest.delete(uid);
+    this.latest.set(uid, key);
+    while (this.latest.size > this.maxEntries) {
+      const oldest = this.latest.keys().next().value;
+      if (oldest === undefined) break;
+      this.latest.delete(oldest);
+    }
   }
 
   private remember(key: string, seen: Seen): void {

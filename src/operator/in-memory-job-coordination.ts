@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { configHash } from '../coordination/config-mirror.js';
 import { digestId, type DigestCredential } from '../coordination/zookeeper/digest.js';
+import { StreamkeeperError } from '../errors/index.js';
 import {
   credentialFingerprint,
   type CoordinatedJob,
@@ -59,6 +60,9 @@ interface JobEntry {
 
 type JobName = { readonly namespace: string; readonly name: string };
 
+/** What the in-memory port names as its servers when its connection is lost. */
+export const inMemoryServers = 'in-memory';
+
 const keyOf = (job: JobName): string => `${job.namespace}/${job.name}`;
 
 export class InMemoryJobCoordination implements JobCoordination {
@@ -66,6 +70,8 @@ export class InMemoryJobCoordination implements JobCoordination {
   private readonly jobs = new Map<string, JobEntry>();
   private readonly listeners = new Set<(job: JobName) => void>();
   private readonly failures: { method: CoordinationMethod | undefined; error: Error; remaining: number }[] = [];
+  private readonly connectionListeners = new Set<() => void>();
+  private lost = false;
   private closed = false;
 
   constructor(
@@ -78,6 +84,16 @@ export class InMemoryJobCoordination implements JobCoordination {
   /** The next `times` calls of `method` (any method if undefined) throw `error`. */
   failNext(method: CoordinationMethod | undefined, error: Error, times = 1): void {
     this.failures.push({ method, error, remaining: times });
+  }
+
+  /**
+   * The operator's connection to ZooKeeper is lost (true) or back (false): while it is lost,
+   * `connectionLost` says so and every call fails with SK_ZK_CONNECTION_LOSS.
+   */
+  setConnectionLost(lost: boolean): void {
+    if (this.lost === lost) return;
+    this.lost = lost;
+    for (const listener of [...this.connectionListeners]) listener();
   }
 
   /** Whether the job's subtree exists. */
@@ -296,6 +312,15 @@ export class InMemoryJobCoordination implements JobCoordination {
     // Nothing is watched per job here.
   }
 
+  connectionLost(): StreamkeeperError | undefined {
+    return this.lost && !this.closed ? new StreamkeeperError('SK_ZK_CONNECTION_LOSS', `the operator has no connection to ZooKeeper at ${inMemoryServers}; it reconnects by itself`) : undefined;
+  }
+
+  onConnectionChange(listener: () => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
   onMembershipChange(listener: (job: JobName) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -304,6 +329,7 @@ export class InMemoryJobCoordination implements JobCoordination {
   close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
+    this.connectionListeners.clear();
     return Promise.resolve();
   }
 
@@ -312,6 +338,8 @@ export class InMemoryJobCoordination implements JobCoordination {
   private async enter(method: CoordinationMethod, job: JobName, pod?: string): Promise<void> {
     await Promise.resolve();
     if (this.closed) throw new Error('the coordination port is closed');
+    const lost = this.connectionLost();
+    if (lost !== undefined) throw lost;
     this.calls.push({ method, job: keyOf(job), ...(pod === undefined ? {} : { pod }) });
     const failure = this.failures.find((f) => f.remaining > 0 && (f.method === undefined || f.method === method));
     if (failure !== undefined) {

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { JobConfigContent } from '../coordination/config-mirror.js';
 import type { ProgressBlocker } from '../coordination/progress-report.js';
 import type { DigestCredential } from '../coordination/zookeeper/digest.js';
+import type { StreamkeeperError } from '../errors/index.js';
 
 export type { AggregationConfig, JobConfigContent, WindowConfig } from '../coordination/config-mirror.js';
 export type { DigestCredential } from '../coordination/zookeeper/digest.js';
@@ -171,6 +172,18 @@ export interface JobCoordination {
   deleteJob(job: CoordinatedJob): Promise<void>;
   /** Drops what is held in memory for a job that is gone (watches, caches). */
   forgetJob(job: CoordinatedJob): void;
+  /**
+   * Why ZooKeeper cannot be asked right now — the operator's own connection to it is lost — or
+   * undefined while it is connected. Answered from memory, without asking ZooKeeper: a pass that
+   * gets an error reports the job's coordination as unavailable at once instead of waiting on a
+   * connection that may take long to come back. The error is transient and names the servers.
+   */
+  connectionLost(): StreamkeeperError | undefined;
+  /**
+   * Calls `listener` when the operator's connection to ZooKeeper is lost and when it is back, so
+   * that every job's status can say so. The listener must only enqueue keys.
+   */
+  onConnectionChange(listener: () => void): () => void;
   /**
    * Calls `listener` whenever a watched job's executors register, leave or change state. The
    * listener must only enqueue the job's key.

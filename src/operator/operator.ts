@@ -203,6 +203,11 @@ export class Operator {
       handle.coordination.onMembershipChange((job) => {
         queue.add(`${job.namespace}/${job.name}`);
       }),
+      // Every job's status says whether its ZooKeeper state can be read: each is looked at when
+      // the connection is lost and again when it is back, not at its next refresh.
+      handle.coordination.onConnectionChange(() => {
+        for (const key of this.cache.jobKeys()) queue.add(key);
+      }),
     ];
     controller.start();
     this.term = { controller, handle, unhook, phases };

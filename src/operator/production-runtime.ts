@@ -43,11 +43,18 @@ export async function operatorAcls(options: OperatorOptions, logger: Logger): Pr
   return AclScheme.digest(parseCredentialFile(text, path));
 }
 
+/**
+ * How long one of the operator's ZooKeeper calls waits for a lost connection before it fails. A
+ * pass blocked on ZooKeeper writes no status, so a short outage would be over before any job
+ * said so; a pass that fails fast reports CoordinationUnavailable and is retried.
+ */
+export const operatorConnectionWaitMs = 2_000;
+
 /** Opens one ZooKeeper session (creating the chroot if there is one) and the port on it. */
 export async function openZooKeeperCoordination(options: { readonly zkConnect: string; readonly zkRoot: string; readonly connector: ZooKeeperConnector; readonly acls: AclScheme; readonly logger: Logger }): Promise<CoordinationHandle> {
   const { acls, connector, logger } = options;
   await ensureChroot(connector, options.zkConnect, acls.ancestors(), acls.operatorAuth);
-  const session = await ZooKeeperSession.open({ connector, connectString: options.zkConnect, auth: acls.operatorAuth, observer: coordinationMetrics, logger });
+  const session = await ZooKeeperSession.open({ connector, connectString: options.zkConnect, auth: acls.operatorAuth, connectionWaitMs: operatorConnectionWaitMs, observer: coordinationMetrics, logger });
   const coordination = new ZooKeeperJobCoordination({ session, layout: new CoordinationLayout(options.zkRoot), acls, observer: coordinationMetrics, logger });
   return {
     coordination,

@@ -178,6 +178,14 @@ export class StreamingJobReconciler implements Reconciler {
   }
 
   private async syncCoordination(pass: ReconcilePass, spec: DefaultedStreamingJobSpec): Promise<void> {
+    // The operator's own connection is down: the status says so now, instead of after every call
+    // below has waited for it. Not an error of the pass: the condition and its one Event tell it,
+    // and the connection coming back triggers the next pass.
+    const lost = this.coordination.connectionLost();
+    if (lost !== undefined) {
+      pass.coordination = { state: 'failed', error: errorView(lost) };
+      return;
+    }
     const secret = jobCredentialSecretName(pass.identity.name);
     let secretGone = false;
     try {
@@ -495,6 +503,7 @@ export class StreamingJobReconciler implements Reconciler {
       draining: pass.draining,
       awaitingProgress: status.lastCommittedBatch === undefined || status.totalLag === undefined,
       unresponsiveDueInMs: pass.unresponsiveDueInMs,
+      coordinationUnavailable: pass.coordination.state === 'failed' && pass.coordination.error.kind === 'transient',
     }, this.progressRefreshMs);
     return requeueAfter === undefined ? {} : { requeueAfterMs: requeueAfter };
   }

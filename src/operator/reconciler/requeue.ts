@@ -29,6 +29,11 @@ export interface RequeueFacts {
    * driver holds the whole job back until it is replaced.
    */
   readonly unresponsiveDueInMs?: number;
+  /**
+   * ZooKeeper could not be read (a transient failure). The operator's reconnection triggers a
+   * pass by itself; this bounds the wait should that be missed.
+   */
+  readonly coordinationUnavailable?: boolean;
 }
 
 /** The default --progress-refresh-period: how often a Running job's status picks up its progress. */
@@ -39,6 +44,7 @@ export const requeueIntervals = {
   firstProgress: 2_000,
   progressing: 10_000,
   pending: 30_000,
+  coordinationUnavailable: 10_000,
   degraded: 15_000,
   failed: 60_000,
 } as const;
@@ -64,6 +70,7 @@ export const unresponsiveJudgeSlackMs = 100;
 function intervalOf(facts: RequeueFacts, progressRefreshMs: number): number | undefined {
   if (facts.draining > 0) return requeueIntervals.draining;
   if (facts.progressing) return requeueIntervals.progressing;
+  if (facts.coordinationUnavailable === true && facts.phase !== 'Suspended') return Math.min(requeueIntervals.coordinationUnavailable, progressRefreshMs);
   switch (facts.phase) {
     case 'Pending':
       return requeueIntervals.pending;

@@ -18,6 +18,12 @@ export interface ExecutorProcess {
 
 export interface PortWorld {
   readonly port: JobCoordination;
+  /** The ZooKeeper servers the operator's side connects to, as its errors name them. */
+  readonly servers: string;
+  /** The operator's connection to ZooKeeper is lost (a network fault; its session survives a short one). */
+  cutOperator(): Promise<void>;
+  /** The operator's connection can come back. */
+  restoreOperator(): Promise<void>;
   /** An executor of `job` starts under `pod` and registers, with the credential the port issued. */
   startExecutor(job: CoordinatedJob, credential: DigestCredential | undefined, pod: string): Promise<ExecutorProcess>;
   startDriver(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<void>;
@@ -276,6 +282,30 @@ export function describeJobCoordinationContract(name: string, target: () => Port
       });
       expect((await world.port.rescheduleTasks(job, policy)).waiting).toBe(2);
     });
+
+    it('says at once, naming the servers, that the operator lost its connection to ZooKeeper, and that it is back', async () => {
+      const { job } = await setUp();
+      let changes = 0;
+      const off = world.port.onConnectionChange(() => {
+        changes += 1;
+      });
+      expect(world.port.connectionLost()).toBeUndefined();
+
+      await world.cutOperator();
+      await eventually(() => {
+        expect(world.port.connectionLost()).toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient' });
+      });
+      expect(world.port.connectionLost()?.message).toContain(`ZooKeeper at ${world.servers}`);
+      expect(changes).toBe(1);
+
+      await world.restoreOperator();
+      await eventually(() => {
+        expect(world.port.connectionLost()).toBeUndefined();
+      }, 30_000);
+      expect(changes).toBe(2);
+      expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
+      off();
+    }, 40_000);
 
     it('removes everything of a deleted job; setting it up again issues a new credential', async () => {
       const { job, credential } = await setUp();

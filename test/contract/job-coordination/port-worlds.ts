@@ -11,12 +11,14 @@ import { decodeDriverRegistration, encodeDriverRegistration } from '../../../src
 import { ZooKeeperSession, type EphemeralNode } from '../../../src/coordination/session.js';
 import { TaskLedger } from '../../../src/coordination/task-ledger.js';
 import type { ZooKeeperConnector } from '../../../src/coordination/zookeeper/client.js';
+import type { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
 import { digestAuth, generateCredential, type DigestCredential } from '../../../src/coordination/zookeeper/digest.js';
 import { isStreamkeeperError } from '../../../src/errors/index.js';
 import { silentLogger } from '../../../src/logging/logger.js';
 import { ZooKeeperJobCoordination } from '../../../src/operator/coordination-adapter.js';
-import { InMemoryJobCoordination } from '../../../src/operator/in-memory-job-coordination.js';
+import { InMemoryJobCoordination, inMemoryServers } from '../../../src/operator/in-memory-job-coordination.js';
 import type { CoordinatedJob } from '../../../src/operator/job-coordination.js';
+import { CuttableLink } from '../../support/cuttable-link.js';
 import type { ExecutorProcess, PortTarget, PortWorld } from './job-coordination-contract.js';
 
 export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'): PortTarget {
@@ -26,6 +28,15 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
       const port = new InMemoryJobCoordination(credentials);
       const world: PortWorld = {
         port,
+        servers: inMemoryServers,
+        cutOperator: () => {
+          port.setConnectionLost(true);
+          return Promise.resolve();
+        },
+        restoreOperator: () => {
+          port.setConnectionLost(false);
+          return Promise.resolve();
+        },
         startExecutor: (job, _credential, pod) => {
           port.registerExecutor(job, pod);
           return Promise.resolve({
@@ -67,6 +78,45 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
 export interface ZooKeeperTarget {
   readonly connector: ZooKeeperConnector;
   readonly connectString: string;
+  /** A way to ZooKeeper for the operator's session alone, which the test can cut and restore. */
+  operatorLink(): Promise<OperatorLink>;
+}
+
+/** The operator's way to its ZooKeeper: cut, its session loses the connection (and keeps the session). */
+export interface OperatorLink {
+  readonly connectString: string;
+  cut(session: ZooKeeperSession): void;
+  restore(session: ZooKeeperSession): void;
+  close(): Promise<void>;
+}
+
+/** On the in-memory ZooKeeper, the session's connection is dropped by the server itself. */
+export function inMemoryOperatorLink(server: InMemoryZooKeeper): OperatorLink {
+  return {
+    connectString: 'in-memory',
+    cut: (session) => {
+      server.disconnect(session.sessionId ?? '');
+    },
+    restore: (session) => {
+      server.reconnect(session.sessionId ?? '');
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** On a real ZooKeeper, the operator connects through a loopback TCP link that is cut. */
+export async function tcpOperatorLink(connectString: string): Promise<OperatorLink> {
+  const link = await CuttableLink.open(connectString);
+  return {
+    connectString: link.address,
+    cut: () => {
+      link.cut();
+    },
+    restore: () => {
+      link.restore();
+    },
+    close: () => link.close(),
+  };
 }
 
 /** The adapter, on a fresh root for each world so worlds never see each other's jobs. */
@@ -74,17 +124,19 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
   return {
     credentials,
     open: async () => {
-      const { connector, connectString } = zookeeper();
+      const target = zookeeper();
+      const { connector, connectString } = target;
+      const link = await target.operatorLink();
       const layout = new CoordinationLayout(`/sk-${randomBytes(4).toString('hex')}`);
       const operatorCredential = generateCredential('streamkeeper-operator');
       const acls = credentials === 'open' ? AclScheme.insecureOpen(silentLogger()) : AclScheme.digest(operatorCredential);
       const sessions: ZooKeeperSession[] = [];
-      const open = async (credential: DigestCredential | undefined): Promise<ZooKeeperSession> => {
-        const session = await ZooKeeperSession.open({ connector, connectString, sessionTimeoutMs: 4000, auth: credential === undefined ? [] : [digestAuth(credential)], backoff: { initialMs: 10, maxMs: 250 } });
+      const open = async (credential: DigestCredential | undefined, through = connectString): Promise<ZooKeeperSession> => {
+        const session = await ZooKeeperSession.open({ connector, connectString: through, sessionTimeoutMs: 4000, auth: credential === undefined ? [] : [digestAuth(credential)], backoff: { initialMs: 10, maxMs: 250 } });
         sessions.push(session);
         return session;
       };
-      const operator = await open(credentials === 'open' ? undefined : operatorCredential);
+      const operator = await open(credentials === 'open' ? undefined : operatorCredential, link.connectString);
       const port = new ZooKeeperJobCoordination({ session: operator, layout, acls });
       const drivers = new Map<string, ZooKeeperSession>();
       const registrations = new Map<string, EphemeralNode>();
@@ -100,6 +152,15 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
       let sequence = 0;
       const world: PortWorld = {
         port,
+        servers: link.connectString,
+        cutOperator: () => {
+          link.cut(operator);
+          return Promise.resolve();
+        },
+        restoreOperator: () => {
+          link.restore(operator);
+          return Promise.resolve();
+        },
         startExecutor: async (job, credential, pod): Promise<ExecutorProcess> => {
           const session = await open(credential);
           const acl = await readJobAcl(session, layout, job);
@@ -156,6 +217,7 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
         close: async () => {
           await port.close();
           await Promise.all(sessions.map((session) => session.close()));
+          await link.close();
         },
       };
       return world;

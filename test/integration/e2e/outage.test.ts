@@ -34,28 +34,43 @@ async function waitForCommitAfter(job: WordcountJob, batch: number, what: string
   }, what);
 }
 
+interface Outage {
+  /** The Ready condition seen during the outage. */
+  readonly ready: Condition;
+  readonly stoppedAt: number;
+  /** When the server was back (its restart returned). */
+  readonly backAt: number;
+}
+
 /**
  * Takes a server down for at least `downMs` and until the job's Ready condition has left True
- * as `check` expects; starts it again even when the check fails. Returns the Ready condition
- * seen during the outage.
+ * as `check` expects — within `showWithinMs` of the stop, or the test fails; starts the server
+ * again even when the check fails.
  */
-async function outage(job: WordcountJob, server: { stop(): Promise<void>; restart(): Promise<void>; readonly running: boolean }, downMs: number, what: string, check: (ready: Condition | undefined) => void): Promise<Condition> {
+async function outage(job: WordcountJob, server: { stop(): Promise<void>; restart(): Promise<void>; readonly running: boolean }, downMs: number, what: string, check: (ready: Condition | undefined) => void, showWithinMs?: number): Promise<Outage> {
   const stoppedAt = Date.now();
   await server.stop();
   try {
     const stored = await job.waitFor((_job, status) => {
       check(readyOf(status));
-    }, `Ready no longer True while ${what} is down`);
+    }, `Ready no longer True while ${what} is down`, showWithinMs === undefined ? undefined : Math.max(1000, showWithinMs - (Date.now() - stoppedAt)));
     const ready = readyOf((stored.status ?? {}) as StreamingJobStatus);
     if (ready === undefined) throw new Error('no Ready condition');
     report(`${what} down: Ready ${ready.status} (${ready.reason}) after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s: ${ready.message}`);
     const left = downMs - (Date.now() - stoppedAt);
     if (left > 0) await sleep(left);
-    return ready;
-  } finally {
+    return { ready, stoppedAt, backAt: await restart() };
+  } catch (err) {
+    if (!server.running) await restart();
+    throw err;
+  }
+
+  async function restart(): Promise<number> {
     const restartedAt = Date.now();
     await server.restart();
-    report(`${what} back after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s down (its restart took ${((Date.now() - restartedAt) / 1000).toFixed(1)} s)`);
+    const backAt = Date.now();
+    report(`${what} back after ${((backAt - stoppedAt) / 1000).toFixed(1)} s down (its restart took ${((backAt - restartedAt) / 1000).toFixed(1)} s)`);
+    return backAt;
   }
 }
 
@@ -71,7 +86,7 @@ describe('a job through outages of its Kafka broker and of ZooKeeper', () => {
     const before = await committedBatch(job);
 
     const broker = world.kafkaBrokers.join(',');
-    const ready = await outage(job, world.servers.kafka, 8000, `the Kafka broker ${broker}`, (condition) => {
+    const { ready } = await outage(job, world.servers.kafka, 8000, `the Kafka broker ${broker}`, (condition) => {
       expect(condition).toMatchObject({ status: 'False', reason: 'KafkaUnreachable' });
       expect(condition?.message).toContain('spec.source.kafka.bootstrapServers');
       expect(condition?.message).toContain(broker);
@@ -88,25 +103,32 @@ describe('a job through outages of its Kafka broker and of ZooKeeper', () => {
     expect(readyOf((await job.status()) ?? {})).toMatchObject({ status: 'True' });
   }), e2eTimeoutMs);
 
-  it('ZooKeeper down: not Ready with CoordinationUnavailable naming ZooKeeper, Ready again once it is back, output exactly once', e2e.scenario(async (world) => {
+  it('ZooKeeper down 12 s: CoordinationUnavailable naming ZooKeeper during the outage, no Event saying the job runs until it is back, Ready again by itself, output exactly once', e2e.scenario(async (world) => {
     const [job] = world.jobs;
     if (job === undefined) throw new Error('the broker scenario made no job');
     await job.waitForRunning(2);
     const before = await committedBatch(job);
     await job.produceSample(60);
 
-    const ready = await outage(job, world.servers.zookeeper, 12_000, `ZooKeeper ${world.zkConnect}`, (condition) => {
+    const downMs = 12_000;
+    const { ready, stoppedAt, backAt } = await outage(job, world.servers.zookeeper, downMs, `ZooKeeper ${world.zkConnect}`, (condition) => {
       expect(condition?.status).not.toBe('True');
       expect(condition?.reason).toBe('CoordinationUnavailable');
       expect(condition?.message).toContain('ZooKeeper');
       expect(condition?.message).toContain(world.zkConnect);
-    });
+    }, downMs);
     expect(ready.reason).toBe('CoordinationUnavailable');
 
-    const backAt = Date.now();
     await job.produceSample(60);
     await job.waitForRunning(2);
     report(`Ready again ${((Date.now() - backAt) / 1000).toFixed(1)} s after ZooKeeper was back`);
+    // Events tell the outage in order: its Warning, and nothing saying the job runs before ZooKeeper was back.
+    const events = await world.events(job.name);
+    const at = (event: (typeof events)[number]): number => Date.parse(event.series?.lastObservedTime ?? event.eventTime);
+    const unavailable = events.find((event) => event.reason === 'CoordinationUnavailable' && at(event) >= stoppedAt);
+    expect(unavailable?.type).toBe('Warning');
+    expect(events.filter((event) => event.reason === 'Running' && at(event) >= stoppedAt && at(event) < backAt)).toEqual([]);
+    expect(events.some((event) => event.reason === 'Running' && at(event) >= backAt)).toBe(true);
     await waitForCommitAfter(job, before, 'batches committed again after ZooKeeper came back');
     await job.waitForAllInputCommitted();
     await job.verifyExactlyOnce();

@@ -87,6 +87,28 @@ describe('ZooKeeperSession', () => {
     await session.close();
   });
 
+  it('fails an operation after connectionWaitMs of a lost connection, naming the servers, well before operationTimeoutMs', async () => {
+    const server = new InMemoryZooKeeper();
+    const clock = new ManualClock();
+    const session = await ZooKeeperSession.open(options(server, { clock, operationTimeoutMs: 30_000, connectionWaitMs: 2000 }));
+    server.disconnect(session.sessionId ?? '');
+    let settled = false;
+    const read = session.get('/').finally(() => {
+      settled = true;
+    });
+    const failed = expect(read).rejects.toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient', message: 'no connection to ZooKeeper at in-memory for 2000 ms' });
+    await clock.advance(1999);
+    expect(settled).toBe(false);
+    await clock.advance(1);
+    await failed;
+    await session.close();
+  });
+
+  it('refuses a connectionWaitMs that is not positive', async () => {
+    const server = new InMemoryZooKeeper();
+    await expect(ZooKeeperSession.open(options(server, { connectionWaitMs: 0 }))).rejects.toThrow('connectionWaitMs must be greater than 0');
+  });
+
   it('replaces an expired session: credentials added again, ephemerals re-created with their latest data, rescan emitted', async () => {
     const server = new InMemoryZooKeeper();
     const observer = new CountingObserver();

@@ -45,6 +45,25 @@ describe('the event recorder', () => {
     expect(all[0]?.series?.count).toBe(4);
   });
 
+  it('writes a repeat at once when another Event about the job came in between, so the order stays true', async () => {
+    const { clock, events, list, kube } = recorder({ patchIntervalMs: 30_000 });
+    const running: RecordedEvent = { type: 'Normal', reason: 'Running', action: 'Reconcile', note: 'the job is running' };
+    const unavailable: RecordedEvent = { type: 'Warning', reason: 'CoordinationUnavailable', action: 'Reconcile', note: 'no connection to ZooKeeper' };
+    await events.record(regarding, running);
+    await clock.advance(5000);
+    await events.record(regarding, unavailable);
+    await clock.advance(5000);
+    await events.record(regarding, running);
+    const all = await list();
+    expect(all.map((e) => e.reason)).toEqual(['Running', 'CoordinationUnavailable']);
+    const [first, second] = all;
+    expect(first?.series?.count).toBe(2);
+    expect(Date.parse(first?.series?.lastObservedTime ?? '')).toBeGreaterThan(Date.parse(second?.eventTime ?? ''));
+    // Repeated with nothing in between, it waits for the patch interval again.
+    await events.record(regarding, running);
+    expect(kube.actions.filter((a) => a.kind === 'Event' && a.verb === 'patch')).toHaveLength(1);
+  });
+
   it('starts a new Event once the de-duplication window has passed', async () => {
     const { clock, events, list } = recorder({ dedupeWindowMs: 60_000 });
     await events.record(regarding, warning);

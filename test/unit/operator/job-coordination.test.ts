@@ -1,9 +1,9 @@
 import { InMemoryZooKeeper } from '../../../src/coordination/zookeeper/in-memory.js';
 import { describeJobCoordinationContract } from '../../contract/job-coordination/job-coordination-contract.js';
-import { inMemoryPortTarget, zooKeeperPortTarget } from '../../contract/job-coordination/port-worlds.js';
+import { inMemoryOperatorLink, inMemoryPortTarget, zooKeeperPortTarget } from '../../contract/job-coordination/port-worlds.js';
 
 const server = new InMemoryZooKeeper();
-const inMemoryZooKeeper = () => ({ connector: server.connect, connectString: 'in-memory' });
+const inMemoryZooKeeper = () => ({ connector: server.connect, connectString: 'in-memory', operatorLink: () => Promise.resolve(inMemoryOperatorLink(server)) });
 
 describeJobCoordinationContract('in-memory port', () => inMemoryPortTarget('per-job'));
 describeJobCoordinationContract('in-memory port, open ACLs', () => inMemoryPortTarget('open'));

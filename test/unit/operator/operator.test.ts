@@ -135,6 +135,25 @@ describe('streamkeeper operator', () => {
     expect(await a.exit).toBe(1);
   });
 
+  it('looks at every job as soon as its ZooKeeper connection is lost, and again once it is back', async () => {
+    const clock = new ManualClock(Date.UTC(2025, 5, 1));
+    const kube = new FakeKubeClient({ now: () => clock.now() });
+    for (const name of ['wordcount', 'clicks']) await kube.create('StreamingJob', { metadata: { namespace, name }, spec: sampleSpec() as unknown as Record<string, unknown> });
+    const one = replica(kube, clock, 'operator-0', { leaderElect: false, namespaces: [namespace] });
+    await until(clock, async () => (await podCount(kube)) === 6);
+    const readyReasons = async (): Promise<string[]> =>
+      (await kube.list('StreamingJob', { namespace })).items.map((job) => ((job.status?.conditions ?? []) as { type: string; reason: string }[]).find((c) => c.type === 'Ready')?.reason ?? '');
+    await until(clock, async () => (await readyReasons()).every((reason) => reason !== '' && reason !== 'CoordinationUnavailable'));
+
+    // Well within every requeue interval: only the connection change can bring these passes.
+    one.ports[0]?.setConnectionLost(true);
+    await until(clock, async () => (await readyReasons()).every((reason) => reason === 'CoordinationUnavailable'), 1000);
+    one.ports[0]?.setConnectionLost(false);
+    await until(clock, async () => (await readyReasons()).every((reason) => reason !== 'CoordinationUnavailable'), 1000);
+    one.stop.abort();
+    expect(await one.exit).toBe(0);
+  });
+
   it('reconciles at once without leader election', async () => {
     const clock = new ManualClock(Date.UTC(2025, 5, 1));
     const kube = new FakeKubeClient({ now: () => clock.now() });

@@ -4,6 +4,7 @@ import { StreamkeeperError } from '../../../src/errors/index.js';
 import type { Pod, Stored } from '../../../src/kube/objects.js';
 import { credentialAnnotation, driverRestartsAnnotation, podTemplateHashLabel } from '../../../src/operator/reconciler/naming.js';
 import { credentialCheckIntervalMs } from '../../../src/operator/streaming-job-reconciler.js';
+import { requeueIntervals } from '../../../src/operator/reconciler/requeue.js';
 import { ReconcilerWorld, namespace, sampleSpec } from './support/reconciler-world.js';
 
 let world: ReconcilerWorld;
@@ -545,6 +546,36 @@ describe('ZooKeeper trouble', () => {
     expect(await world.podNames()).toEqual([]);
     expect(await world.condition('wordcount', 'ConfigSynced')).toMatchObject({ status: 'Unknown', reason: 'CoordinationUnavailable' });
     expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'Unknown', reason: 'CoordinationUnavailable' });
+  });
+
+  it('says at once that ZooKeeper is out of reach when the operator\'s connection is lost, asks it nothing, and is Ready again once it is back', async () => {
+    await runningJob();
+    const before = new Set((await world.events()).map((event) => event.metadata.name));
+    const newEvents = async (): Promise<string[]> => (await world.events()).filter((event) => !before.has(event.metadata.name)).map((event) => event.reason ?? '');
+    world.coordination.setConnectionLost(true);
+    const calls = world.coordination.calls.length;
+
+    const result = await world.pass('wordcount');
+    expect(world.coordination.calls.length).toBe(calls);
+    expect(result.requeueAfterMs).toBe(requeueIntervals.coordinationUnavailable);
+    const ready = await world.condition('wordcount', 'Ready');
+    expect(ready).toMatchObject({ status: 'Unknown', reason: 'CoordinationUnavailable' });
+    expect(ready?.message).toContain('no connection to ZooKeeper at in-memory');
+    // One Event for the cause; nothing claims the job runs while ZooKeeper is out of reach.
+    expect(await newEvents()).toEqual(['CoordinationUnavailable']);
+    await world.pass('wordcount');
+    expect(await newEvents()).toEqual(['CoordinationUnavailable']);
+    expect(await world.podNames()).toEqual(['wordcount-driver', 'wordcount-executor-0', 'wordcount-executor-1']);
+
+    world.coordination.setConnectionLost(false);
+    await world.pass('wordcount');
+    expect(await world.condition('wordcount', 'Ready')).toMatchObject({ status: 'True', reason: 'Running' });
+    // The Running Event from before counts the recovery, seen after the outage's Event.
+    const events = await world.events();
+    const running = events.find((event) => event.reason === 'Running');
+    const outage = events.find((event) => event.reason === 'CoordinationUnavailable');
+    expect(running?.series?.count).toBe(2);
+    expect(Date.parse(running?.series?.lastObservedTime ?? '')).toBeGreaterThanOrEqual(Date.parse(outage?.eventTime ?? ''));
   });
 
   it('refuses a config too large for a znode as an invalid spec, without retrying', async () => {

@@ -371,6 +371,9 @@ describe('the requeue interval', () => {
     ['a running job with no committed batch or lag yet shows them within seconds', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0, awaitingProgress: true }, 2000],
     ['a degraded job with no committed batch yet too', { invalidSpec: false, phase: 'Degraded', progressing: false, draining: 0, awaitingProgress: true }, 2000],
     ['a pod missing its registration is looked at once it is due to be judged unresponsive', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0, unresponsiveDueInMs: 4_000 }, 4_100],
+    ['a running job whose ZooKeeper cannot be read is looked at again within 10 s', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0, coordinationUnavailable: true }, 10_000],
+    ['a pending one too', { invalidSpec: false, phase: 'Pending', progressing: false, draining: 0, coordinationUnavailable: true }, 10_000],
+    ['a suspended one still waits for events', { invalidSpec: false, phase: 'Suspended', progressing: false, draining: 0, coordinationUnavailable: true }, undefined],
     ['a judgement due later than the usual interval waits for it', { invalidSpec: false, phase: 'Running', progressing: false, draining: 0, unresponsiveDueInMs: 60_000 }, 30_000],
   ];
   it.each(cases)('%s', (_case, facts, expected) => {
