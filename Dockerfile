@@ -29,12 +29,13 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/
 COPY bin/ bin/
 COPY crds/ crds/
-# prune drops the Kafka client npm does not know of; the installer puts it back from its cache.
+# prune drops the Kafka client npm does not know of; the installer puts it back from its cache,
+# built for this stage's Node.js only (its cache may hold builds for other Node ABIs too).
 # librdkafka's shared libraries beyond what distroless carries (glibc, libstdc++, OpenSSL) go
 # next to it, found through LD_LIBRARY_PATH below.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
- && bash tools/kafka-client/install.sh \
+ && bash tools/kafka-client/install.sh --only-this-node \
  && for lib in libsasl2.so.2 libzstd.so.1 liblz4.so.1 libz.so.1; do \
       cp -L "$(ldconfig -p | awk -v lib=$lib '$1 == lib { print $NF; exit }')" node_modules/@confluentinc/kafka-javascript/lib/binding/deps/; \
     done \

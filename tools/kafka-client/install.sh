@@ -2,7 +2,9 @@
 # Build @confluentinc/kafka-javascript (librdkafka) for one Node.js ABI and install it into
 # node_modules, so the default Kafka client loads on this machine.
 #
-#   tools/kafka-client/install.sh            for the `node` on PATH (or $STREAMKEEPER_NODE)
+#   tools/kafka-client/install.sh                   for the `node` on PATH (or $STREAMKEEPER_NODE)
+#   tools/kafka-client/install.sh --only-this-node  the same, and node_modules keeps the addon of
+#                                                   that Node's ABI only (the image: nothing unused)
 #
 # The package's own install script downloads a prebuilt binary (or librdkafka's dependencies)
 # from hosts these machines cannot reach, so it is not a dependency npm installs. Instead:
@@ -15,6 +17,7 @@
 #   5. the package's JavaScript goes to node_modules/@confluentinc/kafka-javascript and every
 #      cached build of this version to its lib/binding/node-v<abi>-<platform>-<arch>/, where
 #      `bindings` looks for the addon of the running Node — one tree serves Node 20 and Node 24.
+#      With --only-this-node, only this Node's build (and its librdkafka) is there.
 #
 # Idempotent: a second run with a complete cache only re-copies what node_modules lacks.
 # stderr: progress; stdout: nothing. Exit 1 with the reason when a step fails.
@@ -33,6 +36,13 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 CACHE_ROOT="${STREAMKEEPER_CACHE:-$HOME/.cache/streamkeeper}/kafka-javascript"
 NODE="${STREAMKEEPER_NODE:-node}"
+ONLY_THIS_NODE=0
+for arg in "$@"; do
+  case "$arg" in
+    --only-this-node) ONLY_THIS_NODE=1 ;;
+    *) printf 'kafka-client: error: unknown argument %s (usage: install.sh [--only-this-node])\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 log() { printf 'kafka-client: %s\n' "$*" >&2; }
 die() { printf 'kafka-client: error: %s\n' "$*" >&2; exit 1; }
@@ -138,8 +148,24 @@ install_into_node_modules() {
     tar -xzf "$pkg" -C "$TARGET" --strip-components=1 package/package.json package/index.d.ts package/types package/lib package/librdkafka.js package/LICENSE.txt
     printf '%s' "$VERSION" >"$stamp"
   fi
-  local dir abi_dir
-  for dir in "$CACHE_ROOT/$VERSION"-node-abi*-"$PLATFORM-$ARCH"; do
+  local dir abi_dir builds=("$CACHE_ROOT/$VERSION"-node-abi*-"$PLATFORM-$ARCH")
+  if [ "$ONLY_THIS_NODE" = 1 ]; then
+    builds=("$BUILD")
+    local shared=0
+    for abi_dir in "$TARGET"/lib/binding/node-v*; do
+      [ -e "$abi_dir" ] || continue
+      [ "$(basename "$abi_dir")" = "node-v$ABI-$PLATFORM-$ARCH" ] && continue
+      log "removing $(basename "$abi_dir"): only Node ABI $ABI is kept"
+      rm -rf "$abi_dir"
+      shared=1
+    done
+    # In a tree shared with another build, librdkafka may be that build's: this one brings its own.
+    if [ "$shared" = 1 ]; then
+      rm -rf "$TARGET/lib/binding/deps"
+      rm -f "$TARGET/lib/binding/node-v$ABI-$PLATFORM-$ARCH/confluent-kafka-javascript.node"
+    fi
+  fi
+  for dir in "${builds[@]}"; do
     [ -f "$dir/complete" ] || continue
     abi_dir="$TARGET/lib/binding/node-v$(basename "$dir" | sed "s/^$VERSION-node-abi\([0-9]*\)-.*/\1/")-$PLATFORM-$ARCH"
     if [ ! -f "$abi_dir/confluent-kafka-javascript.node" ]; then

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -19,13 +19,13 @@ let scratch = '';
 let buildDir = '';
 let runtimeDir = '';
 
-function run(command: string, args: readonly string[], cwd: string): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined }, maxBuffer: 64 * 1024 * 1024 });
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env: { ...process.env, NODE_ENV: undefined, ...env }, maxBuffer: 64 * 1024 * 1024 });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function mustRun(command: string, args: readonly string[], cwd: string): void {
-  const result = run(command, args, cwd);
+function mustRun(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): void {
+  const result = run(command, args, cwd, env);
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`);
 }
 
@@ -42,6 +42,8 @@ beforeAll(() => {
   mustRun(npm, ['ci', '--prefer-offline', '--no-audit', '--no-fund'], buildDir);
   mustRun(npm, ['run', 'build'], buildDir);
   mustRun(npm, ['prune', '--omit=dev', '--prefer-offline', '--no-audit', '--no-fund'], buildDir);
+  // As the build stage does after prune: the Kafka client back from its cache, for the image's Node only.
+  mustRun('bash', ['tools/kafka-client/install.sh', '--only-this-node'], buildDir, { STREAMKEEPER_NODE: process.execPath });
   for (const copy of runtimeStage?.copies ?? []) {
     for (const source of copy.sources) {
       const path = source.replace(/^\/app\//, '');
@@ -68,6 +70,13 @@ describe('the image contents (the Dockerfile replayed without a container engine
 
   it('load the ZooKeeper native addon built at install time', () => {
     const result = run(process.execPath, ['--input-type=module', '-e', "const zk = await import('zookeeper'); console.log(typeof zk.default);"], runtimeDir);
+    expect(result).toMatchObject({ status: 0, stdout: 'function\n' });
+  });
+
+  it('carry the librdkafka Kafka client built for the image\'s Node.js only, and load it', () => {
+    const bindings = readdirSync(join(runtimeDir, 'node_modules', '@confluentinc', 'kafka-javascript', 'lib', 'binding')).filter((d) => d.startsWith('node-v'));
+    expect(bindings).toEqual([`node-v${process.versions.modules}-${process.platform}-${process.arch}`]);
+    const result = run(process.execPath, ['-e', "console.log(typeof require('@confluentinc/kafka-javascript').Producer)"], runtimeDir);
     expect(result).toMatchObject({ status: 0, stdout: 'function\n' });
   });
 
