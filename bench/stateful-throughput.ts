@@ -11,8 +11,8 @@
 //   - wordcount as the operator configures it without spec.aggregation: the map stage counts the
 //     words of each task and pre-aggregates them per word, the aggregate stage keeps one running
 //     total per word in the changelog and writes each changed total to the sink.
-//   - the same wordcount with the source partitions in `--partition-groups` groups (the mirrored
-//     config's partitionGroups; not a spec field yet): one map task per group and batch reads all
+//   - the same wordcount with the source partitions in `--partition-groups` groups (the spec's
+//     spec.source.kafka.partitionGroups, set here in the mirrored config): one map task per group and batch reads all
 //     of the group's partitions in one transaction, so its partials combine across partitions
 //     before the shuffle.
 // Records/s counts input lines, from the first recorded batch until the last line is committed —
