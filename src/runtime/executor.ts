@@ -31,7 +31,7 @@ export interface ExecutorOptions {
   readonly job: JobRef;
   readonly pod: string;
   readonly kafka: KafkaClientFactory;
-  /** Tasks run at once (they wait on Kafka much more than on the CPU). */
+  /** Tasks run at once (they wait on Kafka much more than on the CPU); moved tasks may use twice as many. */
   readonly maxConcurrentTasks?: number;
   readonly processors?: ProcessorRegistry;
   readonly observer?: ExecutorObserver;
@@ -60,6 +60,16 @@ export function runOrder(a: TaskRecord, b: TaskRecord): number {
   const moved = Number(b.attempt > 1) - Number(a.attempt > 1);
   if (moved !== 0) return moved;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * Whether the queue's head may start with `running` tasks under way. A task moved from a dead or
+ * failed executor may use up to twice the limit: a takeover of several state partitions then runs
+ * them at once instead of waiting, task by task, behind this executor's own work. Bounded still:
+ * what one executor held, and at most 2 × `maxConcurrent` at once.
+ */
+export function mayStart(task: TaskRecord, running: number, maxConcurrent: number): boolean {
+  return running < (task.attempt > 1 ? 2 * maxConcurrent : maxConcurrent);
 }
 
 interface RunningTask {
@@ -297,7 +307,9 @@ export class Executor {
 
   private pump(): void {
     if (this.stopped) return;
-    while (!this.draining && this.running.size < this.maxConcurrent) {
+    while (!this.draining) {
+      const head = this.queue[0];
+      if (head === undefined || !mayStart(head, this.running.size, this.maxConcurrent)) break;
       const next = this.queue.shift();
       if (next === undefined) break;
       if (this.running.has(next.id)) {
