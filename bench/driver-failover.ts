@@ -19,6 +19,11 @@
  * then how long until its ZooKeeper registration goes (detection), its pod is deleted for a
  * replacement, and the offsets advance again.
  *
+ * Before its kills, each phase also samples what every pod's process costs while the job runs
+ * (--cost-window, default 20 s; 0 skips it): resident memory (VmRSS) at the end of the window and
+ * CPU (user + system time) over it, so the standby's cost stands beside the active driver's and
+ * an executor's.
+ *
  * Pods run dist/ (rebuilt first if a source is newer); the cluster lives in a scratch directory and
  * is stopped at the end.
  */
@@ -47,7 +52,9 @@ import { parseCredentialFile } from '../src/operator/production-runtime.js';
 import { createKafkajsClient } from '../src/runtime/kafka/index.js';
 import { ensureBuilt } from './support/built.js';
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' }, signal: { type: 'string', default: 'SIGKILL' }, standby: { type: 'string', default: 'off,on' } } });
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '8' }, 'batch-interval': { type: 'string', default: '500ms' }, rate: { type: 'string', default: '400' }, signal: { type: 'string', default: 'SIGKILL' }, standby: { type: 'string', default: 'off,on' }, 'cost-window': { type: 'string', default: '20' } } });
+const costWindowMs = Number(values['cost-window']) * 1000;
+if (!(costWindowMs >= 0)) throw new Error(`--cost-window is seconds, 0 or more (got ${values['cost-window']})`);
 const phases = values.standby.split(',').map((phase) => phase.trim());
 if (phases.length === 0 || phases.some((phase) => phase !== 'off' && phase !== 'on')) throw new Error(`--standby lists off and/or on, comma-separated (got ${values.standby})`);
 const rounds = Number(values.rounds);
@@ -88,6 +95,21 @@ function kubectl(binary: string, kubeconfig: string, args: readonly string[], in
     });
     child.stdin.end(input);
   });
+}
+
+/** A process's CPU time so far (user + system, ms) and resident memory (bytes), from /proc. */
+function processUse(pid: number): { cpuMs: number; rssBytes: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+    const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    // Linux reports ticks at USER_HZ, 100 per second on every common architecture.
+    return { cpuMs: ticks * 10, rssBytes: Number(rss?.[1] ?? NaN) * 1024 };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Nearest-rank percentile. */
@@ -188,6 +210,24 @@ try {
       if (index > 0) {
         await applyJob(standby);
         console.log(`\nphase ${index + 1}: spec.driver.standby ${String(standby)}`);
+      }
+      if (costWindowMs > 0) {
+        await settled(2, standby);
+        const active = await activeDriver();
+        const processes = (await pods()).flatMap((pod) => {
+          const pid = podPid(pod);
+          if (pid === undefined) return [];
+          const role = pod.metadata.labels?.[labelKeys.component] === 'driver' ? (pod.metadata.name === active ? 'active driver' : 'standby driver') : 'executor';
+          return [{ role, name: pod.metadata.name, pid, before: processUse(pid) }];
+        });
+        await sleep(costWindowMs);
+        console.log(`standby ${phase}: what each pod's process costs over ${costWindowMs / 1000} s of the running job:`);
+        for (const measured of processes.sort((a, b) => a.role.localeCompare(b.role))) {
+          const after = processUse(measured.pid);
+          if (measured.before === undefined || after === undefined) continue;
+          const cpu = (after.cpuMs - measured.before.cpuMs) / costWindowMs;
+          console.log(`  ${measured.role.padEnd(15)} ${measured.name.padEnd(20)} RSS ${(after.rssBytes / 2 ** 20).toFixed(0).padStart(4)} MiB, CPU ${(cpu * 100).toFixed(1).padStart(5)}% of a core`);
+        }
       }
       const figures: Record<'driver' | 'executor', number[]> = { driver: [], executor: [] };
       const stepFigures: Record<'driver' | 'executor', Map<string, number[]>> = { driver: new Map(), executor: new Map() };
