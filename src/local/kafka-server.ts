@@ -6,7 +6,7 @@
  * topics, committed transactions and offsets survive it, as they would a real broker's restart.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createKafkajsClient, type KafkaSaslSettings, type KafkaTlsSettings } from '../runtime/kafka/index.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ import { StreamkeeperError } from '../errors/index.js';
 import { canConnect, freePorts } from './free-port.js';
 import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec, type JavaServer } from './java-servers.js';
 import { createServingPki, type ServingPki } from './pki.js';
-import { SupervisedProcess } from './supervised-process.js';
+import { ServerProcess } from './server-process.js';
+import type { StartOptions } from './supervised-process.js';
 
 const run = promisify(execFile);
 
@@ -125,20 +126,22 @@ interface SecureListener {
   readonly password: string;
 }
 
-export class KafkaServer {
-  private process: SupervisedProcess | undefined;
+export class KafkaServer extends ServerProcess {
   private pki: ServingPki | undefined;
 
   private constructor(
     readonly port: number,
     readonly controllerPort: number,
-    readonly baseDir: string,
-    private readonly ownsBaseDir: boolean,
+    baseDir: string,
+    ownsBaseDir: boolean,
     readonly build: 'kafka' | 'kafka4',
     private readonly podListener: ExtraListener | undefined,
     private readonly detached: boolean,
     private readonly secureListener: SecureListener | undefined,
-  ) {}
+  ) {
+    // A controlled shutdown moves leadership and closes logs cleanly; give it time.
+    super(baseDir, ownsBaseDir, 15_000);
+  }
 
   static async start(options: KafkaServerOptions = {}): Promise<KafkaServer> {
     const [port, controllerPort, podPort, securePort] = await freePorts(4);
@@ -148,14 +151,7 @@ export class KafkaServer {
     const secureListener: SecureListener | undefined =
       options.secureListener === true ? { listener: { name: 'SECURE', address: '127.0.0.1', port: securePort, protocol: 'SASL_SSL' }, password: randomBytes(18).toString('base64url') } : undefined;
     const server = new KafkaServer(port, controllerPort, baseDir, options.baseDir === undefined, options.build ?? 'kafka', podListener, options.detached ?? false, secureListener);
-    try {
-      if (secureListener !== undefined) server.pki = await createServingPki(join(baseDir, 'tls'), 'streamkeeper-local-kafka');
-      await server.format();
-      await server.startProcess();
-    } catch (err) {
-      await server.destroy(); // never leave a half-started server behind
-      throw err;
-    }
+    await server.firstStart();
     return server;
   }
 
@@ -182,21 +178,18 @@ export class KafkaServer {
     };
   }
 
-  get pid(): number | undefined {
-    return this.process?.pid;
-  }
-
-  /** Whether the broker process is running (false between `stop()`/`kill()` and `restart()`). */
-  get running(): boolean {
-    return this.process?.running ?? false;
-  }
-
   get logFile(): string {
     return join(this.baseDir, 'kafka.log');
   }
 
   private get configFile(): string {
     return join(this.baseDir, 'server.properties');
+  }
+
+  /** The CA and certificate of the secure listener, then the storage (which seeds its SCRAM user). */
+  protected override async prepare(): Promise<void> {
+    if (this.secureListener !== undefined) this.pki = await createServingPki(join(this.baseDir, 'tls'), 'streamkeeper-local-kafka');
+    await this.format();
   }
 
   private async format(): Promise<void> {
@@ -215,51 +208,19 @@ export class KafkaServer {
     }
   }
 
-  private async startProcess(): Promise<void> {
+  protected launch(): StartOptions {
     const spec = serverLaunchSpec(this.build);
-    this.process = SupervisedProcess.start({
+    return {
       name: 'kafka',
       command: javaCommand(),
       args: [...spec.jvmFlags, `-Dkafka.logs.dir=${this.baseDir}`, '-cp', javaClasspath(this.build), spec.mainClass, this.configFile],
       logFile: this.logFile,
       detached: this.detached,
-    });
+    };
+  }
+
+  protected async serving(): Promise<boolean> {
     const secure = this.secure;
-    await this.process.waitUntilReady(
-      async () => (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)) && (secure === undefined || (await brokerAnswersMetadata(secure.bootstrapServers, secure))),
-      120_000,
-      'serving clients',
-    );
-  }
-
-  /** Stops the broker (SIGTERM: a controlled shutdown), keeping its data. */
-  async stop(): Promise<void> {
-    await this.process?.stop(15_000);
-    this.process = undefined;
-  }
-
-  /** SIGKILLs the broker, as a crash or a lost machine would; its data stays. */
-  async kill(): Promise<void> {
-    await this.process?.kill();
-    this.process = undefined;
-  }
-
-  /**
-   * Starts the broker again on the same ports and data directory (stopping it first if it runs).
-   * A broker that does not come back is stopped again, never left half-started.
-   */
-  async restart(): Promise<void> {
-    await this.stop();
-    try {
-      await this.startProcess();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-  }
-
-  async destroy(): Promise<void> {
-    await this.stop();
-    if (this.ownsBaseDir) rmSync(this.baseDir, { recursive: true, force: true });
+    return (await canConnect(this.port)) && (await brokerAnswersMetadata(this.bootstrapServers)) && (secure === undefined || (await brokerAnswersMetadata(secure.bootstrapServers, secure)));
   }
 }

@@ -4,14 +4,15 @@
  * stopped, killed and started again on the same ports and data directory, which is how tests
  * simulate a ZooKeeper outage or the loss of an ensemble member.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamkeeperError } from '../errors/index.js';
 import { freePort } from './free-port.js';
 import { javaClasspath, javaCommand, renderConfigTemplate, serverLaunchSpec } from './java-servers.js';
-import { SupervisedProcess } from './supervised-process.js';
+import { ServerProcess } from './server-process.js';
+import type { StartOptions } from './supervised-process.js';
 
 export interface ZooKeeperServerOptions {
   /** Defaults to a free loopback port. */
@@ -91,27 +92,22 @@ export async function fourLetterWord(port: number, word: string, host = '127.0.0
   });
 }
 
-export class ZooKeeperServer {
-  private process: SupervisedProcess | undefined;
-
+export class ZooKeeperServer extends ServerProcess {
   private constructor(
     readonly port: number,
-    readonly baseDir: string,
-    private readonly ownsBaseDir: boolean,
+    baseDir: string,
+    ownsBaseDir: boolean,
     private readonly detached: boolean,
     readonly member: EnsembleMembership | undefined,
-  ) {}
+  ) {
+    super(baseDir, ownsBaseDir);
+  }
 
   static async start(options: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
     const port = options.port ?? options.member?.peers.find((peer) => peer.id === options.member?.id)?.clientPort ?? (await freePort());
     const baseDir = options.baseDir ?? mkdtempSync(join(tmpdir(), 'sk-zookeeper-'));
     const server = new ZooKeeperServer(port, baseDir, options.baseDir === undefined, options.detached ?? false, options.member);
-    try {
-      await server.startProcess();
-    } catch (err) {
-      await server.destroy(); // never leave a half-started server behind
-      throw err;
-    }
+    await server.firstStart();
     return server;
   }
 
@@ -120,15 +116,11 @@ export class ZooKeeperServer {
     return `127.0.0.1:${this.port}`;
   }
 
-  get pid(): number | undefined {
-    return this.process?.pid;
-  }
-
   get logFile(): string {
     return join(this.baseDir, 'zookeeper.log');
   }
 
-  private async startProcess(): Promise<void> {
+  protected launch(): StartOptions {
     const dataDir = join(this.baseDir, 'data');
     mkdirSync(dataDir, { recursive: true });
     const config = join(this.baseDir, 'zoo.cfg');
@@ -142,17 +134,22 @@ export class ZooKeeperServer {
       writeFileSync(join(dataDir, 'myid'), `${member.id}\n`);
     }
     writeFileSync(config, member === undefined ? standalone : `${standalone}${ensembleConfig(member)}`);
-    this.process = SupervisedProcess.start({
+    return {
       name: member === undefined ? 'zookeeper' : `zookeeper ${member.id}`,
       command: javaCommand(),
       args: [...spec.jvmFlags, `-Dzookeeper.log.dir=${this.baseDir}`, '-cp', javaClasspath('zookeeper'), mainClass, config],
       logFile: this.logFile,
       detached: this.detached,
-    });
-    // `ruok` answers even when the server thread has died; `srvr` reports a mode only when serving
-    // (a member serves once it has joined a quorum, so members must start together).
-    const serving: readonly ZooKeeperMode[] = member === undefined ? ['standalone'] : ['leader', 'follower'];
-    await this.process.waitUntilReady(async () => serving.includes(await this.mode()), 120_000, 'serving clients');
+    };
+  }
+
+  /**
+   * `ruok` answers even when the server thread has died; `srvr` reports a mode only when serving
+   * (a member serves once it has joined a quorum, so members must start together).
+   */
+  protected async serving(): Promise<boolean> {
+    const serving: readonly ZooKeeperMode[] = this.member === undefined ? ['standalone'] : ['leader', 'follower'];
+    return serving.includes(await this.mode());
   }
 
   /** What the server is doing right now, as `srvr` says (`not serving` when it does not answer). */
@@ -171,43 +168,5 @@ export class ZooKeeperServer {
     } catch {
       return [];
     }
-  }
-
-  /** Whether the server process is running (false between `stop()`/`kill()` and `restart()`). */
-  get running(): boolean {
-    return this.process?.running ?? false;
-  }
-
-  /** Stops the server process, keeping its data, as a crash-free restart would. */
-  async stop(): Promise<void> {
-    await this.process?.stop();
-    this.process = undefined;
-  }
-
-  /** SIGKILLs the server, as a crash would; its data stays. */
-  async kill(): Promise<void> {
-    await this.process?.kill();
-    this.process = undefined;
-  }
-
-  /**
-   * Starts the server again on the same port and data directory (stopping it first if it runs),
-   * so sessions that have not expired meanwhile reconnect. One that does not come back is
-   * stopped again, never left half-started.
-   */
-  async restart(): Promise<void> {
-    await this.stop();
-    try {
-      await this.startProcess();
-    } catch (err) {
-      await this.stop();
-      throw err;
-    }
-  }
-
-  /** Stops the server and removes its data, if this instance created the directory. */
-  async destroy(): Promise<void> {
-    await this.stop();
-    if (this.ownsBaseDir) rmSync(this.baseDir, { recursive: true, force: true });
   }
 }
