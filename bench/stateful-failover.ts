@@ -4,20 +4,22 @@
  * and executors as real processes (dist/, rebuilt first if a source is newer), the operator's
  * part (membership watch, Rescheduler, the Pod informer's "process ended") played in-process.
  *
- *   node bench/run.mjs bench/stateful-failover.ts [--keys 1000000] [--rounds 6] [--executors 3]
+ *   node bench/run.mjs bench/stateful-failover.ts [--keys 1000000] [--rounds 5] [--executors 3]
  *        [--state-partitions 6] [--rate 2000] [--standby 0,1]
  *
  * For each `--standby` value (spec.aggregation.standbyReplicas) in the same invocation: a job
  * counting records per key is loaded with `--keys` distinct keys (so its state holds that many),
- * then fed updates to random existing keys at `--rate` records/s. Each round waits for the job to
- * settle (every executor registered, three batches committed), waits for a batch in flight, SIGKILLs the executor holding the
+ * then fed updates to random existing keys at `--rate` records/s. Each round waits for a steady
+ * state (every executor registered, every state partition's standbys holding a copy restored in
+ * full, three batches committed), waits for a batch in flight, SIGKILLs the executor holding the
  * most of its aggregate tasks, and times, from the kill:
  *
  * - **takeover**: until every aggregate task the victim held succeeded under its new owner —
  *   the state partitions run elsewhere with their state restored and their transaction committed;
  * - the restores those tasks did (full or incremental, changelog records read), from the
  *   executors' logs;
- * - **offsets**: until the `offsets` znode's next version (the whole batch committed).
+ * - **offsets**: until the `offsets` znode's next version (the whole batch committed);
+ * - where the takeover went: when the tasks were reassigned, and the steps the new owner logged.
  *
  * The victim is then replaced by a new executor. The Kafka traffic of keeping state: changelog
  * records the executors read (restores, and standby copies when on), beside the changelog
