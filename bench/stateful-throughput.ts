@@ -163,6 +163,12 @@ async function servers(): Promise<Servers> {
   };
 }
 
+/** Every pod process still running: killed when the bench ends, also when it fails half-way. */
+const spawned = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of spawned) child.kill('SIGKILL');
+});
+
 /** A job set up as the operator would (subtree, digest ACLs, config znode), its pods as processes. */
 class Job {
   readonly ref: JobRef = { namespace: 'bench', name: `job-${randomBytes(3).toString('hex')}` };
@@ -207,6 +213,8 @@ class Job {
       },
     });
     this.processes.push(child);
+    spawned.add(child);
+    child.once('exit', () => spawned.delete(child));
   }
 
   /** Committed positions by topic/partition, from the driver's offsets znode; null before the first batch. */
