@@ -18,12 +18,8 @@ export interface ExecutorProcess {
 
 export interface PortWorld {
   readonly port: JobCoordination;
-  /** The ZooKeeper servers the operator's side connects to, as its errors name them. */
-  readonly servers: string;
-  /** The operator's connection to ZooKeeper is lost (a network fault; its session survives a short one). */
-  cutOperator(): Promise<void>;
-  /** The operator's connection can come back. */
-  restoreOperator(): Promise<void>;
+  /** An operator's port whose connection to ZooKeeper the test can cut and restore. */
+  cuttableOperator(): Promise<CuttableOperator>;
   /** An executor of `job` starts under `pod` and registers, with the credential the port issued. */
   startExecutor(job: CoordinatedJob, credential: DigestCredential | undefined, pod: string): Promise<ExecutorProcess>;
   startDriver(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<void>;
@@ -40,6 +36,16 @@ export interface PortWorld {
   /** Whether a process holding `credential` can read the job's config and every task. */
   admits(job: CoordinatedJob, credential: DigestCredential | undefined): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface CuttableOperator {
+  readonly port: JobCoordination;
+  /** The ZooKeeper servers this port connects to, as its errors name them. */
+  readonly servers: string;
+  /** Its connection to ZooKeeper is lost (a network fault; its session survives a short one). */
+  cut(): Promise<void>;
+  /** Its connection can come back. */
+  restore(): Promise<void>;
 }
 
 export interface PortTarget {
@@ -285,25 +291,27 @@ export function describeJobCoordinationContract(name: string, target: () => Port
 
     it('says at once, naming the servers, that the operator lost its connection to ZooKeeper, and that it is back', async () => {
       const { job } = await setUp();
+      const operator = await world.cuttableOperator();
+      const { port } = operator;
       let changes = 0;
-      const off = world.port.onConnectionChange(() => {
+      const off = port.onConnectionChange(() => {
         changes += 1;
       });
-      expect(world.port.connectionLost()).toBeUndefined();
+      expect(port.connectionLost()).toBeUndefined();
 
-      await world.cutOperator();
+      await operator.cut();
       await eventually(() => {
-        expect(world.port.connectionLost()).toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient' });
+        expect(port.connectionLost()).toMatchObject({ code: 'SK_ZK_CONNECTION_LOSS', kind: 'transient' });
       });
-      expect(world.port.connectionLost()?.message).toContain(`ZooKeeper at ${world.servers}`);
+      expect(port.connectionLost()?.message).toContain(`ZooKeeper at ${operator.servers}`);
       expect(changes).toBe(1);
 
-      await world.restoreOperator();
+      await operator.restore();
       await eventually(() => {
-        expect(world.port.connectionLost()).toBeUndefined();
+        expect(port.connectionLost()).toBeUndefined();
       }, 30_000);
       expect(changes).toBe(2);
-      expect((await world.port.jobProgress(job)).driverRegistered).toBe(false);
+      expect((await port.jobProgress(job)).driverRegistered).toBe(false);
       off();
     }, 40_000);
 

@@ -28,15 +28,19 @@ export function inMemoryPortTarget(credentials: 'per-job' | 'open' = 'per-job'):
       const port = new InMemoryJobCoordination(credentials);
       const world: PortWorld = {
         port,
-        servers: inMemoryServers,
-        cutOperator: () => {
-          port.setConnectionLost(true);
-          return Promise.resolve();
-        },
-        restoreOperator: () => {
-          port.setConnectionLost(false);
-          return Promise.resolve();
-        },
+        cuttableOperator: () =>
+          Promise.resolve({
+            port,
+            servers: inMemoryServers,
+            cut: () => {
+              port.setConnectionLost(true);
+              return Promise.resolve();
+            },
+            restore: () => {
+              port.setConnectionLost(false);
+              return Promise.resolve();
+            },
+          }),
         startExecutor: (job, _credential, pod) => {
           port.registerExecutor(job, pod);
           return Promise.resolve({
@@ -126,7 +130,7 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
     open: async () => {
       const target = zookeeper();
       const { connector, connectString } = target;
-      const link = await target.operatorLink();
+      const links: OperatorLink[] = [];
       const layout = new CoordinationLayout(`/sk-${randomBytes(4).toString('hex')}`);
       const operatorCredential = generateCredential('streamkeeper-operator');
       const acls = credentials === 'open' ? AclScheme.insecureOpen(silentLogger()) : AclScheme.digest(operatorCredential);
@@ -136,8 +140,10 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
         sessions.push(session);
         return session;
       };
-      const operator = await open(credentials === 'open' ? undefined : operatorCredential, link.connectString);
+      const operatorAuth = credentials === 'open' ? undefined : operatorCredential;
+      const operator = await open(operatorAuth);
       const port = new ZooKeeperJobCoordination({ session: operator, layout, acls });
+      const ports: ZooKeeperJobCoordination[] = [];
       const drivers = new Map<string, ZooKeeperSession>();
       const registrations = new Map<string, EphemeralNode>();
       const driverOf = async (job: CoordinatedJob, credential: DigestCredential | undefined): Promise<ZooKeeperSession> => {
@@ -152,14 +158,25 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
       let sequence = 0;
       const world: PortWorld = {
         port,
-        servers: link.connectString,
-        cutOperator: () => {
-          link.cut(operator);
-          return Promise.resolve();
-        },
-        restoreOperator: () => {
-          link.restore(operator);
-          return Promise.resolve();
+        cuttableOperator: async () => {
+          // A second operator session of its own, through a link only it uses.
+          const link = await target.operatorLink();
+          links.push(link);
+          const session = await open(operatorAuth, link.connectString);
+          const cuttable = new ZooKeeperJobCoordination({ session, layout, acls });
+          ports.push(cuttable);
+          return {
+            port: cuttable,
+            servers: link.connectString,
+            cut: () => {
+              link.cut(session);
+              return Promise.resolve();
+            },
+            restore: () => {
+              link.restore(session);
+              return Promise.resolve();
+            },
+          };
         },
         startExecutor: async (job, credential, pod): Promise<ExecutorProcess> => {
           const session = await open(credential);
@@ -215,9 +232,9 @@ export function zooKeeperPortTarget(zookeeper: () => ZooKeeperTarget, credential
           }
         },
         close: async () => {
-          await port.close();
+          await Promise.all([port, ...ports].map((p) => p.close()));
           await Promise.all(sessions.map((session) => session.close()));
-          await link.close();
+          await Promise.all(links.map((link) => link.close()));
         },
       };
       return world;
