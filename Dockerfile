@@ -24,6 +24,8 @@ ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 COPY tools/lib/ tools/lib/
 COPY tools/kafka-client/ tools/kafka-client/
+# npm's prepare step rebuilds the zookeeper addon with its reconnect fix (tools/node/runtime.mjs).
+COPY tools/node/runtime.mjs tools/node/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src/ src/

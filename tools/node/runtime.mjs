@@ -4,7 +4,8 @@
 // repository), makes sure the native addons in node_modules load on it, and runs the same command
 // line on it. `node tools/node/runtime.mjs prepare` (npm's `prepare` step) does the first two.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,10 +75,69 @@ function nodeAbi(node) {
 }
 
 /**
+ * The addon's `yield()` asks the C client what to wait for, then arms a poll on the client's
+ * socket and a timer. Two of its exits armed neither, so after a lost connection the next connect
+ * attempt waited for whatever timer was left from before — the repeating ping timer, a third of
+ * the session timeout (3.3 s at 10 s, after an ensemble leader died), or, when that timer had no
+ * repeat, never: a client stuck "connecting" while the other servers served. The exits: no socket
+ * (every server tried, the client backing off) and a connect that failed at once (a dead server's
+ * port refused it). The fix arms the timer for the backoff the client asked for, and retries a
+ * failed connect after 100 ms (the next server in the list). It refuses a source it does not
+ * recognise (another package version).
+ */
+const yieldExits = [
+  {
+    failed: `        if (rc) {
+            LOG_ERROR("yield:zookeeper_interest returned error: %d - %s\\n", rc, zerror(rc));
+            return;
+        }`,
+    fixed: `        if (rc) {
+            LOG_ERROR("yield:zookeeper_interest returned error: %d - %s\\n", rc, zerror(rc));
+            // zookeeperReconnectFix: no socket to poll after a failed connect; try the next server soon.
+            if (rc != ZINVALIDSTATE) uv_timer_start(&zk_timer, &zk_timer_cb, 100, 100);
+            return;
+        }`,
+  },
+  {
+    failed: `        if (fd == -1 ) {
+            if (zk_io) {
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }
+            return;
+        }`,
+    fixed: `        if (fd == -1 ) {
+            if (zk_io) {
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }
+            // zookeeperReconnectFix: call again when the client's backoff (tv) ends.
+            int64_t backoff = tv.tv_sec * 1000 + tv.tv_usec / 1000;
+            if (backoff < 10) backoff = 10;
+            uv_timer_start(&zk_timer, &zk_timer_cb, backoff, backoff);
+            return;
+        }`,
+  },
+];
+
+export function withReconnectFix(source) {
+  if (source.includes('zookeeperReconnectFix')) return source;
+  let fixed = source;
+  for (const exit of yieldExits) {
+    if (!fixed.includes(exit.failed)) throw new Error('node_modules/zookeeper/src/node-zk.cpp is not the source the reconnect fix was written for (zookeeper 7.3.0)');
+    fixed = fixed.replace(exit.failed, exit.fixed);
+  }
+  return fixed;
+}
+
+/**
  * The `zookeeper` package's addon (nan, so one build per Node.js ABI) for the product's Node.js,
  * next to the one npm built at install time for the Node.js that ran npm. node-gyp-build picks a
  * `prebuilds/<platform>-<arch>/*.abi<N>.node` by ABI, but takes anything in build/Release first,
  * so npm's build moves into prebuilds/ under its own ABI tag: both Node.js releases load it.
+ *
+ * The product's build carries one fix to the addon's event-loop glue (zookeeperReconnectFix): a
+ * stamp beside it names the source it was built from, so a build without the fix is replaced.
  */
 export function ensureZookeeperAddon(runtime) {
   const pkg = join(root, 'node_modules', 'zookeeper');
@@ -96,7 +156,10 @@ export function ensureZookeeperAddon(runtime) {
   }
   const abi = nodeAbi(runtime.node);
   const wanted = join(prebuilds, `zookeeper.abi${abi}.node`);
-  if (existsSync(wanted)) return;
+  const source = withReconnectFix(readFileSync(join(pkg, 'src', 'node-zk.cpp'), 'utf8'));
+  const stamp = `${wanted}.source-sha256`;
+  const sourceHash = createHash('sha256').update(source).digest('hex');
+  if (existsSync(wanted) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === sourceHash) return;
 
   const nodeGyp = findNodeGyp();
   if (nodeGyp === undefined) throw new Error('node-gyp not found (npm bundles it); it builds the zookeeper addon for Node.js ' + PRODUCT_NODE_MAJOR);
@@ -109,6 +172,7 @@ export function ensureZookeeperAddon(runtime) {
     preserveTimestamps: true, // else make sees the C client's autotools inputs as changed
     filter: (source) => !/^[\\/](build|prebuilds|node_modules)$/.test(source.slice(pkg.length)),
   });
+  writeFileSync(join(work, 'src', 'node-zk.cpp'), source);
   const started = Date.now();
   log(`building the zookeeper addon for Node.js ${PRODUCT_NODE_MAJOR} (ABI ${abi}); a minute or two, once per install`);
   try {
@@ -120,6 +184,7 @@ export function ensureZookeeperAddon(runtime) {
     if (result.status !== 0) throw new Error(`node-gyp rebuild for ABI ${abi} failed (exit ${result.status ?? result.signal}); see above`);
     mkdirSync(prebuilds, { recursive: true });
     renameSync(join(work, 'build', 'Release', 'zookeeper.node'), wanted);
+    writeFileSync(stamp, `${sourceHash}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -174,9 +239,10 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     process.stderr.write('usage: node tools/node/runtime.mjs prepare\n');
     process.exit(2);
   }
-  if (runsOnProductNode()) process.exit(0); // npm already built the addons for this Node.js
   try {
-    prepareProductNode();
+    // On the product's Node.js npm built both addons already; the zookeeper one still needs its fix.
+    if (runsOnProductNode()) ensureZookeeperAddon({ node: process.execPath, nodeDir: resolve(dirname(process.execPath), '..') });
+    else prepareProductNode();
   } catch (err) {
     log(err.message);
     process.exit(1);
