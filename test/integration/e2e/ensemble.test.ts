@@ -67,8 +67,8 @@ async function registrationOwners(world: E2eWorld, job: WordcountJob): Promise<M
 /**
  * SIGKILLs `member` and waits until a batch commits after the last one committed before; returns
  * how long commits stalled. The job's clients (operator, driver, executors, and this test's
- * reader) must by then be connected to the survivors, the driver and executors in the sessions
- * that registered them before the kill.
+ * reader, opened afresh after the kill) must by then be connected to the survivors, the driver and
+ * executors in the sessions that registered them before the kill.
  */
 async function killMember(world: E2eWorld, job: WordcountJob, member: ZooKeeperServer, role: string, gapMs: number): Promise<number> {
   const owners = await registrationOwners(world, job);
@@ -78,6 +78,7 @@ async function killMember(world: E2eWorld, job: WordcountJob, member: ZooKeeperS
   const before = await committedBatch(job);
   const killedAt = Date.now();
   await member.kill();
+  await world.reopenZookeeper();
   await eventually(async () => {
     const now = await committedBatch(job);
     if (now <= before) throw new Error(`no batch committed after batch ${before} (last ${now}); members: ${(await world.ensemble.modes()).join(', ')}`);

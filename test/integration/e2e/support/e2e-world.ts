@@ -210,6 +210,18 @@ export class E2eWorld implements JobWorld {
     return this.session;
   }
 
+  /**
+   * Closes this test's own ZooKeeper session; the next `zookeeper()` opens a new one. For tests
+   * that kill the member it may be connected to: the native client can stay "connecting" after
+   * its server dies (docs/zookeeper.md, "Native client: sharp edges"), and what such a test
+   * examines is the job's processes, not the test's reader.
+   */
+  async reopenZookeeper(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await (await session?.catch(() => undefined))?.close();
+  }
+
   // ------------------------------------------------------------------ jobs
 
   /** Creates a wordcount job's topics; apply it with `job.apply()`. */
