@@ -24,7 +24,7 @@ import { sinkPartition } from './partitioner.js';
 import type { InputRecord } from './processors/api.js';
 import { runProcessor, type PoisonRecord, type ProcessingResult, type ProcessorRegistry, type SinkRecord } from './processors/processor-runner.js';
 import { AggregatorRegistry } from './stateful/aggregator-registry.js';
-import { StateCache, type RestoreReport } from './stateful/state-cache.js';
+import { StateCache, type CachedPartition, type RestoreReport } from './stateful/state-cache.js';
 import { aggregate, aggregateWindows, preAggregate, repartitionRecords, type Aggregated, type LateRecord, type MapWindowing } from './stateful/stages.js';
 import type { KeyedAggregator, StateKey } from './stateful/aggregator.js';
 import { isoTime, noWatermark } from './stateful/windows.js';
@@ -87,7 +87,17 @@ interface ProcessedTask {
   readonly committed?: (ends: ReadonlyMap<string, number>) => void;
   /** An aggregate task, once `committed` ran: its state partition's size and what restoring it cost. */
   readonly stateReport?: () => StateReport;
+  /** An aggregate task: the cached state partition its commit updates. */
+  readonly state?: CachedPartition;
   readonly failed?: (err: unknown) => void;
+}
+
+/** What a kept transactional producer's commits left (TaskRunner.lastCommits). */
+interface LastCommit {
+  readonly producer: TransactionalProducer;
+  /** Committed position (group offset) per range it committed, `topic/partition`. */
+  readonly positions: ReadonlyMap<string, number>;
+  readonly state?: CachedPartition;
 }
 
 /** Bounds of one produce request: well under the broker's default 1 MiB batch limit. */
@@ -324,6 +334,15 @@ export class TaskRunner {
   private readonly mutex = new KeyedMutex();
   /** The end of the last range this process committed, per source partition (`topic/partition`). */
   private readonly ownCommits = new Map<string, number>();
+  /**
+   * Per transactional id, the kept producer that made the id's last commit, with what its commits
+   * left: the committed position of each range it committed and, for an aggregate task, the state
+   * partition's cached copy with its changes applied. While that very producer is the one kept,
+   * these are what Kafka holds: anyone else committing under the id must first open it, which
+   * fences this producer, so a transaction built on them cannot commit (SK_KAFKA_FENCED) and the
+   * attempt starts over with a fresh producer, reading the offsets and the changelog again.
+   */
+  private readonly lastCommits = new Map<string, LastCommit>();
   private readonly partitionCounts = new Map<string, { count: number; readAt: number }>();
   /**
    * Admin requests go one at a time: kafkajs 2.2.4's fetchTopicOffsets fails when calls overlap
@@ -477,7 +496,7 @@ export class TaskRunner {
    * (after the producer was opened, so the changelog holds only settled transactions), merges
    * the partials, and sends one sink record and one changelog record per changed key.
    */
-  private async aggregateStage(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
+  private async aggregateStage(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger, current: CachedPartition | undefined): Promise<ProcessedTask> {
     const { settings, job } = assignment;
     const aggregation = settings.aggregation;
     if (aggregation === undefined) throw new StreamkeeperError('SK_PROCESSOR_ERROR', 'an aggregate task without an aggregation');
@@ -485,10 +504,20 @@ export class TaskRunner {
     this.stateBudgetBytes = aggregation.stateMemoryBytes;
     const aggregator = await this.aggregators.resolve(aggregation);
     const changelog = changelogTopic(job);
-    const reader = await this.sinkRangeReader();
-    const { state, report } = await this.states.restore(partition, changelog, (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs);
-    this.observer.stateRestored?.(report);
-    if (report.records > 0) logger.info(report, 'state partition restored from the changelog');
+    // The copy this executor's kept producer committed last is current (see lastCommits): no
+    // watermark request, no changelog read. Otherwise it catches up (or restores in full).
+    const reused = current === undefined ? undefined : this.states.reuse(partition, current);
+    let state: CachedPartition;
+    let report: RestoreReport;
+    if (reused !== undefined) {
+      state = reused;
+      report = { partition, records: 0, full: false, keys: state.store.size, bytes: state.store.usedBytes, millis: 0 };
+    } else {
+      const reader = await this.sinkRangeReader();
+      ({ state, report } = await this.states.restore(partition, changelog, (topic) => this.admin((admin) => admin.topicOffsets(topic)), reader, this.options.readTimeoutMs));
+      this.observer.stateRestored?.(report);
+      if (report.records > 0) logger.info(report, 'state partition restored from the changelog');
+    }
     const window = aggregation.window;
     let aggregated: Aggregated & { readonly closed?: readonly StateKey[] };
     try {
@@ -518,6 +547,7 @@ export class TaskRunner {
       written: aggregated.outputs.length,
       skipped: 0,
       deadLettered: 0,
+      state,
       committed: (ends) => {
         for (const update of aggregated.updates) state.store.set(update.key, update.accumulator, update.encoded.length);
         for (const key of aggregated.closed ?? []) state.store.delete(key);
@@ -544,7 +574,7 @@ export class TaskRunner {
    * task's ranges are on several partitions). A map task of a job with an aggregation combines
    * its partials across all its ranges, then addresses them to the repartition topic once.
    */
-  private async processRanges(assignment: TaskAssignment, starts: ReadonlyMap<string, number>, logger: Logger): Promise<{ processed: ProcessedTask; read: number; readWaitMs: number }> {
+  private async processRanges(assignment: TaskAssignment, starts: ReadonlyMap<string, number>, logger: Logger, currentState?: CachedPartition): Promise<{ processed: ProcessedTask; read: number; readWaitMs: number }> {
     const { ranges } = assignment.task;
     const aggregation = assignment.settings.aggregation;
     const aggregator = aggregation === undefined || isAggregateTask(assignment) ? undefined : await this.aggregators.resolve(aggregation);
@@ -568,7 +598,7 @@ export class TaskRunner {
       readWaitMs += this.clock.now() - waitFrom;
       next = readAt(index + 1);
       read += records.length;
-      processed = mergeProcessed(processed, await this.process(assignment, range, records, logger), aggregator);
+      processed = mergeProcessed(processed, await this.process(assignment, range, records, logger, currentState), aggregator);
     }
     processed ??= { sends: new Map(), written: 0, skipped: 0, deadLettered: 0 };
     const { partials } = processed;
@@ -581,8 +611,8 @@ export class TaskRunner {
   }
 
   /** Runs the processor and sorts the output and dead letters by sink partition (or, with an aggregation, pre-aggregates for the repartition topic). */
-  private async process(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger): Promise<ProcessedTask> {
-    if (isAggregateTask(assignment)) return this.aggregateStage(assignment, range, records, logger);
+  private async process(assignment: TaskAssignment, range: OffsetRange, records: readonly InputRecord[], logger: Logger, currentState?: CachedPartition): Promise<ProcessedTask> {
+    if (isAggregateTask(assignment)) return this.aggregateStage(assignment, range, records, logger, currentState);
     const { task, settings, job } = assignment;
     const processor = await this.options.processors.resolve(settings.processor, settings.params);
     const run = (input: readonly InputRecord[]): Promise<ProcessingResult> =>
@@ -736,7 +766,16 @@ export class TaskRunner {
       // every other task the commit proves delivery, without a delivery report per record.
       const producer = await this.producers.acquire(id, reopening, isAggregateTask(assignment));
       timeline.lap('producerMs');
-      const done = await this.committedPositions(group, ranges);
+      let last = this.lastCommits.get(id);
+      if (last !== undefined && last.producer !== producer) {
+        this.lastCommits.delete(id);
+        last = undefined;
+      }
+      // This producer made the id's last commit and is still the one kept: what it committed is
+      // what Kafka holds (lastCommits), so the offsets need no request. Should anyone have opened
+      // the id since, this attempt's commit is fenced and it starts over, reading them.
+      const known = last?.positions;
+      const done = known !== undefined && ranges.every((r) => known.has(rangeKey(r))) ? new Map(ranges.map((r) => [rangeKey(r), known.get(rangeKey(r)) ?? -1])) : await this.committedPositions(group, ranges);
       timeline.lap('offsetsMs');
       for (const r of ranges) done.set(rangeKey(r), Math.max(done.get(rangeKey(r)) ?? -1, this.ownCommits.get(rangeKey(r)) ?? -1));
       if (allCommitted(done) && !closesWindows) {
@@ -752,7 +791,7 @@ export class TaskRunner {
         if (start > from) logger.info({ topic: r.topic, partition: r.partition, from, start, until }, 'offsets before start were committed by an earlier attempt; processing the rest');
         starts.set(rangeKey(r), start);
       }
-      const { processed, read, readWaitMs } = await this.processRanges(assignment, starts, logger);
+      const { processed, read, readWaitMs } = await this.processRanges(assignment, starts, logger, last?.state);
       timeline.lap('processMs');
       timeline.laps.readWaitMs = (timeline.laps.readWaitMs ?? 0) + readWaitMs;
       const ends = new Map<string, number>();
@@ -772,6 +811,7 @@ export class TaskRunner {
         }
         await transaction.commit();
       } catch (err) {
+        this.lastCommits.delete(id);
         processed.failed?.(err);
         await this.endFailed(id, transaction, err);
         if (isStreamkeeperError(err, 'SK_KAFKA_FENCED') && restart < maxFencedRestarts) {
@@ -785,6 +825,9 @@ export class TaskRunner {
       timeline.lap('commitMs');
       for (const r of ranges) this.ownCommits.set(rangeKey(r), Number(r.to));
       processed.committed?.(ends);
+      const positions = new Map(last?.positions);
+      for (const r of ranges) positions.set(rangeKey(r), Number(r.to));
+      this.lastCommits.set(id, { producer, positions, ...(processed.state === undefined ? {} : { state: processed.state }) });
       this.report(processed);
       const stateReport = processed.stateReport?.();
       if (task.attempt > 1 && isAggregateTask(assignment)) {

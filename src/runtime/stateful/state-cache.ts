@@ -87,6 +87,20 @@ export class StateCache {
     return { state, report: { partition, records, full, keys: state.store.size, bytes: state.store.usedBytes, millis: this.now() - started } };
   }
 
+  /**
+   * The cached partition, when it is still `expected` (not dropped or restored anew since), marked
+   * most recently used; nothing is read. For a copy the caller knows to be current without asking
+   * the changelog (see TaskRunner: its last commit was made by the producer it holds now).
+   */
+  reuse(partition: number, expected: CachedPartition): CachedPartition | undefined {
+    const state = this.partitions.get(partition);
+    if (state !== expected) return undefined;
+    this.partitions.delete(partition);
+    this.makeRoom(partition, state.store.usedBytes);
+    this.partitions.set(partition, state);
+    return state;
+  }
+
   /** Forgets a partition (its transaction failed, or it moved away): the next use restores it in full. */
   drop(partition: number): void {
     this.partitions.get(partition)?.store.clear();

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeEach, describe, expect, it } from '@jest/globals';
+import { beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { TaskRecord } from '../../../../src/coordination/task-state.js';
 import type { ProcessingSettings } from '../../../../src/runtime/job-settings.js';
 import { InMemoryKafka } from '../../../../src/testing/index.js';
@@ -144,6 +144,51 @@ describe('TaskRunner with an aggregation', () => {
     // Still the old round: nothing to read, and no full restore of a copy that is ahead.
     expect(await standby.refreshStandby(job, target, aggregation, round)).toBeUndefined();
     expect(await standby.refreshStandby(job, target, aggregation)).toMatchObject({ full: false, records: 0 });
+  });
+
+  it('lets a sticky owner whose kept producer committed last skip the offset request and the changelog read', async () => {
+    const sink = kafka.client();
+    const run = new TaskRunner({ source: kafka.client(), sink, processors: new ProcessorRegistry() });
+    const internal = (topic: unknown): boolean => topic === repartition || topic === changelog;
+    const watermarks = jest.spyOn(sink.admin, 'topicOffsets');
+    const committed = jest.spyOn(sink.admin, 'committedOffsets');
+    const done = new Map<number, number>();
+    await batch(run, [[0, 0, 2], [1, 0, 2]], done);
+    // The first task of each state partition opens its producer: it reads both.
+    expect(watermarks.mock.calls.filter(([topic]) => internal(topic)).length).toBeGreaterThan(0);
+    expect(committed.mock.calls.filter(([, topic]) => internal(topic)).length).toBeGreaterThan(0);
+    watermarks.mockClear();
+    committed.mockClear();
+    const producer = await kafka.client().producer();
+    await producer.send('in', 0, [{ key: null, value: Buffer.from('the fox the fox the dog') }]);
+    await batch(run, [[0, 2, 3]], done);
+    expect(watermarks.mock.calls.filter(([topic]) => internal(topic))).toEqual([]);
+    expect(committed.mock.calls.filter(([, topic]) => internal(topic))).toEqual([]);
+    expect(totals()).toEqual({ the: 6, fox: 5, dog: 2, jumps: 1, a: 1 });
+  });
+
+  it('starts over when another executor committed a state partition since its kept producer did: nothing counted twice', async () => {
+    const owner = runner();
+    const done = new Map<number, number>();
+    await batch(owner, [[0, 0, 2], [1, 0, 2]], done);
+    const target = [0, 1, 2].find((p) => high(changelog, p) > 0 && kafka.visibleRecords(changelog, p).some((r) => r.key?.toString() === 'the')) ?? 0;
+    const producer = await kafka.client().producer();
+    // Another executor runs the partition once (say the owner was thought dead): its producer fences the owner's.
+    await producer.send('in', 0, [{ key: null, value: Buffer.from('the the') }]);
+    await owner.run(assignment(task('in', 0, 2, 3)));
+    const other = runner();
+    const from = done.get(target) ?? 0;
+    await other.run(assignment(task(repartition, target, from, high(repartition, target))));
+    done.set(target, high(repartition, target));
+    expect(totals()).toMatchObject({ the: 5 });
+    // Back on the owner, whose copy and kept producer are from before: its commit is fenced, it
+    // opens anew, reads what the other executor committed, and counts on from there.
+    await producer.send('in', 0, [{ key: null, value: Buffer.from('the') }]);
+    await owner.run(assignment(task('in', 0, 3, 4)));
+    const to = high(repartition, target);
+    expect(await owner.run(assignment(task(repartition, target, done.get(target) ?? 0, to)))).toMatchObject({ kind: 'processed', stateReport: { restore: { records: expect.any(Number) as unknown, full: false } } });
+    expect(totals()).toEqual({ the: 6, fox: 3, dog: 1, jumps: 1, a: 1 });
+    expect(kafka.openTransactions()).toEqual([]);
   });
 
   it('leaves no trace of an aggregate task whose transaction failed, and its retry counts once', async () => {
