@@ -131,13 +131,177 @@ export function withReconnectFix(source) {
 }
 
 /**
+ * The glue polled the C client's socket by its descriptor number with one uv_poll_t, kept while
+ * the number stayed the same. The kernel keys an epoll registration by (number, open socket) and
+ * drops it only when the socket's last descriptor closes; the C client closes and reopens its
+ * socket on its own (a lost connection, a timeout, a failed send in a request call), usually under
+ * the same number, and it is built without SOCK_CLOEXEC, so every child process started meanwhile
+ * (a restarted ZooKeeper member, in tests; any spawn) holds a copy of the old socket. The old
+ * registration then outlived its socket: a dead connection, readable forever, reported under the
+ * number the client's new socket now has, so the addon called zookeeper_process for it endlessly
+ * (recv on the new socket: EAGAIN, "no response N times") and the client never saw its new
+ * connection's replies. Also, a late uv_poll_stop/uv_close on a number that another socket had
+ * taken meanwhile removed that socket's registration, and uv_poll_init's UV_EEXIST was ignored.
+ * The fix: the poll watches a descriptor of the addon's own (a close-on-exec duplicate) made for
+ * one socket, compared by inode with the client's socket after every zookeeper_interest, and
+ * dropped (EPOLL_CTL_DEL, then close) as soon as the client has another socket or none; the
+ * client's own socket is made close-on-exec too. It refuses a source it does not recognise.
+ */
+const socketPollEdits = [
+  {
+    failed: `    #include <strings.h>
+    #include <errno.h>
+#endif`,
+    fixed: `    #include <strings.h>
+    #include <errno.h>
+    #include <fcntl.h>
+    #include <sys/stat.h>
+    #include <unistd.h>
+#endif`,
+  },
+  {
+    failed: `        if (zk_io && uv_is_active((uv_handle_t*) zk_io)) {
+            uv_poll_stop(zk_io);
+        }`,
+    fixed: `        // zookeeperSocketPollFix: the client's socket closed or replaced: forget its poll now.
+        if (zk_io && !polls_socket(fd)) {
+            drop_poll();
+        } else if (zk_io && uv_is_active((uv_handle_t*) zk_io)) {
+            uv_poll_stop(zk_io);
+        }`,
+  },
+  {
+    failed: `        // If the file descriptor to watch has changed, then
+        // a new uv_poll_t handle needs to be created to watch it.
+        if (oldFd != fd) {
+            // If there was an existing handle, then clean it up
+            if (zk_io) {
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }
+
+            LOG_DEBUG("yield: creating a new poll handle for %lp", this);
+            zk_io = (uv_poll_t*)malloc(sizeof(uv_poll_t));
+            if (!zk_io) {
+                LOG_ERROR("Failed to malloc memory for uv_poll_t");
+                return;
+             }
+
+             zk_io->data = this;
+             #ifdef WIN32
+             \tuv_poll_init_socket(Nan::GetCurrentEventLoop(), zk_io, fd);
+             #else
+             \tuv_poll_init(Nan::GetCurrentEventLoop(), zk_io, fd);
+             #endif
+        }
+`,
+    fixed: `        // zookeeperSocketPollFix: a new socket gets a poll of its own.
+        if (!zk_io && !watch_socket(fd)) {
+            uv_timer_start(&zk_timer, &zk_timer_cb, 100, 100);
+            return;
+        }
+`,
+  },
+  {
+    failed: `    static void zk_io_cb (uv_poll_t *w, int status, int revents) {`,
+    fixed: `    // zookeeperSocketPollFix: the poll watches zk_io_fd, a duplicate of the client's socket that
+    // only this addon closes, so no close by the C client and no reuse of a number elsewhere in
+    // the process can leave a registration in epoll that reports another socket's events.
+    bool polls_socket (int client_fd) {
+        struct stat now;
+        if (client_fd == -1 || zk_io_fd == -1 || fstat(client_fd, &now) != 0) return false;
+        return now.st_ino == zk_io_ino && now.st_dev == zk_io_dev;
+    }
+
+    void drop_poll () {
+        uv_close((uv_handle_t*) zk_io, delete_on_close); // EPOLL_CTL_DEL on zk_io_fd, at once
+        zk_io = NULL;
+        close(zk_io_fd);
+        zk_io_fd = -1;
+    }
+
+    bool watch_socket (int client_fd) {
+        int flags = fcntl(client_fd, F_GETFD);
+        if (flags != -1) fcntl(client_fd, F_SETFD, flags | FD_CLOEXEC); // not into child processes
+        struct stat socket_stat;
+        int own = fcntl(client_fd, F_DUPFD_CLOEXEC, 0);
+        if (own == -1 || fstat(own, &socket_stat) != 0) {
+            LOG_ERROR("yield: cannot duplicate the client's socket %d: %s", client_fd, strerror(errno));
+            if (own != -1) close(own);
+            return false;
+        }
+        uv_poll_t *io = (uv_poll_t*) malloc(sizeof(uv_poll_t));
+        int err = io ? uv_poll_init(Nan::GetCurrentEventLoop(), io, own) : UV_ENOMEM;
+        if (err) {
+            LOG_ERROR("yield: cannot poll the client's socket %d: %s", client_fd, uv_strerror(err));
+            free(io);
+            close(own);
+            return false;
+        }
+        io->data = this;
+        zk_io = io;
+        zk_io_fd = own;
+        zk_io_ino = socket_stat.st_ino;
+        zk_io_dev = socket_stat.st_dev;
+        return true;
+    }
+
+    static void zk_io_cb (uv_poll_t *w, int status, int revents) {`,
+  },
+  {
+    failed: `            if (zk_io) {
+                int rc = uv_poll_stop(zk_io);
+                LOG_DEBUG("zookeeper_close(%lp) uv_poll_stop result: %d", this, rc);
+
+                uv_close((uv_handle_t*) zk_io, delete_on_close);
+                zk_io = NULL;
+            }`,
+    fixed: `            if (zk_io) {
+                drop_poll(); // zookeeperSocketPollFix
+            }`,
+  },
+  {
+    failed: `        is_closed = false;
+        responseCounterLimit = 10;`,
+    fixed: `        is_closed = false;
+        responseCounterLimit = 10;
+        zk_io_fd = -1; // zookeeperSocketPollFix`,
+  },
+  {
+    failed: `    uv_poll_t* zk_io;
+`,
+    fixed: `    uv_poll_t* zk_io;
+    int zk_io_fd; // zookeeperSocketPollFix: the addon's own descriptor for the polled socket
+    ino_t zk_io_ino;
+    dev_t zk_io_dev;
+`,
+  },
+];
+
+export function withSocketPollFix(source) {
+  if (source.includes('zookeeperSocketPollFix')) return source;
+  let fixed = source;
+  for (const edit of socketPollEdits) {
+    if (fixed.split(edit.failed).length !== 2) throw new Error('node_modules/zookeeper/src/node-zk.cpp is not the source the socket poll fix was written for (zookeeper 7.3.0)');
+    fixed = fixed.replace(edit.failed, edit.fixed);
+  }
+  return fixed;
+}
+
+/** Every fix the product's build of the addon carries. */
+export function withAddonFixes(source) {
+  return withSocketPollFix(withReconnectFix(source));
+}
+
+/**
  * The `zookeeper` package's addon (nan, so one build per Node.js ABI) for the product's Node.js,
  * next to the one npm built at install time for the Node.js that ran npm. node-gyp-build picks a
  * `prebuilds/<platform>-<arch>/*.abi<N>.node` by ABI, but takes anything in build/Release first,
  * so npm's build moves into prebuilds/ under its own ABI tag: both Node.js releases load it.
  *
- * The product's build carries one fix to the addon's event-loop glue (zookeeperReconnectFix): a
- * stamp beside it names the source it was built from, so a build without the fix is replaced.
+ * The product's build carries two fixes to the addon's event-loop glue (zookeeperReconnectFix,
+ * zookeeperSocketPollFix): a stamp beside it names the source it was built from, so a build
+ * without them is replaced.
  */
 export function ensureZookeeperAddon(runtime) {
   const pkg = join(root, 'node_modules', 'zookeeper');
@@ -155,8 +319,13 @@ export function ensureZookeeperAddon(runtime) {
     }
   }
   const abi = nodeAbi(runtime.node);
-  const wanted = join(prebuilds, `zookeeper.abi${abi}.node`);
-  const source = withReconnectFix(readFileSync(join(pkg, 'src', 'node-zk.cpp'), 'utf8'));
+  buildZookeeperAddon(runtime, withAddonFixes(readFileSync(join(pkg, 'src', 'node-zk.cpp'), 'utf8')), join(prebuilds, `zookeeper.abi${abi}.node`));
+}
+
+/** Builds the installed package's addon from `source` into `wanted` unless its stamp names that source. */
+function buildZookeeperAddon(runtime, source, wanted) {
+  const pkg = join(root, 'node_modules', 'zookeeper');
+  const abi = nodeAbi(runtime.node);
   const stamp = `${wanted}.source-sha256`;
   const sourceHash = createHash('sha256').update(source).digest('hex');
   if (existsSync(wanted) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === sourceHash) return;
@@ -182,13 +351,30 @@ export function ensureZookeeperAddon(runtime) {
       env: productNodeEnv(process.env, runtime),
     });
     if (result.status !== 0) throw new Error(`node-gyp rebuild for ABI ${abi} failed (exit ${result.status ?? result.signal}); see above`);
-    mkdirSync(prebuilds, { recursive: true });
+    mkdirSync(dirname(wanted), { recursive: true });
     renameSync(join(work, 'build', 'Release', 'zookeeper.node'), wanted);
     writeFileSync(stamp, `${sourceHash}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   log(`built ${wanted.slice(root.length + 1)} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+}
+
+/**
+ * For tests that compare the product's addon with the one npm publishes: a copy of the installed
+ * `zookeeper` package (its JavaScript, and an addon built from the source as published, without
+ * the fixes above) in node_modules/.zookeeper-published, for the Node.js running this. Returns
+ * its directory; `require(dir)` loads it like `require('zookeeper')`.
+ */
+export function ensurePublishedZookeeperPackage() {
+  const pkg = join(root, 'node_modules', 'zookeeper');
+  const copy = join(root, 'node_modules', '.zookeeper-published');
+  const runtime = { node: process.execPath, nodeDir: resolve(dirname(process.execPath), '..') };
+  cpSync(join(pkg, 'package.json'), join(copy, 'package.json'));
+  cpSync(join(pkg, 'lib'), join(copy, 'lib'), { recursive: true });
+  const addon = join(copy, 'prebuilds', `${process.platform}-${process.arch}`, `zookeeper.abi${process.versions.modules}.node`);
+  buildZookeeperAddon(runtime, readFileSync(join(pkg, 'src', 'node-zk.cpp'), 'utf8'), addon);
+  return copy;
 }
 
 /** The Kafka client's native build for the product's Node.js ABI (cached by version + ABI). */
