@@ -466,6 +466,11 @@ const readerConfig: Config = {
   'max.partition.fetch.bytes': 1_048_576,
   'queued.max.messages.kbytes': 2048,
   'queued.min.messages': 200_000,
+  // What a read fetched past `until` stays in the consumer's queue after unassign, and counts
+  // against the next read's partition until that read drains it: with the default 1000 ms its
+  // first fetch waited out a second-long backoff ("Local: Queue full"), once per 20,000-record range.
+  // Re-checking the queue every 10 ms costs a timer, no request.
+  'fetch.queue.backoff.ms': 10,
 };
 
 /** The application's position in an assigned partition: the next offset it will be served (negative when unknown). */
