@@ -212,9 +212,10 @@ export class E2eWorld implements JobWorld {
 
   /**
    * Closes this test's own ZooKeeper session; the next `zookeeper()` opens a new one. For tests
-   * that kill the member it may be connected to: the native client can stay "connecting" after
-   * its server dies (docs/zookeeper.md, "Native client: sharp edges"), and what such a test
-   * examines is the job's processes, not the test's reader.
+   * that kill the member it may be connected to, so that what they examine is the job's
+   * processes, not the test's reader. Before the addon's socket poll fix the reader could stay
+   * "connecting" for good after a second election (docs/zookeeper.md, "Native client: sharp
+   * edges"); with it the reader comes back by itself, and this is merely harmless.
    */
   async reopenZookeeper(): Promise<void> {
     const session = this.session;
