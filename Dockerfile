@@ -24,7 +24,7 @@ ENV npm_config_nodedir=/usr/local
 COPY package.json package-lock.json ./
 COPY tools/lib/ tools/lib/
 COPY tools/kafka-client/ tools/kafka-client/
-# npm's prepare step rebuilds the zookeeper addon with its reconnect fix (tools/node/runtime.mjs).
+# npm's prepare step rebuilds the zookeeper addon with its fixes: reconnect and socket poll (tools/node/runtime.mjs).
 COPY tools/node/runtime.mjs tools/node/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
