@@ -23,10 +23,13 @@ export interface LeaseTimings {
 }
 
 /**
- * Short enough that a standby takes over a crashed leader in about 5 s (the defaults take about
- * 17 s), long enough that a leader on a busy machine keeps renewing.
+ * Short enough that a standby takes over a crashed leader in about 9 s (the defaults take about
+ * 17 s), long enough that a leader on a busy machine keeps renewing: a leader that cannot renew
+ * exits, and nothing restarts it in these tests, so a lost Lease ends the scenario. With a 3 s
+ * renew deadline one did, on a 2-core machine running two test suites at once, while the outage
+ * scenario waited for its status.
  */
-export const shortLease: LeaseTimings = { leaseDuration: '4s', renewDeadline: '3s', retryPeriod: '1s' };
+export const shortLease: LeaseTimings = { leaseDuration: '8s', renewDeadline: '6s', retryPeriod: '1s' };
 
 export interface OperatorProcessOptions {
   /** This replica's name in the Lease and in Events. */
