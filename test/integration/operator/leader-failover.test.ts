@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ignoreNotFound } from '../../../src/kube/client.js';
 import type { Lease, Stored } from '../../../src/kube/objects.js';
 import { createNamespace, deleteNamespace, uniqueSuffix } from '../../harness/kube.js';
-import { OperatorProcess, leaseNamespace, writeCredentialsFile } from '../e2e/support/operator-process.js';
+import { OperatorProcess, leaseNamespace, shortLease, writeCredentialsFile } from '../e2e/support/operator-process.js';
 import { CoordinationSide, JobSide, eventually } from './operator-world.js';
 
 /** A Lease time in ms, and how coarse it is: a time without a fraction is only good to the second. */
@@ -77,7 +77,8 @@ describe('operator replicas as processes, the leader killed', () => {
     const renewed = leaseTime(lastOfA.spec?.renewTime, 'renewTime');
     const acquired = leaseTime(taken.spec?.acquireTime, 'acquireTime');
     const expiredAt = renewed.ms + (lastOfA.spec?.leaseDurationSeconds ?? 0) * 1000;
-    expect(lastOfA.spec?.leaseDurationSeconds).toBe(4);
+    // The replicas run with the e2e Lease timings (`--leader-election-lease-duration`, whole seconds).
+    expect(lastOfA.spec?.leaseDurationSeconds).toBe(Number.parseInt(shortLease.leaseDuration, 10));
     expect(acquired.ms + Math.max(renewed.granularityMs, acquired.granularityMs)).toBeGreaterThanOrEqual(expiredAt);
     expect(taken.spec?.leaseTransitions).toBe((lastOfA.spec?.leaseTransitions ?? 0) + 1);
 
