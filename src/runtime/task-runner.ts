@@ -84,7 +84,7 @@ interface ProcessedTask {
    */
   readonly partials?: Map<StateKey, unknown>;
   /** Given the end offset (last offset + 1) of what the transaction wrote per `topic/partition`. */
-  readonly committed?: (ends: ReadonlyMap<string, number>) => void;
+  readonly committed?: () => void;
   /** An aggregate task, once `committed` ran: its state partition's size and what restoring it cost. */
   readonly stateReport?: () => StateReport;
   /** An aggregate task: the cached state partition its commit updates. */
@@ -255,9 +255,9 @@ class TransactionalProducers {
 
   /**
    * The producer for `id`; `fresh` closes a kept one first, so opening fences and settles again.
-   * `sendOffsets`: whether its sends report offsets (fixed per id: a task's kind decides it).
+   * Its sends report no offsets: the commit proves delivery, without a delivery report per record.
    */
-  async acquire(id: string, fresh: boolean, sendOffsets: boolean): Promise<TransactionalProducer> {
+  async acquire(id: string, fresh: boolean): Promise<TransactionalProducer> {
     const kept = this.open.get(id);
     if (kept !== undefined) {
       this.open.delete(id);
@@ -267,7 +267,7 @@ class TransactionalProducers {
       }
       await kept.close().catch(() => undefined);
     }
-    const producer = await this.client.transactionalProducer(id, { sendOffsets, ...(this.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: this.transactionTimeoutMs }) });
+    const producer = await this.client.transactionalProducer(id, { sendOffsets: false, ...(this.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: this.transactionTimeoutMs }) });
     this.open.set(id, producer);
     const idle = [...this.open.keys()].filter((key) => key !== id && !this.inUse.has(key));
     for (const key of idle.slice(0, Math.max(0, this.open.size - this.max))) {
@@ -548,7 +548,7 @@ export class TaskRunner {
       skipped: 0,
       deadLettered: 0,
       state,
-      committed: (ends) => {
+      committed: () => {
         for (const update of aggregated.updates) state.store.set(update.key, update.accumulator, update.encoded.length);
         for (const key of aggregated.closed ?? []) state.store.delete(key);
         // Sends report no offsets (a delivery report per record cost the executor more than the
@@ -558,7 +558,7 @@ export class TaskRunner {
         // nobody else committed under the id between the copy's last read and this commit, or
         // the commit would have been fenced — so a later read from there re-reads at most this
         // executor's own markers and records, applied again in order to the same values.
-        state.position = ends.get(`${changelog}/${partition}`) ?? state.position + aggregated.changelog.length;
+        state.position += aggregated.changelog.length;
         this.observer.stateSize?.(partition, state.store.size, state.store.usedBytes);
       },
       stateReport: () => ({
@@ -768,8 +768,7 @@ export class TaskRunner {
       }
       // A retry (or a restart after being fenced) opens anew: that fences whoever held the id
       // and settles their transaction, so the group offsets read next are final.
-      // The commit proves delivery: no task waits for a delivery report per record.
-      const producer = await this.producers.acquire(id, reopening, false);
+      const producer = await this.producers.acquire(id, reopening);
       timeline.lap('producerMs');
       let last = this.lastCommits.get(id);
       if (last !== undefined && last.producer !== producer) {
@@ -799,15 +798,11 @@ export class TaskRunner {
       const { processed, read, readWaitMs } = await this.processRanges(assignment, starts, logger, last?.state);
       timeline.lap('processMs');
       timeline.laps.readWaitMs = (timeline.laps.readWaitMs ?? 0) + readWaitMs;
-      const ends = new Map<string, number>();
       let transaction: KafkaTransaction | undefined;
       try {
         transaction = await producer.begin();
         for (const { topic, partition, records: out } of processed.sends.values()) {
-          for (const chunk of chunkRecords(out)) {
-            const sent = await transaction.send(topic, partition, chunk);
-            if (sent.baseOffset >= 0) ends.set(`${topic}/${partition}`, sent.baseOffset + chunk.length);
-          }
+          for (const chunk of chunkRecords(out)) await transaction.send(topic, partition, chunk);
         }
         // Every range's offset advance in the same transaction: the task commits all or nothing.
         await transaction.commitOffsets(group, ...ranges.map((r) => ({ topic: r.topic, partition: r.partition, offset: Number(r.to) })));
@@ -829,7 +824,7 @@ export class TaskRunner {
       }
       timeline.lap('commitMs');
       for (const r of ranges) this.ownCommits.set(rangeKey(r), Number(r.to));
-      processed.committed?.(ends);
+      processed.committed?.();
       const positions = new Map(last?.positions);
       for (const r of ranges) positions.set(rangeKey(r), Number(r.to));
       this.lastCommits.set(id, { producer, positions, ...(processed.state === undefined ? {} : { state: processed.state }) });
